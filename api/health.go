@@ -1,0 +1,34 @@
+package api
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"boxoffice/session"
+)
+
+// handleHealthz answers 200 while the process serves HTTP (liveness).
+func handleHealthz() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return writeJSON(c, fiber.MIMEApplicationJSON, map[string]string{"status": "ok"})
+	}
+}
+
+// handleReadyz answers 200 when Redis answers a PING within 500ms and the server is not
+// draining, else 503 not_ready with Retry-After (readiness, for load balancers and rollouts).
+func handleReadyz(ping func(context.Context) error, draining *atomic.Bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if draining.Load() {
+			return session.ErrUnavailable
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), 500*time.Millisecond)
+		defer cancel()
+		if err := ping(ctx); err != nil {
+			return err
+		}
+		return writeJSON(c, fiber.MIMEApplicationJSON, map[string]string{"status": "ready"})
+	}
+}

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// maxJSONDepth bounds nesting in request bodies.
+const maxJSONDepth = 32
+
+// parseObject reads a request body that must be one JSON object. It rejects invalid UTF-8,
+// duplicate keys at any depth (which parsers disagree about), nesting deeper than
+// maxJSONDepth and trailing data, and returns the top-level members undecoded.
+func parseObject(body []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &malformedError{"The request body is empty; send a JSON object."}
+	}
+	if !utf8.Valid(body) {
+		return nil, &malformedError{"The request body is not valid UTF-8."}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := walk(dec, 0); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &malformedError{"Unexpected data after the JSON value."}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, errNotObject
+	}
+	return m, nil
+}
+
+// errNotObject is returned by parseObject for well-formed JSON that is not an object.
+var errNotObject = errors.New("not a JSON object")
+
+// walk consumes one JSON value from dec, enforcing the rules of parseObject.
+func walk(dec *json.Decoder, depth int) error {
+	if depth > maxJSONDepth {
+		return &malformedError{fmt.Sprintf("JSON nesting exceeds %d levels.", maxJSONDepth)}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return &malformedError{"The request body is not valid JSON."}
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		if depth == 0 {
+			return errNotObject
+		}
+		return nil
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return &malformedError{"The request body is not valid JSON."}
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return &malformedError{fmt.Sprintf("Duplicate key %q.", k)}
+			}
+			seen[k] = true
+			if err := walk(dec, depth+1); err != nil {
+				return err
+			}
+		}
+	case '[':
+		if depth == 0 {
+			return errNotObject
+		}
+		for dec.More() {
+			if err := walk(dec, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return &malformedError{"The request body is not valid JSON."}
+	}
+	return nil
+}
+
+// body is a parsed request object whose fields are read by name, collecting a message per
+// invalid field. Names match exactly: "Username" is not "username".
+type body struct {
+	m    map[string]json.RawMessage
+	errs map[string]string
+}
+
+// readBody checks the media type and parses the body as a JSON object with only the given
+// fields. Unknown fields (including case variants of known ones) are validation errors.
+func readBody(c *fiber.Ctx, allowed ...string) (*body, error) {
+	if err := requireJSON(c, "application/json"); err != nil {
+		return nil, err
+	}
+	m, err := parseObject(c.Body())
+	if errors.Is(err, errNotObject) {
+		return nil, &validationError{map[string]string{"": "the body must be a JSON object"}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &body{m: m, errs: map[string]string{}}
+	for k := range m {
+		known := false
+		for _, a := range allowed {
+			known = known || k == a
+		}
+		if !known {
+			b.errs[k] = "unknown field"
+		}
+	}
+	return b, nil
+}
+
+// str returns field name as a string; absent or null give "" (an error if required).
+func (b *body) str(name string, required bool) string {
+	raw, ok := b.m[name]
+	if !ok || string(raw) == "null" {
+		if required {
+			b.errs[name] = "is required"
+		}
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		b.errs[name] = "must be a string"
+		return ""
+	}
+	return s
+}
+
+// fail records a validation message for name unless one is already recorded.
+func (b *body) fail(name, msg string) {
+	if _, ok := b.errs[name]; !ok {
+		b.errs[name] = msg
+	}
+}
+
+// err returns the collected validation errors, or nil.
+func (b *body) err() error {
+	if len(b.errs) == 0 {
+		return nil
+	}
+	return &validationError{b.errs}
+}
+
+// requireJSON accepts application/json, or one of the extra media types, with an optional
+// charset of utf-8; anything else is errUnsupportedMedia.
+func requireJSON(c *fiber.Ctx, types ...string) error {
+	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil {
+		return errUnsupportedMedia
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return errUnsupportedMedia
+	}
+	for _, t := range types {
+		if mt == t {
+			return nil
+		}
+	}
+	return errUnsupportedMedia
+}
+
+// writeJSON sends v as JSON with the given content type, without HTML escaping.
+func writeJSON(c *fiber.Ctx, contentType string, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	return c.Send(bytes.TrimRight(buf.Bytes(), "\n"))
+}

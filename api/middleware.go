@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"boxoffice/auth"
+)
+
+// Keys of values a middleware leaves in c.Locals.
+const (
+	localRequestID = "boxoffice.request_id"
+	localClaims    = "boxoffice.claims"
+)
+
+// requestContext gives every request its id and a deadline: c.UserContext() is cancelled after
+// timeout, so a slow Redis turns into a 503 instead of a hung request.
+func requestContext(timeout time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.Get(fiber.HeaderXRequestID)
+		if !validRequestID(id) {
+			var b [12]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		} else {
+			id = strings.Clone(id) // the header's bytes are reused after the handler returns
+		}
+		c.Locals(localRequestID, id)
+		c.Set(fiber.HeaderXRequestID, id)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
+
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// securityHeaders marks every response as uncacheable and not to be sniffed or framed: they
+// carry tokens and personal data.
+func securityHeaders() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderXFrameOptions, "DENY")
+		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+		c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+		return c.Next()
+	}
+}
+
+// accessLog logs each request at debug level, and failures at warn (4xx are logged by status
+// only; 5xx causes are logged by the error handler).
+func accessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// Let the error handler write the response now so the status below is final.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
+			}
+		}
+		status := c.Response().StatusCode()
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		log.Log(c.UserContext(), level, "request", "request_id", requestID(c), "method", c.Method(),
+			"path", c.Path(), "status", status, "duration_ms", time.Since(start).Milliseconds())
+		return nil
+	}
+}
+
+// requireToken authenticates the bearer access token (signature and claims only; the session
+// itself is checked in Redis by the handler's single round trip) and stores its claims.
+func requireToken(tokens *auth.Tokens) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := c.Get(fiber.HeaderAuthorization)
+		if h == "" {
+			return errMissingToken
+		}
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return auth.ErrTokenInvalid
+		}
+		claims, err := tokens.Verify(strings.TrimSpace(tok))
+		if err != nil {
+			return err
+		}
+		c.Locals(localClaims, claims)
+		return c.Next()
+	}
+}
+
+// claims returns the verified access-token claims stored by requireToken.
+func claims(c *fiber.Ctx) auth.Claims {
+	cl, _ := c.Locals(localClaims).(auth.Claims)
+	return cl
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// ProblemTypePrefix starts the RFC 9457 "type" of every problem; the stable machine code
+// follows it and is repeated in "code".
+const ProblemTypePrefix = "urn:boxoffice:problem:"
+
+// Problem is an RFC 9457 problem details object with boxoffice's extension members.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Code      string            `json:"code"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+// Errors of the HTTP layer itself; domain packages own theirs.
+var (
+	errMissingToken     = errors.New("missing bearer token")
+	errMalformedJSON    = errors.New("malformed JSON")
+	errUnsupportedMedia = errors.New("unsupported media type")
+	errBodyTooLarge     = errors.New("body too large")
+	errNotFound         = errors.New("not found")
+	errForbidden        = errors.New("forbidden")
+)
+
+// validationError lists invalid fields of a request body (422).
+type validationError struct{ fields map[string]string }
+
+func (e *validationError) Error() string { return fmt.Sprintf("invalid fields: %v", e.fields) }
+
+// throttledError is a refused attempt with the time until the next is allowed (429).
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return "too many attempts" }
+
+// malformedError carries a client-safe description of why a body could not be parsed (400).
+type malformedError struct{ detail string }
+
+func (e *malformedError) Error() string { return e.detail }
+func (e *malformedError) Is(t error) bool { return t == errMalformedJSON }
+
+// problemFor is the single place where errors become HTTP problems. Anything it does not
+// recognise is a 500 whose body says nothing about the cause.
+func problemFor(err error) (p Problem, retryAfter time.Duration) {
+	mk := func(status int, code, title, detail string) Problem {
+		return Problem{Type: ProblemTypePrefix + code, Title: title, Status: status, Code: code, Detail: detail}
+	}
+	var (
+		ve  *validationError
+		te  *throttledError
+		me  *malformedError
+		dle *session.DataLimitError
+		fe  *fiber.Error
+	)
+	switch {
+	case errors.Is(err, errMissingToken):
+		return mk(401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>'."), 0
+	case errors.Is(err, auth.ErrTokenExpired):
+		return mk(401, "token_expired", "Access token expired", "Refresh the session to get a new access token."), 0
+	case errors.Is(err, auth.ErrTokenInvalid):
+		return mk(401, "invalid_token", "Invalid access token", "The access token is not valid."), 0
+	case errors.Is(err, session.ErrRevoked):
+		return mk(401, "session_revoked", "Session revoked", "This session was signed out or revoked; sign in again."), 0
+	case errors.Is(err, session.ErrExpired):
+		return mk(401, "session_expired", "Session expired", "This session has ended; sign in again."), 0
+	case errors.Is(err, auth.ErrPasswordMismatch), errors.Is(err, auth.ErrUserNotFound):
+		return mk(401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."), 0
+	case errors.Is(err, auth.ErrRefreshInvalid):
+		return mk(401, "invalid_refresh_token", "Invalid refresh token", "The refresh token is not valid."), 0
+	case errors.Is(err, session.ErrRefreshReused):
+		return mk(401, "refresh_token_reused", "Refresh token reused",
+			"This refresh token was already used; the session has been revoked as a precaution. Sign in again."), 0
+	case errors.Is(err, errForbidden):
+		return mk(403, "forbidden", "Forbidden", "You may not perform this action."), 0
+	case errors.Is(err, errNotFound), errors.Is(err, session.ErrNotFound):
+		return mk(404, "not_found", "Not found", "No such resource."), 0
+	case errors.Is(err, auth.ErrUsernameTaken):
+		return mk(409, "username_taken", "Username taken", "That username is already registered."), 0
+	case errors.Is(err, session.ErrConflict):
+		return mk(409, "conflict", "Concurrent update", "The session data changed concurrently; retry the request."), 0
+	case errors.Is(err, session.ErrPrecondition):
+		return mk(412, "precondition_failed", "Precondition failed",
+			"The session data changed since the ETag in If-Match; fetch it again and retry."), 0
+	case errors.As(err, &dle):
+		return mk(413, "session_data_too_large", "Session data too large", dle.Error()), 0
+	case errors.Is(err, errBodyTooLarge):
+		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."), 0
+	case errors.Is(err, errUnsupportedMedia):
+		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as application/json."), 0
+	case errors.As(err, &ve):
+		p := mk(422, "validation_failed", "Invalid request", "One or more fields are invalid.")
+		p.Errors = ve.fields
+		return p, 0
+	case errors.Is(err, session.ErrInvalidData):
+		return mk(422, "invalid_session_data", "Invalid session data", err.Error()), 0
+	case errors.As(err, &me):
+		return mk(400, "malformed_json", "Malformed JSON", me.detail), 0
+	case errors.As(err, &te):
+		return mk(429, "too_many_attempts", "Too many attempts", "Too many failed attempts; wait before trying again."), te.retryAfter
+	case errors.Is(err, session.ErrUnavailable), errors.Is(err, auth.ErrHashBusy):
+		return mk(503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."), time.Second
+	case errors.As(err, &fe):
+		return fiberProblem(fe.Code, mk), 0
+	}
+	return mk(500, "internal_error", "Internal server error", "An unexpected error occurred."), 0
+}
+
+// fiberProblem maps errors raised by Fiber and fasthttp before our handlers run. Their text is
+// never used: it can contain internals.
+func fiberProblem(status int, mk func(int, string, string, string) Problem) Problem {
+	switch status {
+	case 404:
+		return mk(404, "not_found", "Not found", "No such resource.")
+	case 405:
+		return mk(405, "method_not_allowed", "Method not allowed", "This resource does not support the method.")
+	case 408:
+		return mk(408, "request_timeout", "Request timeout", "The request took too long to arrive.")
+	case 413:
+		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit.")
+	case 431:
+		return mk(431, "headers_too_large", "Request headers too large", "The request headers exceed the size limit.")
+	case 429:
+		return mk(429, "rate_limited", "Too many requests", "Slow down and retry later.")
+	}
+	if status >= 400 && status < 500 {
+		return mk(400, "bad_request", "Bad request", "The request could not be understood.")
+	}
+	return mk(500, "internal_error", "Internal server error", "An unexpected error occurred.")
+}
+
+// errorHandler writes every error as a problem. 5xx causes are logged with the request id and
+// never sent to the client.
+func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		p, retry := problemFor(err)
+		p.RequestID = requestID(c)
+		if p.Status >= 500 {
+			log.Error("request failed", "request_id", p.RequestID, "method", c.Method(),
+				"path", c.Path(), "status", p.Status, "err", err)
+		}
+		if retry > 0 {
+			secs := int((retry + time.Second - 1) / time.Second)
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		}
+		if p.Status == 401 {
+			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(p.Code))
+		}
+		if p.Status == 405 {
+			c.Set(fiber.HeaderAllow, strings.Join(allow(c.Path()), ", "))
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Status(p.Status)
+		return writeJSON(c, "application/problem+json", p)
+	}
+}
+
+// bearerChallenge is the RFC 6750 WWW-Authenticate value for a 401 with the given code.
+func bearerChallenge(code string) string {
+	switch code {
+	case "missing_token", "invalid_credentials", "invalid_refresh_token", "refresh_token_reused":
+		return `Bearer realm="boxoffice"`
+	}
+	return fmt.Sprintf(`Bearer realm="boxoffice", error="invalid_token", error_description=%q`, code)
+}

@@ -1,0 +1,185 @@
+// Package api serves boxoffice's HTTP API with Fiber: routing, request decoding, authentication
+// middleware and the mapping of every error to an RFC 9457 problem.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// Config is the HTTP layer's policy. Zero values take the documented defaults.
+type Config struct {
+	RequestTimeout time.Duration // deadline for a request's work, Redis included; default 2s
+	BodyLimit      int           // bytes; default 64 KiB
+	HeaderLimit    int           // bytes of request line and headers; default 8 KiB
+	ReadTimeout    time.Duration // default 10s
+	WriteTimeout   time.Duration // default 10s
+	IdleTimeout    time.Duration // keep-alive; default 60s
+	// TrustedProxies are the IPs or CIDRs whose ProxyHeader is believed for the client IP;
+	// with none, the peer address is the client IP and ProxyHeader is ignored.
+	TrustedProxies []string
+	ProxyHeader    string // default "X-Real-IP"
+	Login          LoginLimits
+	// RegisterPerIP bounds accounts created per client IP per RegisterWindow (a coarse limit
+	// over Fiber's limiter middleware and the shared Redis storage); 0 disables it. Default 20
+	// per hour.
+	RegisterPerIP  int
+	RegisterWindow time.Duration
+	// StoragePrefix starts every key Fiber middlewares keep in Deps.Storage; default "bx:fiber:".
+	StoragePrefix string
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Sessions  *session.Store
+	Users     auth.UserStore
+	Throttle  *session.Throttle
+	Passwords *auth.Passwords
+	Tokens    *auth.Tokens
+	Refresh   *auth.RefreshTokens
+	Storage   fiber.Storage // shared state for Fiber middlewares
+	Ping      func(context.Context) error
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	app      *fiber.App
+	cfg      Config
+	deps     Deps
+	draining atomic.Bool
+}
+
+// NewServer builds the API with every route registered.
+func NewServer(cfg Config, d Deps) *Server {
+	cfg = withDefaults(cfg)
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, deps: d}
+	routes := &routeTable{}
+	s.app = fiber.New(fiber.Config{
+		AppName:                 "boxoffice",
+		DisableStartupMessage:   true,
+		ErrorHandler:            errorHandler(d.Logger, routes.allowed),
+		BodyLimit:               cfg.BodyLimit,
+		ReadBufferSize:          cfg.HeaderLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		ProxyHeader:             proxyHeader(cfg),
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		StrictRouting:           true,
+		CaseSensitive:           true,
+	})
+	s.app.Use(recover.New())
+	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders())
+	s.routes()
+	routes.load(s.app)
+	return s
+}
+
+func withDefaults(c Config) Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.RequestTimeout, 2*time.Second)
+	def(&c.ReadTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.Login.Window, 15*time.Minute)
+	def(&c.RegisterWindow, time.Hour)
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 64 << 10
+	}
+	if c.HeaderLimit <= 0 {
+		c.HeaderLimit = 8 << 10
+	}
+	if c.StoragePrefix == "" {
+		c.StoragePrefix = "bx:fiber:"
+	}
+	if c.ProxyHeader == "" {
+		c.ProxyHeader = "X-Real-IP"
+	}
+	if c.Login.PerAccount <= 0 {
+		c.Login.PerAccount = 10
+	}
+	if c.Login.PerIP <= 0 {
+		c.Login.PerIP = 50
+	}
+	return c
+}
+
+// proxyHeader enables the client-IP header only when some proxy is trusted: Fiber would
+// otherwise believe it from anyone.
+func proxyHeader(c Config) string {
+	if len(c.TrustedProxies) == 0 {
+		return ""
+	}
+	return c.ProxyHeader
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown marks the server not ready, stops accepting connections and waits for in-flight
+// requests until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// SetDraining makes /readyz answer 503 (or ready again) without stopping, so a load balancer
+// drains the instance before Shutdown.
+func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// routeTable remembers the registered routes to answer 405 with an Allow header.
+type routeTable struct{ routes []fiber.Route }
+
+func (t *routeTable) load(app *fiber.App) { t.routes = app.GetRoutes(true) }
+
+func (t *routeTable) allowed(path string) []string {
+	var out []string
+	for _, r := range t.routes {
+		if r.Method != fiber.MethodConnect && matchPath(r.Path, path) {
+			out = append(out, r.Method)
+		}
+	}
+	return out
+}
+
+// matchPath matches a request path against a route pattern whose ":name" segments match any
+// one non-empty segment.
+func matchPath(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], ":") {
+			if xs[i] == "" {
+				return false
+			}
+		} else if ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// userView is the public representation of an account.
+type userView struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func viewUser(u auth.User) userView {
+	return userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt}
+}
+
+// sessionView is the public representation of a session.
+type sessionView struct {
+	ID                string                     `json:"id"`
+	UserID            string                     `json:"user_id"`
+	CreatedAt         time.Time                  `json:"created_at"`
+	LastSeenAt        time.Time                  `json:"last_seen_at"`
+	IdleExpiresAt     time.Time                  `json:"idle_expires_at"`
+	AbsoluteExpiresAt time.Time                  `json:"absolute_expires_at"`
+	DeviceName        string                     `json:"device_name"`
+	IP                string                     `json:"ip"`
+	UserAgent         string                     `json:"user_agent"`
+	Current           bool                       `json:"current"`
+	Data              map[string]json.RawMessage `json:"data"`
+}
+
+func viewSession(s session.Session, currentID string) sessionView {
+	data := s.Data
+	if data == nil {
+		data = map[string]json.RawMessage{}
+	}
+	return sessionView{
+		ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+		IdleExpiresAt: s.IdleExpiresAt, AbsoluteExpiresAt: s.AbsoluteExpiresAt,
+		DeviceName: s.DeviceName, IP: s.IP, UserAgent: s.UserAgent,
+		Current: s.ID == currentID, Data: data,
+	}
+}
+
+// tokenResponse answers login and refresh.
+type tokenResponse struct {
+	AccessToken  string      `json:"access_token"`
+	TokenType    string      `json:"token_type"`
+	ExpiresIn    int64       `json:"expires_in"`
+	RefreshToken string      `json:"refresh_token"`
+	SessionID    string      `json:"session_id"`
+	Session      sessionView `json:"session"`
+}
+
+// etag is the strong entity tag of a session's data version.
+func etag(s session.Session) string { return `"` + strconv.FormatInt(s.Version, 10) + `"` }
+
+// sendSession writes a session with its ETag and deadline headers.
+func sendSession(c *fiber.Ctx, status int, s session.Session, currentID string) error {
+	setSessionHeaders(c, s)
+	c.Set(fiber.HeaderETag, etag(s))
+	c.Status(status)
+	return writeJSON(c, fiber.MIMEApplicationJSON, viewSession(s, currentID))
+}
+
+// setSessionHeaders exposes the session's deadlines to clients on every authenticated answer.
+func setSessionHeaders(c *fiber.Ctx, s session.Session) {
+	c.Set("Session-Idle-Expires-At", s.IdleExpiresAt.UTC().Format(time.RFC3339))
+	c.Set("Session-Absolute-Expires-At", s.AbsoluteExpiresAt.UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+// RefreshPrefix starts every refresh token, so that scanners and people recognise one.
+const RefreshPrefix = "bxr_"
+
+const (
+	refreshSecretLen = 32
+	refreshTagLen    = 16
+	refreshRawLen    = 16 + 16 + refreshSecretLen + refreshTagLen
+	// RefreshTokenLen is the exact length of every refresh token.
+	RefreshTokenLen = len(RefreshPrefix) + (refreshRawLen*8+5)/6
+)
+
+// ErrRefreshInvalid reports a string that is not a refresh token this deployment issued.
+var ErrRefreshInvalid = errors.New("auth: invalid refresh token")
+
+// RefreshToken is a parsed refresh token. Its secret never leaves memory except as the token
+// string given to the client; the server stores only Hash().
+type RefreshToken struct {
+	UserID    string
+	SessionID string
+	secret    [refreshSecretLen]byte
+}
+
+// Hash returns the value stored server-side for this token: hex SHA-256 of its secret. The
+// secret is 256 random bits, so a fast hash suffices.
+func (r RefreshToken) Hash() string {
+	sum := sha256.Sum256(r.secret[:])
+	return hex.EncodeToString(sum[:])
+}
+
+// RefreshTokens mints, authenticates and derives successors of refresh tokens.
+//
+// A token is "bxr_" + base64url(user id ‖ session id ‖ secret ‖ tag) where tag is a truncated
+// HMAC over the rest: the server finds the session's keys from the token alone, rejects a forged
+// or garbled token without touching Redis, and knows that any token passing the tag check was
+// issued by it, so presenting an old one is reuse, not noise.
+//
+// Successors are derived, not random: next = HMAC(key, "next" ‖ ids ‖ secret). A rotation that
+// runs twice (a retry, two tabs racing) computes the same successor, so Redis only ever holds
+// hashes and the grace window can hand out "the same successor" without storing it.
+type RefreshTokens struct{ key []byte }
+
+// NewRefreshTokens derives the refresh-token key from the deployment secret.
+func NewRefreshTokens(secret []byte) *RefreshTokens {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("boxoffice refresh-token key v1"))
+	return &RefreshTokens{key: m.Sum(nil)}
+}
+
+// New returns a fresh random refresh token for the session.
+func (rt *RefreshTokens) New(userID, sessionID string) (RefreshToken, error) {
+	if !ValidID(userID) || !ValidID(sessionID) {
+		return RefreshToken{}, ErrInvalidID
+	}
+	t := RefreshToken{UserID: userID, SessionID: sessionID}
+	rand.Read(t.secret[:])
+	return t, nil
+}
+
+// Next returns the deterministic successor of t.
+func (rt *RefreshTokens) Next(t RefreshToken) RefreshToken {
+	n := RefreshToken{UserID: t.UserID, SessionID: t.SessionID}
+	copy(n.secret[:], rt.mac("next", t))
+	return n
+}
+
+// Encode returns the token string handed to the client.
+func (rt *RefreshTokens) Encode(t RefreshToken) string {
+	raw := make([]byte, 0, refreshRawLen)
+	uid, _ := ParseID(t.UserID)
+	sid, _ := ParseID(t.SessionID)
+	raw = append(raw, uid[:]...)
+	raw = append(raw, sid[:]...)
+	raw = append(raw, t.secret[:]...)
+	raw = append(raw, rt.mac("tag", t)[:refreshTagLen]...)
+	return RefreshPrefix + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// Parse decodes and authenticates s. It returns ErrRefreshInvalid for anything that is not a
+// well-formed token carrying a valid tag for this deployment's key.
+func (rt *RefreshTokens) Parse(s string) (RefreshToken, error) {
+	if len(s) != RefreshTokenLen || !strings.HasPrefix(s, RefreshPrefix) {
+		return RefreshToken{}, ErrRefreshInvalid
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s[len(RefreshPrefix):])
+	if err != nil || len(raw) != refreshRawLen {
+		return RefreshToken{}, ErrRefreshInvalid
+	}
+	t := RefreshToken{UserID: encodeID(raw[:16]), SessionID: encodeID(raw[16:32])}
+	copy(t.secret[:], raw[32:32+refreshSecretLen])
+	if !hmac.Equal(raw[32+refreshSecretLen:], rt.mac("tag", t)[:refreshTagLen]) {
+		return RefreshToken{}, ErrRefreshInvalid
+	}
+	return t, nil
+}
+
+func (rt *RefreshTokens) mac(label string, t RefreshToken) []byte {
+	m := hmac.New(sha256.New, rt.key)
+	m.Write([]byte(label))
+	m.Write([]byte{0})
+	m.Write([]byte(t.UserID))
+	m.Write([]byte(t.SessionID))
+	m.Write(t.secret[:])
+	return m.Sum(nil)
+}

@@ -1,0 +1,189 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// AccessTokenType is the JWT "typ" header of access tokens (RFC 9068), which no other token we
+// issue carries, so no other JWT can be replayed as an access token.
+const AccessTokenType = "at+jwt"
+
+// MaxTokenBytes bounds the size of an access token accepted for parsing.
+const MaxTokenBytes = 2048
+
+// MinKeyBytes is the minimum HS256 key length.
+const MinKeyBytes = 32
+
+// Access token errors. Every forged, malformed, mis-signed or mis-addressed token yields
+// ErrTokenInvalid; only a token that is valid but for its expiry yields ErrTokenExpired.
+var (
+	ErrTokenInvalid = errors.New("auth: invalid access token")
+	ErrTokenExpired = errors.New("auth: access token expired")
+)
+
+// Claims are the verified contents of an access token.
+type Claims struct {
+	UserID    string
+	SessionID string
+	TokenID   string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// accessClaims is the JWT payload: registered claims plus the session id.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+}
+
+// TokenConfig configures access tokens. Zero values take the documented defaults.
+type TokenConfig struct {
+	Issuer   string        // default "boxoffice"
+	Audience string        // default "boxoffice"
+	TTL      time.Duration // default 5m
+	Leeway   time.Duration // clock-skew allowance on exp/iat/nbf; default 5s
+	Key      []byte        // HS256 key, at least MinKeyBytes
+	Now      func() time.Time
+}
+
+// Tokens issues and verifies HS256 access tokens.
+type Tokens struct {
+	cfg    TokenConfig
+	kid    string
+	method jwt.SigningMethod
+	parser *jwt.Parser
+}
+
+// NewTokens returns a Tokens for cfg, or an error when the key is shorter than MinKeyBytes.
+func NewTokens(cfg TokenConfig) (*Tokens, error) {
+	if len(cfg.Key) < MinKeyBytes {
+		return nil, fmt.Errorf("auth: signing key must be at least %d bytes", MinKeyBytes)
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "boxoffice"
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = "boxoffice"
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 5 * time.Minute
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	sum := sha256.Sum256(append([]byte("boxoffice kid\x00"), cfg.Key...))
+	t := &Tokens{cfg: cfg, kid: base64.RawURLEncoding.EncodeToString(sum[:9]), method: jwt.SigningMethodHS256}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{t.method.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithStrictDecoding(),
+		jwt.WithTimeFunc(cfg.Now),
+	)
+	return t, nil
+}
+
+// TTL returns the access-token lifetime.
+func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
+
+// Leeway returns the clock-skew allowance applied when verifying.
+func (t *Tokens) Leeway() time.Duration { return t.cfg.Leeway }
+
+// Issue signs an access token for the session and returns it with its expiry.
+func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
+	now := t.cfg.Now().Truncate(time.Second)
+	exp := now.Add(t.cfg.TTL)
+	c := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        NewID(),
+		},
+		SessionID: sessionID,
+	}
+	tok := jwt.NewWithClaims(t.method, c)
+	tok.Header["kid"] = t.kid
+	tok.Header["typ"] = AccessTokenType
+	s, err := tok.SignedString(t.cfg.Key)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: sign access token: %w", err)
+	}
+	return s, exp, nil
+}
+
+// Verify checks raw's size, header (typ, kid, no crit), signature and claims. It returns
+// ErrTokenExpired for a token that is valid except for having expired, else ErrTokenInvalid.
+func (t *Tokens) Verify(raw string) (Claims, error) {
+	if len(raw) == 0 || len(raw) > MaxTokenBytes {
+		return Claims{}, ErrTokenInvalid
+	}
+	var c accessClaims
+	_, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
+	if err != nil {
+		if onlyExpired(err) {
+			return Claims{}, ErrTokenExpired
+		}
+		return Claims{}, ErrTokenInvalid
+	}
+	if !ValidID(c.Subject) || !ValidID(c.SessionID) || !ValidID(c.ID) {
+		return Claims{}, ErrTokenInvalid
+	}
+	return Claims{
+		UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID,
+		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time,
+	}, nil
+}
+
+// keyFor is the jwt.Keyfunc: the key comes only from our key ring, chosen by kid, and only for
+// headers that carry exactly the parameters we issue.
+func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
+	if _, ok := tok.Header["crit"]; ok {
+		return nil, ErrTokenInvalid
+	}
+	for k := range tok.Header {
+		switch k {
+		case "alg", "typ", "kid":
+		default: // jku, jwk, x5u, x5c, ...: no key material or extension is taken from tokens
+			return nil, ErrTokenInvalid
+		}
+	}
+	if typ, _ := tok.Header["typ"].(string); typ != AccessTokenType {
+		return nil, ErrTokenInvalid
+	}
+	if kid, _ := tok.Header["kid"].(string); kid != t.kid {
+		return nil, ErrTokenInvalid
+	}
+	return t.cfg.Key, nil
+}
+
+// onlyExpired reports whether err says the token is expired and nothing else is wrong with it.
+func onlyExpired(err error) bool {
+	if !errors.Is(err, jwt.ErrTokenExpired) {
+		return false
+	}
+	for _, other := range []error{
+		jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid,
+		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
+		jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidSubject,
+	} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Username and display name limits, in characters after canonicalisation.
+const (
+	UsernameMinLen    = 3
+	UsernameMaxLen    = 32
+	DisplayNameMaxLen = 64
+)
+
+// Validation errors for usernames and display names; their text is safe to show to clients.
+var (
+	ErrUsernameLength  = errors.New("must be 3 to 32 characters")
+	ErrUsernameChars   = errors.New("may contain only letters, digits, '.', '_' and '-'")
+	ErrUsernameScripts = errors.New("must not mix letters from different scripts")
+	ErrUsernameEdge    = errors.New("must start and end with a letter or digit")
+	ErrDisplayName     = errors.New("must be at most 64 printable characters")
+)
+
+var folder = cases.Fold()
+
+// CanonicalUsername returns the form under which a username is stored and compared: Unicode
+// NFKC, case-folded, NFKC again (folding can denormalise), with surrounding space trimmed. The
+// result must be 3–32 characters of letters, digits and ". _ -", begin and end with a letter or
+// digit, and use letters of a single script, so that look-alikes ("Ａｌｉｃｅ", "ALICE",
+// "alice" with a Cyrillic "а") cannot register as different accounts.
+func CanonicalUsername(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", ErrUsernameChars
+	}
+	c := norm.NFKC.String(folder.String(norm.NFKC.String(s)))
+	c = strings.TrimSpace(c)
+	n := utf8.RuneCountInString(c)
+	if n < UsernameMinLen || n > UsernameMaxLen {
+		return "", ErrUsernameLength
+	}
+	var script *unicode.RangeTable
+	for _, r := range c {
+		switch {
+		case r == '.' || r == '_' || r == '-':
+		case unicode.IsDigit(r):
+			if r > unicode.MaxASCII {
+				return "", ErrUsernameChars // non-ASCII digits look like ASCII ones
+			}
+		case unicode.IsLetter(r):
+			s := scriptOf(r)
+			if s == nil {
+				return "", ErrUsernameChars
+			}
+			if script != nil && s != script {
+				return "", ErrUsernameScripts
+			}
+			script = s
+		default:
+			return "", ErrUsernameChars
+		}
+	}
+	first, _ := utf8.DecodeRuneInString(c)
+	last, _ := utf8.DecodeLastRuneInString(c)
+	if !isAlnum(first) || !isAlnum(last) {
+		return "", ErrUsernameEdge
+	}
+	return c, nil
+}
+
+// CleanDisplayName normalises a display name to NFC with surrounding space trimmed and rejects
+// control and format characters (including bidi overrides) and names over 64 characters.
+func CleanDisplayName(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", ErrDisplayName
+	}
+	c := strings.TrimSpace(norm.NFC.String(s))
+	if utf8.RuneCountInString(c) > DisplayNameMaxLen {
+		return "", ErrDisplayName
+	}
+	for _, r := range c {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || !unicode.IsPrint(r) && r != ' ' {
+			return "", ErrDisplayName
+		}
+	}
+	return c, nil
+}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// scriptOf returns the Unicode script table holding r, or nil for Common/Inherited/unknown.
+func scriptOf(r rune) *unicode.RangeTable {
+	if r < 0x80 {
+		return unicode.Latin
+	}
+	for name, t := range unicode.Scripts {
+		if name == "Common" || name == "Inherited" {
+			continue
+		}
+		if unicode.Is(t, r) {
+			return t
+		}
+	}
+	return nil
+}

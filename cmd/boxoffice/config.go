@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting, read once from the environment at startup.
+type config struct {
+	Addr            string
+	RedisURL        string
+	JWTSecret       []byte
+	SecretGenerated bool
+	Issuer          string
+	Audience        string
+
+	AccessTTL     time.Duration
+	IdleTTL       time.Duration
+	AbsoluteTTL   time.Duration
+	RefreshGrace  time.Duration
+	TouchInterval time.Duration
+
+	MaxDataKeys  int
+	MaxDataBytes int
+
+	LoginMaxPerAccount int
+	LoginMaxPerIP      int
+	LoginWindow        time.Duration
+	RegisterMaxPerIP   int
+
+	TrustedProxies []string
+	ProxyHeader    string
+
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration
+	RedisTimeout    time.Duration
+	RedisPoolSize   int
+	HashConcurrency int
+	LogLevel        slog.Level
+}
+
+// loadConfig reads the BOXOFFICE_* and REDIS_URL variables. It reports every problem at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(name string, def, min time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad("%s=%q is not a duration (examples: 300ms, 5m, 168h)", name, v)
+			return def
+		}
+		if d < min {
+			bad("%s=%s must be at least %s", name, v, min)
+		}
+		return d
+	}
+	num := func(name string, def, min int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			bad("%s=%q must be an integer of at least %d", name, v, min)
+			return def
+		}
+		return n
+	}
+
+	c := config{
+		Addr:     str("BOXOFFICE_ADDR", ":8080"),
+		RedisURL: str("REDIS_URL", ""),
+		Issuer:   str("BOXOFFICE_ISSUER", "boxoffice"),
+		Audience: str("BOXOFFICE_AUDIENCE", "boxoffice"),
+
+		AccessTTL:     dur("BOXOFFICE_ACCESS_TTL", 5*time.Minute, time.Second),
+		IdleTTL:       dur("BOXOFFICE_IDLE_TTL", 7*24*time.Hour, time.Second),
+		AbsoluteTTL:   dur("BOXOFFICE_ABSOLUTE_TTL", 30*24*time.Hour, time.Second),
+		RefreshGrace:  dur("BOXOFFICE_REFRESH_GRACE", 10*time.Second, 0),
+		TouchInterval: dur("BOXOFFICE_TOUCH_INTERVAL", time.Minute, 0),
+
+		MaxDataKeys:  num("BOXOFFICE_SESSION_DATA_MAX_KEYS", 64, 1),
+		MaxDataBytes: num("BOXOFFICE_SESSION_DATA_MAX_BYTES", 16<<10, 1),
+
+		LoginMaxPerAccount: num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT", 10, 1),
+		LoginMaxPerIP:      num("BOXOFFICE_LOGIN_MAX_PER_IP", 50, 1),
+		LoginWindow:        dur("BOXOFFICE_LOGIN_WINDOW", 15*time.Minute, time.Second),
+		RegisterMaxPerIP:   num("BOXOFFICE_REGISTER_MAX_PER_IP", 20, 0),
+
+		ProxyHeader: str("BOXOFFICE_PROXY_HEADER", "X-Real-IP"),
+
+		RequestTimeout:  dur("BOXOFFICE_REQUEST_TIMEOUT", 2*time.Second, 100*time.Millisecond),
+		ShutdownTimeout: dur("BOXOFFICE_SHUTDOWN_TIMEOUT", 15*time.Second, 0),
+		DrainDelay:      dur("BOXOFFICE_DRAIN_DELAY", 0, 0),
+		RedisTimeout:    dur("REDIS_TIMEOUT", 300*time.Millisecond, 10*time.Millisecond),
+		RedisPoolSize:   num("REDIS_POOL_SIZE", 0, 0),
+		HashConcurrency: num("BOXOFFICE_HASH_CONCURRENCY", 4, 1),
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(str("BOXOFFICE_LOG_LEVEL", "info"))); err != nil {
+		bad("BOXOFFICE_LOG_LEVEL=%q must be debug, info, warn or error", getenv("BOXOFFICE_LOG_LEVEL"))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("BOXOFFICE_ADDR=%q must be host:port or :port", c.Addr)
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("REDIS_URL must start with redis:// or rediss://")
+	}
+	if c.AbsoluteTTL < c.AccessTTL {
+		bad("BOXOFFICE_ABSOLUTE_TTL (%s) must not be shorter than BOXOFFICE_ACCESS_TTL (%s)", c.AbsoluteTTL, c.AccessTTL)
+	}
+	for _, p := range strings.Split(getenv("BOXOFFICE_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("BOXOFFICE_TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+
+	switch secret := getenv("BOXOFFICE_JWT_SECRET"); {
+	case secret != "" && len(secret) < 32:
+		bad("BOXOFFICE_JWT_SECRET must be at least 32 bytes (generate one with: openssl rand -base64 48)")
+	case secret != "":
+		c.JWTSecret = []byte(secret)
+	case c.RedisURL != "":
+		bad("BOXOFFICE_JWT_SECRET is required when REDIS_URL is set: every instance sharing the Redis must sign with the same key (generate one with: openssl rand -base64 48)")
+	default:
+		b := make([]byte, 48)
+		rand.Read(b)
+		c.JWTSecret = []byte(base64.RawStdEncoding.EncodeToString(b))
+		c.SecretGenerated = true
+	}
+
+	if len(problems) > 0 {
+		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return c, nil
+}

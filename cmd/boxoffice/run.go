@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	redisstorage "github.com/gofiber/storage/redis/v3"
+	"github.com/redis/go-redis/v9"
+
+	"boxoffice/api"
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// run is the whole program: it reads the configuration once, wires the dependencies and serves
+// until ctx is cancelled. args may be empty (serve) or "healthcheck".
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+		case "healthcheck":
+			return healthcheck(ctx, cfg.Addr, stdout)
+		default:
+			return fmt.Errorf("unknown command %q (commands: serve, healthcheck)", args[0])
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	redisURL := cfg.RedisURL
+	if redisURL == "" {
+		m := miniredis.NewMiniRedis()
+		m.ClockTTL(true)
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("start embedded redis: %w", err)
+		}
+		defer m.Close()
+		redisURL = "redis://" + m.Addr()
+		log.Warn("REDIS_URL is not set: using an embedded in-process Redis; sessions are not shared with other instances and are lost on exit")
+	}
+	if cfg.SecretGenerated {
+		log.Warn("BOXOFFICE_JWT_SECRET is not set: using a random key; tokens stop working when the process exits")
+	}
+
+	rdb, err := session.NewClient(session.ClientConfig{
+		URL: redisURL, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
+		PoolTimeout: cfg.RedisTimeout, PoolSize: cfg.RedisPoolSize,
+	})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	srv, err := newServer(cfg, rdb, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		log.Warn("redis is not reachable yet; answering 503 until it is", "err", err)
+	}
+	cancel()
+	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", cfg.RedisURL == "")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain_delay", cfg.DrainDelay.String())
+	srv.SetDraining(true)
+	time.Sleep(cfg.DrainDelay) // let load balancers see /readyz fail before connections close
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newServer wires the domain packages and the HTTP API over one Redis client.
+func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, error) {
+	now := time.Now
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Key: cfg.JWTSecret, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	scfg := session.DefaultConfig()
+	scfg.IdleTTL = cfg.IdleTTL
+	scfg.AbsoluteTTL = cfg.AbsoluteTTL
+	scfg.RefreshGrace = cfg.RefreshGrace
+	scfg.TouchInterval = cfg.TouchInterval
+	scfg.RevocationPad = max(tokens.Leeway()+5*time.Second, time.Second)
+	scfg.MaxDataKeys = cfg.MaxDataKeys
+	scfg.MaxDataBytes = cfg.MaxDataBytes
+	scfg.Now = now
+	store, err := session.New(rdb, scfg)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewServer(api.Config{
+		RequestTimeout: cfg.RequestTimeout,
+		BodyLimit:      max(64<<10, 4*cfg.MaxDataBytes),
+		TrustedProxies: cfg.TrustedProxies,
+		ProxyHeader:    cfg.ProxyHeader,
+		Login: api.LoginLimits{
+			PerAccount: cfg.LoginMaxPerAccount, PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
+		},
+		RegisterPerIP: cfg.RegisterMaxPerIP,
+	}, api.Deps{
+		Sessions:  store,
+		Users:     store.Users(),
+		Throttle:  store.Throttle(),
+		Passwords: auth.NewPasswords(auth.DefaultArgon2, min(cfg.HashConcurrency, 4*runtime.NumCPU())),
+		Tokens:    tokens,
+		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret),
+		Storage:   redisstorage.NewFromConnection(rdb),
+		Ping:      store.Ping,
+		Logger:    log,
+		Now:       now,
+	}), nil
+}
+
+// healthcheck asks the local server's /healthz (for container HEALTHCHECK in images without
+// curl) and returns an error unless it answers 200.
+func healthcheck(ctx context.Context, addr string, stdout io.Writer) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %d", resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

@@ -1,0 +1,34 @@
+package session
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// keys builds every Redis key. All keys of one user carry the hash tag {u:<user id>}, so each
+// multi-key script runs in one Cluster slot; user ids are server-generated ([a-z2-7]{26}) and
+// user-controlled strings (usernames, IPs) appear in key names only as SHA-256 hex digests.
+//
+//	<p>{u:<uid>}:user           hash   the account
+//	<p>{u:<uid>}:s:<sid>        hash   a session: metadata, refresh state, d:<key> data fields
+//	<p>{u:<uid>}:r:<sid>        string revocation marker (reason), TTL = last access token's life
+//	<p>{u:<uid>}:sessions       zset   the user's session ids scored by idle deadline (ms)
+//	<p>username:<sha256>        string canonical username -> user id
+//	<p>throttle:<kind>:<sha256> string login attempts in the current window
+//	<p>fiber:<key>              any    state of Fiber middlewares (gofiber/storage/redis)
+type keys struct{ prefix string }
+
+func (k keys) tag(uid string) string            { return k.prefix + "{u:" + uid + "}:" }
+func (k keys) user(uid string) string           { return k.tag(uid) + "user" }
+func (k keys) session(uid, sid string) string   { return k.tag(uid) + "s:" + sid }
+func (k keys) revoked(uid, sid string) string   { return k.tag(uid) + "r:" + sid }
+func (k keys) index(uid string) string          { return k.tag(uid) + "sessions" }
+func (k keys) username(canonical string) string { return k.prefix + "username:" + digest(canonical) }
+func (k keys) throttle(kind, subject string) string {
+	return k.prefix + "throttle:" + kind + ":" + digest(subject)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,67 @@
+-- lib.lua is prepended to every session script. Times are Unix milliseconds passed in by the
+-- caller (the application's injected clock), never Redis' TIME, so tests control expiry.
+-- Session hash fields: uid ct ls ie ae dn ip ua v rh ph pt pr atx, and d:<key> for data.
+
+-- hmap turns an HGETALL reply into a table.
+local function hmap(flat)
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  return m
+end
+
+-- gone answers for a session hash that does not exist: revoked (with the reason) while its
+-- revocation marker lives, expired otherwise. A missing session is never recreated.
+local function gone(rkey)
+  local reason = redis.call('GET', rkey)
+  if reason then return {'revoked', reason} end
+  return {'expired'}
+end
+
+-- due reports whether the idle or the absolute deadline has passed.
+local function due(m, now)
+  return now >= tonumber(m.ie) or now >= tonumber(m.ae)
+end
+
+-- expire deletes a session whose deadline passed before Redis' own TTL removed it.
+local function expire(key, index, sid)
+  redis.call('DEL', key)
+  redis.call('ZREM', index, sid)
+  return {'expired'}
+end
+
+-- index_add records sid in the user's index scored by its deadline, prunes dead entries and
+-- keeps the index alive as long as its longest-lived member.
+local function index_add(index, sid, score, now)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  redis.call('ZADD', index, score, sid)
+  local ttl = redis.call('PTTL', index)
+  if ttl < score - now then redis.call('PEXPIRE', index, score - now) end
+end
+
+-- slide moves the idle deadline to now+idle (never past the absolute cap) and the key's TTL
+-- with it.
+local function slide(key, index, sid, m, now, idle)
+  local ie = math.min(now + idle, tonumber(m.ae))
+  redis.call('HSET', key, 'ls', now, 'ie', ie)
+  redis.call('PEXPIRE', key, ie - now)
+  index_add(index, sid, ie, now)
+  m.ls = tostring(now)
+  m.ie = tostring(ie)
+end
+
+-- touch slides the session when the last recorded activity is older than the throttle, so
+-- that most reads do not write. It reports whether it wrote.
+local function touch(key, index, sid, m, now, idle, throttle)
+  if now - tonumber(m.ls) < throttle then return false end
+  slide(key, index, sid, m, now, idle)
+  return true
+end
+
+-- revoke deletes a session and leaves a marker with the reason that lives as long as the last
+-- access token issued for it (atx) plus pad, so those tokens get "revoked", not "expired".
+local function revoke(key, rkey, index, sid, m, now, pad, reason)
+  local ttl = math.max(tonumber(m.atx or '0') - now, 0) + pad
+  redis.call('SET', rkey, reason, 'PX', ttl)
+  redis.call('DEL', key)
+  redis.call('ZREM', index, sid)
+end

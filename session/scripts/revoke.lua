@@ -1,0 +1,29 @@
+-- revoke ends one session of a user, after checking that the caller's session is live.
+-- KEYS: caller session, caller revoked, target session, target revoked, index.
+-- ARGV: now, caller sid ('' = no caller check, for administrators), target sid, pad_ms, reason.
+-- Returns {'ok'} | {'not_found'} | {'revoked', reason} | {'expired'} (the last two about the
+-- caller). Revoking an already revoked session of the same user answers 'ok' (idempotent).
+local now, csid, tsid, pad = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
+if csid ~= '' then
+  local f = redis.call('HGETALL', KEYS[1])
+  if #f == 0 then return gone(KEYS[2]) end
+  local m = hmap(f)
+  if due(m, now) then return expire(KEYS[1], KEYS[5], csid) end
+  if csid == tsid then
+    revoke(KEYS[1], KEYS[2], KEYS[5], csid, m, now, pad, ARGV[5])
+    return {'ok'}
+  end
+end
+local t = redis.call('HGETALL', KEYS[3])
+if #t == 0 then
+  redis.call('ZREM', KEYS[5], tsid)
+  if redis.call('EXISTS', KEYS[4]) == 1 then return {'ok'} end
+  return {'not_found'}
+end
+local tm = hmap(t)
+if due(tm, now) then
+  expire(KEYS[3], KEYS[5], tsid)
+  return {'not_found'}
+end
+revoke(KEYS[3], KEYS[4], KEYS[5], tsid, tm, now, pad, ARGV[5])
+return {'ok'}

@@ -1,0 +1,128 @@
+// Package session keeps boxoffice's shared state in Redis: sessions with their refresh state,
+// data and revocations, the per-user session index, user accounts and login throttles.
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Session is one signed-in device of a user.
+type Session struct {
+	ID                string
+	UserID            string
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	IdleExpiresAt     time.Time // slides with activity and refresh, never past AbsoluteExpiresAt
+	AbsoluteExpiresAt time.Time // fixed at creation
+	DeviceName        string
+	IP                string
+	UserAgent         string
+	Version           int64                      // data version, bumped by every change to Data
+	Data              map[string]json.RawMessage // top-level key -> compact JSON value
+}
+
+// Sentinel errors. Every method returns one of these (possibly wrapped) or an internal error.
+var (
+	// ErrRevoked: the session was revoked (logout, revoke, reuse detection) and its
+	// revocation marker is still alive.
+	ErrRevoked = errors.New("session: revoked")
+	// ErrExpired: the session does not exist: it expired, was never created, or its
+	// revocation marker has lapsed.
+	ErrExpired = errors.New("session: expired")
+	// ErrNotFound: the target session of a revoke is not one of the user's live sessions.
+	ErrNotFound = errors.New("session: not found")
+	// ErrRefreshReused: a rotated refresh token was presented outside the grace window; the
+	// session has been revoked.
+	ErrRefreshReused = errors.New("session: refresh token reused")
+	// ErrPrecondition: If-Match named a data version that is no longer current.
+	ErrPrecondition = errors.New("session: data version mismatch")
+	// ErrConflict: concurrent writers kept changing the same data key; retrying may succeed.
+	ErrConflict = errors.New("session: concurrent update conflict")
+	// ErrUnavailable: Redis could not be consulted (down, slow, loading, out of memory,
+	// failing over). Callers must not treat the session as valid or invalid.
+	ErrUnavailable = errors.New("session: store unavailable")
+)
+
+// DataLimitError reports session data that would exceed a configured limit. It matches
+// errors.Is(err, ErrDataTooLarge).
+type DataLimitError struct {
+	Keys, Bytes       int
+	MaxKeys, MaxBytes int
+}
+
+// ErrDataTooLarge is the sentinel matched by *DataLimitError.
+var ErrDataTooLarge = errors.New("session: data too large")
+
+func (e *DataLimitError) Error() string {
+	return fmt.Sprintf("session data would hold %d keys and %d bytes; the limits are %d keys and %d bytes",
+		e.Keys, e.Bytes, e.MaxKeys, e.MaxBytes)
+}
+
+// Is makes errors.Is(err, ErrDataTooLarge) true.
+func (e *DataLimitError) Is(target error) bool { return target == ErrDataTooLarge }
+
+// Config holds the store's policy. Use DefaultConfig and override fields.
+type Config struct {
+	Prefix        string        // key prefix; default "bx:"
+	IdleTTL       time.Duration // idle timeout; default 7 days
+	AbsoluteTTL   time.Duration // absolute cap from creation; default 30 days
+	RefreshGrace  time.Duration // window in which a rotated token returns the same successor; default 10s, 0 disables
+	TouchInterval time.Duration // minimum time between idle-deadline writes on reads; default 1m
+	RevocationPad time.Duration // added to a revocation marker's lifetime (clock skew, leeway); default 10s
+	MaxDataKeys   int           // default 64
+	MaxDataBytes  int           // sum of key and value bytes; default 16 KiB
+	Now           func() time.Time
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Prefix:        "bx:",
+		IdleTTL:       7 * 24 * time.Hour,
+		AbsoluteTTL:   30 * 24 * time.Hour,
+		RefreshGrace:  10 * time.Second,
+		TouchInterval: time.Minute,
+		RevocationPad: 10 * time.Second,
+		MaxDataKeys:   64,
+		MaxDataBytes:  16 << 10,
+		Now:           time.Now,
+	}
+}
+
+// Store keeps sessions in Redis. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	cfg  Config
+	keys keys
+	sc   scripts
+}
+
+// New returns a Store over rdb. It returns an error when cfg is unusable.
+func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
+	switch {
+	case cfg.IdleTTL < time.Second || cfg.AbsoluteTTL < time.Second:
+		return nil, errors.New("session: idle and absolute TTLs must be at least 1s")
+	case cfg.RefreshGrace < 0 || cfg.TouchInterval < 0:
+		return nil, errors.New("session: refresh grace and touch interval must not be negative")
+	case cfg.RevocationPad < time.Second:
+		return nil, errors.New("session: revocation pad must be at least 1s")
+	case cfg.MaxDataKeys < 1 || cfg.MaxDataBytes < 1:
+		return nil, errors.New("session: data limits must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{rdb: rdb, cfg: cfg, keys: keys{prefix: cfg.Prefix}, sc: loadScripts()}, nil
+}
+
+// Config returns the store's configuration.
+func (s *Store) Config() Config { return s.cfg }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func (s *Store) nowMS() int64 { return ms(s.cfg.Now()) }

@@ -1,0 +1,120 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"boxoffice/auth"
+)
+
+// Users stores accounts in Redis and implements auth.UserStore.
+//
+// An account is a hash under the user's hash tag; a separate key maps the SHA-256 of the
+// canonical username to the id. Creation writes the account first and then claims the name
+// with SET NX, deleting the account if the name was taken: a crash in between leaves an
+// unreachable record, never a claimed name without an account.
+type Users struct {
+	rdb  redis.UniversalClient
+	keys keys
+	sc   scripts
+}
+
+var _ auth.UserStore = (*Users)(nil)
+
+// NewUsers returns the account store sharing s's client and key prefix.
+func (s *Store) Users() *Users { return &Users{rdb: s.rdb, keys: s.keys, sc: s.sc} }
+
+// CreateUser stores u. It returns auth.ErrUsernameTaken or ErrUnavailable.
+func (us *Users) CreateUser(ctx context.Context, u auth.User) error {
+	key := us.keys.user(u.ID)
+	err := us.rdb.HSet(ctx, key,
+		"id", u.ID, "username", u.Username, "display_name", u.DisplayName,
+		"pw", u.PasswordHash, "roles", strings.Join(u.Roles, ","), "ct", u.CreatedAt.UnixMilli()).Err()
+	if err != nil {
+		return classify("create user", err)
+	}
+	nameKey := us.keys.username(u.Username)
+	ok, err := us.rdb.SetNX(ctx, nameKey, u.ID, 0).Result()
+	if err != nil {
+		return classify("claim username", err)
+	}
+	if ok {
+		return nil
+	}
+	// Taken, unless a retried SETNX already claimed it for this very user.
+	if owner, err := us.rdb.Get(ctx, nameKey).Result(); err == nil && owner == u.ID {
+		return nil
+	}
+	_ = us.rdb.Del(ctx, key).Err() // an orphan left by a failure here is unreachable and harmless
+	return auth.ErrUsernameTaken
+}
+
+// UserByUsername looks up a canonical username. It returns auth.ErrUserNotFound or
+// ErrUnavailable.
+func (us *Users) UserByUsername(ctx context.Context, username string) (auth.User, error) {
+	id, err := us.rdb.Get(ctx, us.keys.username(username)).Result()
+	if errors.Is(err, redis.Nil) {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	if err != nil {
+		return auth.User{}, classify("user by name", err)
+	}
+	if !auth.ValidID(id) {
+		return auth.User{}, fmt.Errorf("session: corrupt username index entry")
+	}
+	return us.UserByID(ctx, id)
+}
+
+// UserByID looks up an account. It returns auth.ErrUserNotFound or ErrUnavailable.
+func (us *Users) UserByID(ctx context.Context, id string) (auth.User, error) {
+	m, err := us.rdb.HGetAll(ctx, us.keys.user(id)).Result()
+	if err != nil {
+		return auth.User{}, classify("user by id", err)
+	}
+	return decodeUser(m)
+}
+
+// SetPasswordHash replaces the hash if it still equals old and reports whether it did.
+func (us *Users) SetPasswordHash(ctx context.Context, id, old, new string) (bool, error) {
+	n, err := us.sc.setPassword.Run(ctx, us.rdb, []string{us.keys.user(id)}, old, new).Int()
+	if err != nil {
+		return false, classify("set password", err)
+	}
+	return n == 1, nil
+}
+
+// SetRoles replaces the user's roles. It returns auth.ErrUserNotFound or ErrUnavailable.
+func (us *Users) SetRoles(ctx context.Context, id string, roles []string) error {
+	n, err := us.rdb.Exists(ctx, us.keys.user(id)).Result()
+	if err != nil {
+		return classify("set roles", err)
+	}
+	if n == 0 {
+		return auth.ErrUserNotFound
+	}
+	return classify("set roles", us.rdb.HSet(ctx, us.keys.user(id), "roles", strings.Join(roles, ",")).Err())
+}
+
+func decodeUser(m map[string]string) (auth.User, error) {
+	if len(m) == 0 || m["id"] == "" {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	ct, err := strconv.ParseInt(m["ct"], 10, 64)
+	if err != nil {
+		return auth.User{}, fmt.Errorf("session: corrupt user record: %w", err)
+	}
+	u := auth.User{
+		ID: m["id"], Username: m["username"], DisplayName: m["display_name"],
+		PasswordHash: m["pw"], CreatedAt: time.UnixMilli(ct).UTC(),
+	}
+	if r := m["roles"]; r != "" {
+		u.Roles = strings.Split(r, ",")
+	}
+	return u, nil
+}
