@@ -44,6 +44,8 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 	}
 	opt.MinRetryBackoff = 8 * time.Millisecond
 	opt.MaxRetryBackoff = 64 * time.Millisecond
+	opt.DialerRetries = 1 // go-redis defaults to 5 dial attempts 100ms apart per command
+	opt.DialerRetryTimeout = 20 * time.Millisecond
 	opt.DisableIdentity = true // no CLIENT SETINFO round trips on every new connection
 	if cfg.PoolSize > 0 {
 		opt.PoolSize = cfg.PoolSize

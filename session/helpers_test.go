@@ -1,0 +1,137 @@
+package session_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+	"boxoffice/session/sessiontest"
+)
+
+// clock is an injected, manually advanced time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().Truncate(time.Millisecond)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a store over one throwaway Redis, with direct access for assertions.
+type env struct {
+	store *session.Store
+	rdb   *redis.Client
+	clock *clock
+	redis *sessiontest.Redis
+	ctx   context.Context
+}
+
+// backends runs fn against miniredis and, when installed (always in CI), a real
+// redis-server: the conformance suite that keeps the embedded mode honest.
+func backends(t *testing.T, fn func(t *testing.T, start func(mutate ...func(*session.Config)) *env)) {
+	kinds := []string{sessiontest.KindMini}
+	if sessiontest.HaveServer() || sessiontest.RequireServer() {
+		kinds = append(kinds, sessiontest.KindServer)
+	}
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			start := func(mutate ...func(*session.Config)) *env {
+				var r *sessiontest.Redis
+				if kind == sessiontest.KindMini {
+					r = sessiontest.StartMini(t)
+				} else {
+					r = sessiontest.StartServer(t)
+				}
+				ck := newClock()
+				cfg := session.DefaultConfig()
+				cfg.Now = ck.Now
+				for _, m := range mutate {
+					m(&cfg)
+				}
+				rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { rdb.Close() })
+				st, err := session.New(rdb, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &env{store: st, rdb: r.Client(t), clock: ck, redis: r, ctx: context.Background()}
+			}
+			fn(t, start)
+		})
+	}
+}
+
+// login creates a session for uid with refresh token hash "h0" and an access token valid for
+// 5 minutes, and returns it.
+func (e *env) login(t *testing.T, uid string) session.Session {
+	t.Helper()
+	s, err := e.store.Create(e.ctx, session.NewSession{
+		ID: auth.NewID(), UserID: uid, DeviceName: "phone", IP: "192.0.2.1", UserAgent: "test",
+		RefreshHash: "h0", AccessExpiresAt: e.clock.Now().Add(5 * time.Minute),
+	})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	return s
+}
+
+func (e *env) sessionKey(uid, sid string) string { return "bx:{u:" + uid + "}:s:" + sid }
+func (e *env) revokedKey(uid, sid string) string { return "bx:{u:" + uid + "}:r:" + sid }
+func (e *env) indexKey(uid string) string        { return "bx:{u:" + uid + "}:sessions" }
+
+func (e *env) exists(t *testing.T, key string) bool {
+	t.Helper()
+	n, err := e.rdb.Exists(e.ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func (e *env) inIndex(t *testing.T, uid, sid string) bool {
+	t.Helper()
+	_, err := e.rdb.ZScore(e.ctx, e.indexKey(uid), sid).Result()
+	if err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// allKeys lists every key in the throwaway server.
+func (e *env) allKeys(t *testing.T) []string {
+	t.Helper()
+	keys, err := e.rdb.Keys(e.ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func hasPrefixAll(keys []string, prefix string) bool {
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			return false
+		}
+	}
+	return true
+}

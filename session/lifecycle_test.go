@@ -1,0 +1,220 @@
+package session_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+func TestCreateGetAndKeySchema(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		uid := auth.NewID()
+		s := e.login(t, uid)
+		now := e.clock.Now()
+		if s.UserID != uid || s.DeviceName != "phone" || s.IP != "192.0.2.1" || s.Version != 0 || len(s.Data) != 0 {
+			t.Fatalf("created session = %+v", s)
+		}
+		if !s.CreatedAt.Equal(now) || !s.IdleExpiresAt.Equal(now.Add(7*24*time.Hour)) || !s.AbsoluteExpiresAt.Equal(now.Add(30*24*time.Hour)) {
+			t.Fatalf("deadlines = created %v idle %v abs %v (now %v)", s.CreatedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, now)
+		}
+		got, err := e.store.Get(e.ctx, uid, s.ID)
+		if err != nil || got.ID != s.ID || got.UserID != uid {
+			t.Fatalf("get = %+v, %v", got, err)
+		}
+		ttl, _ := e.rdb.PTTL(e.ctx, e.sessionKey(uid, s.ID)).Result()
+		if ttl <= 0 || ttl > 7*24*time.Hour {
+			t.Fatalf("session key TTL = %v, want (0, 7d]", ttl)
+		}
+		if !e.inIndex(t, uid, s.ID) {
+			t.Fatal("session missing from the user's index")
+		}
+		if keys := e.allKeys(t); !hasPrefixAll(keys, "bx:{u:"+uid+"}:") || len(keys) != 2 {
+			t.Fatalf("keys = %v, want the session and index under the user's hash tag", keys)
+		}
+	})
+}
+
+func TestGetUnknownIsExpiredAndCreatesNothing(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		uid, sid := auth.NewID(), auth.NewID()
+		if _, err := e.store.Get(e.ctx, uid, sid); !errors.Is(err, session.ErrExpired) {
+			t.Fatalf("err = %v, want ErrExpired", err)
+		}
+		if keys := e.allKeys(t); len(keys) != 0 {
+			t.Fatalf("a read of a missing session wrote keys %v", keys)
+		}
+	})
+}
+
+func TestIdleExpiryAndTouchThrottle(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start(func(c *session.Config) {
+			c.IdleTTL = time.Hour
+			c.AbsoluteTTL = 3 * time.Hour
+			c.TouchInterval = time.Minute
+		})
+		uid := auth.NewID()
+		s := e.login(t, uid)
+
+		e.clock.Advance(30 * time.Second) // within the throttle: no write
+		got, err := e.store.Get(e.ctx, uid, s.ID)
+		if err != nil || !got.LastSeenAt.Equal(s.LastSeenAt) || !got.IdleExpiresAt.Equal(s.IdleExpiresAt) {
+			t.Fatalf("touch inside the throttle wrote: %+v, %v", got, err)
+		}
+		e.clock.Advance(30 * time.Minute) // past the throttle: slides
+		got, err = e.store.Get(e.ctx, uid, s.ID)
+		if err != nil || !got.LastSeenAt.Equal(e.clock.Now()) || !got.IdleExpiresAt.Equal(e.clock.Now().Add(time.Hour)) {
+			t.Fatalf("touch did not slide: %+v, %v", got, err)
+		}
+		if score, _ := e.rdb.ZScore(e.ctx, e.indexKey(uid), s.ID).Result(); int64(score) != got.IdleExpiresAt.UnixMilli() {
+			t.Fatalf("index score %v, want idle deadline %v", int64(score), got.IdleExpiresAt.UnixMilli())
+		}
+		// Keep it alive up to the absolute cap: the idle deadline never passes it.
+		for i := 0; i < 6; i++ {
+			e.clock.Advance(30 * time.Minute)
+			got, err = e.store.Get(e.ctx, uid, s.ID)
+			if errors.Is(err, session.ErrExpired) {
+				break
+			}
+			if err != nil || got.IdleExpiresAt.After(got.AbsoluteExpiresAt) || !got.AbsoluteExpiresAt.Equal(s.AbsoluteExpiresAt) {
+				t.Fatalf("deadline moved past the cap: %+v, %v", got, err)
+			}
+		}
+		if !errors.Is(err, session.ErrExpired) {
+			t.Fatalf("session alive past its absolute deadline: %+v", got)
+		}
+		if e.exists(t, e.sessionKey(uid, s.ID)) || e.inIndex(t, uid, s.ID) {
+			t.Fatal("expired session left keys behind")
+		}
+
+		s2 := e.login(t, uid)
+		e.clock.Advance(time.Hour) // exactly the idle timeout, no activity
+		if _, err := e.store.Get(e.ctx, uid, s2.ID); !errors.Is(err, session.ErrExpired) {
+			t.Fatalf("idle session: err = %v, want ErrExpired", err)
+		}
+	})
+}
+
+func TestRotateGraceReuseAndAbsoluteCap(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start(func(c *session.Config) {
+			c.IdleTTL = time.Hour
+			c.AbsoluteTTL = 2 * time.Hour
+			c.RefreshGrace = 10 * time.Second
+		})
+		uid := auth.NewID()
+		s := e.login(t, uid)
+		rot := func(presented, successor, req string) (session.Session, bool, error) {
+			return e.store.Rotate(e.ctx, session.Rotation{UserID: uid, SessionID: s.ID,
+				PresentedHash: presented, SuccessorHash: successor, RequestID: req,
+				AccessExpiresAt: e.clock.Now().Add(5 * time.Minute)})
+		}
+		e.clock.Advance(10 * time.Minute)
+		got, grace, err := rot("h0", "h1", "r1")
+		if err != nil || grace || !got.IdleExpiresAt.Equal(e.clock.Now().Add(time.Hour)) {
+			t.Fatalf("rotate = %+v grace=%v err=%v", got, grace, err)
+		}
+		// The same script again (a go-redis retry) succeeds without rotating further.
+		if _, _, err := rot("h0", "h1", "r1"); err != nil {
+			t.Fatalf("retried rotation: %v", err)
+		}
+		e.clock.Advance(5 * time.Second) // a client retry inside the grace window
+		if _, grace, err := rot("h0", "h1", "r2"); err != nil || !grace {
+			t.Fatalf("grace retry: grace=%v err=%v", grace, err)
+		}
+		if rh, _ := e.rdb.HGet(e.ctx, e.sessionKey(uid, s.ID), "rh").Result(); rh != "h1" {
+			t.Fatalf("current hash = %q after grace retry, want h1", rh)
+		}
+		// Rotation continues from the successor.
+		if _, _, err := rot("h1", "h2", "r3"); err != nil {
+			t.Fatalf("rotate successor: %v", err)
+		}
+		// h0 is now two generations old: reuse revokes the session.
+		if _, _, err := rot("h0", "h1", "r4"); !errors.Is(err, session.ErrRefreshReused) {
+			t.Fatalf("reuse: err = %v, want ErrRefreshReused", err)
+		}
+		if e.exists(t, e.sessionKey(uid, s.ID)) || e.inIndex(t, uid, s.ID) {
+			t.Fatal("reused session still stored")
+		}
+		if reason, _ := e.rdb.Get(e.ctx, e.revokedKey(uid, s.ID)).Result(); reason != session.ReasonReused {
+			t.Fatalf("revocation marker = %q", reason)
+		}
+		if _, _, err := rot("h2", "h3", "r5"); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("rotate after revocation: %v, want ErrRevoked", err)
+		}
+		if e.exists(t, e.sessionKey(uid, s.ID)) {
+			t.Fatal("rotation recreated a revoked session")
+		}
+
+		// Absolute cap across refreshes.
+		s = e.login(t, uid)
+		prev := "h0"
+		for i := 1; ; i++ {
+			e.clock.Advance(25 * time.Minute)
+			next := "n" + string(rune('a'+i))
+			got, _, err := rot(prev, next, next)
+			if err != nil {
+				if !errors.Is(err, session.ErrExpired) {
+					t.Fatalf("refresh %d: %v", i, err)
+				}
+				if !e.clock.Now().After(s.AbsoluteExpiresAt.Add(-25 * time.Minute)) {
+					t.Fatalf("expired too early at refresh %d", i)
+				}
+				break
+			}
+			if !got.AbsoluteExpiresAt.Equal(s.AbsoluteExpiresAt) || got.IdleExpiresAt.After(s.AbsoluteExpiresAt) {
+				t.Fatalf("refresh %d moved the cap: %+v", i, got)
+			}
+			prev = next
+			if i > 10 {
+				t.Fatal("session outlived its absolute deadline")
+			}
+		}
+	})
+}
+
+func TestRotateGraceDisabled(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start(func(c *session.Config) { c.RefreshGrace = 0 })
+		uid := auth.NewID()
+		s := e.login(t, uid)
+		r := session.Rotation{UserID: uid, SessionID: s.ID, PresentedHash: "h0", SuccessorHash: "h1",
+			RequestID: "a", AccessExpiresAt: e.clock.Now().Add(time.Minute)}
+		if _, _, err := e.store.Rotate(e.ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.store.Rotate(e.ctx, r); err != nil {
+			t.Fatalf("a retried script must stay idempotent without grace: %v", err)
+		}
+		r.RequestID = "b"
+		if _, _, err := e.store.Rotate(e.ctx, r); !errors.Is(err, session.ErrRefreshReused) {
+			t.Fatalf("err = %v, want ErrRefreshReused", err)
+		}
+	})
+}
+
+func TestRevocationMarkerOutlivesAccessToken(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start(func(c *session.Config) { c.RevocationPad = 10 * time.Second })
+		uid := auth.NewID()
+		s := e.login(t, uid) // access token valid 5 minutes
+		if err := e.store.Revoke(e.ctx, uid, s.ID, s.ID, session.ReasonLogout); err != nil {
+			t.Fatal(err)
+		}
+		ttl, _ := e.rdb.PTTL(e.ctx, e.revokedKey(uid, s.ID)).Result()
+		if ttl < 5*time.Minute || ttl > 5*time.Minute+10*time.Second {
+			t.Fatalf("marker TTL = %v, want 5m..5m10s", ttl)
+		}
+		if _, err := e.store.Get(e.ctx, uid, s.ID); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("get after logout: %v, want ErrRevoked", err)
+		}
+		if e.exists(t, e.sessionKey(uid, s.ID)) || e.inIndex(t, uid, s.ID) {
+			t.Fatal("revoked session still stored or indexed")
+		}
+	})
+}
