@@ -126,7 +126,7 @@ func readBody(c *fiber.Ctx, allowed ...string) (*body, error) {
 	return b, nil
 }
 
-// str returns field name as a string; absent or null give "" (an error if required).
+// str returns field name as a string; absent, null or "" give "" (an error if required).
 func (b *body) str(name string, required bool) string {
 	raw, ok := b.m[name]
 	if !ok || string(raw) == "null" {
@@ -139,6 +139,9 @@ func (b *body) str(name string, required bool) string {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		b.errs[name] = "must be a string"
 		return ""
+	}
+	if s == "" && required {
+		b.errs[name] = "must not be empty"
 	}
 	return s
 }

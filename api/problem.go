@@ -52,7 +52,7 @@ func (e *throttledError) Error() string { return "too many attempts" }
 // malformedError carries a client-safe description of why a body could not be parsed (400).
 type malformedError struct{ detail string }
 
-func (e *malformedError) Error() string { return e.detail }
+func (e *malformedError) Error() string   { return e.detail }
 func (e *malformedError) Is(t error) bool { return t == errMalformedJSON }
 
 // problemFor is the single place where errors become HTTP problems. Anything it does not

@@ -156,4 +156,3 @@ func userAgent(c *fiber.Ctx) string {
 	}
 	return strings.ToValidUTF8(strings.Clone(ua), "")
 }
-
