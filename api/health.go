@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,8 @@ func handleHealthz() fiber.Handler {
 }
 
 // handleReadyz answers 200 when Redis answers a PING within 500ms and the server is not
-// draining, else 503 not_ready with Retry-After (readiness, for load balancers and rollouts).
+// draining, else 503 service_unavailable with Retry-After (readiness, for load balancers and
+// rollouts). Any ping failure, a misconfigured password included, is a 503.
 func handleReadyz(ping func(context.Context) error, draining *atomic.Bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if draining.Load() {
@@ -27,7 +29,7 @@ func handleReadyz(ping func(context.Context) error, draining *atomic.Bool) fiber
 		ctx, cancel := context.WithTimeout(c.UserContext(), 500*time.Millisecond)
 		defer cancel()
 		if err := ping(ctx); err != nil {
-			return err
+			return fmt.Errorf("%w: readiness: %v", session.ErrUnavailable, err)
 		}
 		return writeJSON(c, fiber.MIMEApplicationJSON, map[string]string{"status": "ready"})
 	}

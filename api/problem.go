@@ -102,13 +102,15 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 	case errors.Is(err, errBodyTooLarge):
 		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."), 0
 	case errors.Is(err, errUnsupportedMedia):
-		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as application/json."), 0
+		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json)."), 0
 	case errors.As(err, &ve):
 		p := mk(422, "validation_failed", "Invalid request", "One or more fields are invalid.")
 		p.Errors = ve.fields
 		return p, 0
 	case errors.Is(err, session.ErrInvalidData):
 		return mk(422, "invalid_session_data", "Invalid session data", err.Error()), 0
+	case errors.Is(err, errBadIfMatch):
+		return mk(400, "invalid_if_match", "Malformed If-Match", `If-Match must be "*" or a list of entity tags such as "3".`), 0
 	case errors.As(err, &me):
 		return mk(400, "malformed_json", "Malformed JSON", me.detail), 0
 	case errors.As(err, &te):
@@ -158,8 +160,8 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 			secs := int((retry + time.Second - 1) / time.Second)
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		}
-		if p.Status == 401 {
-			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(p.Code))
+		if p.Status == 401 { // RFC 9110 requires a challenge on every 401
+			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(p.Code, c.Get(fiber.HeaderAuthorization) != ""))
 		}
 		if p.Status == 405 {
 			c.Set(fiber.HeaderAllow, strings.Join(allow(c.Path()), ", "))
@@ -170,10 +172,10 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 	}
 }
 
-// bearerChallenge is the RFC 6750 WWW-Authenticate value for a 401 with the given code.
-func bearerChallenge(code string) string {
-	switch code {
-	case "missing_token", "invalid_credentials", "invalid_refresh_token", "refresh_token_reused":
+// bearerChallenge is the RFC 6750 WWW-Authenticate value for a 401 with the given code. The
+// invalid_token error is named only when the request presented a bearer token.
+func bearerChallenge(code string, presented bool) string {
+	if !presented {
 		return `Bearer realm="boxoffice"`
 	}
 	return fmt.Sprintf(`Bearer realm="boxoffice", error="invalid_token", error_description=%q`, code)

@@ -31,8 +31,8 @@ type Config struct {
 	ProxyHeader    string // default "X-Real-IP"
 	Login          LoginLimits
 	// RegisterPerIP bounds accounts created per client IP per RegisterWindow (a coarse limit
-	// over Fiber's limiter middleware and the shared Redis storage); 0 disables it. Default 20
-	// per hour.
+	// over Fiber's limiter middleware and the shared Redis storage); 0 disables it (the
+	// command's configuration defaults it to 20). RegisterWindow defaults to 1h.
 	RegisterPerIP  int
 	RegisterWindow time.Duration
 	// StoragePrefix starts every key Fiber middlewares keep in Deps.Storage; default "bx:fiber:".

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -50,33 +51,26 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 		if cerr != nil {
 			account = "invalid:" + username
 		}
-		for _, t := range []struct {
-			kind, subject string
-			limit         int
-		}{{"login-ip", ip, limits.PerIP}, {"login-account", account, limits.PerAccount}} {
-			ok, retry, err := throttle.Reserve(ctx, t.kind, t.subject, t.limit, limits.Window)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return &throttledError{retryAfter: retry}
-			}
+		if err := reserveLogin(ctx, throttle, limits, ip, account); err != nil {
+			return err
 		}
 		var u auth.User
 		if cerr == nil {
 			u, err = users.UserByUsername(ctx, canon)
 			if err != nil && !errors.Is(err, auth.ErrUserNotFound) {
+				releaseLogin(ctx, throttle, ip, account, false) // not a failed guess: give it back
 				return err
 			}
 		}
 		rehash, err := passwords.Verify(ctx, u.PasswordHash, password) // "" verifies a dummy
+		if errors.Is(err, auth.ErrPasswordMismatch) {
+			return err // the reserved attempts stay counted
+		}
 		if err != nil {
+			releaseLogin(ctx, throttle, ip, account, false)
 			return err
 		}
-		if err := throttle.Release(ctx, "login-account", account, true); err != nil {
-			return err
-		}
-		if err := throttle.Release(ctx, "login-ip", ip, false); err != nil {
+		if err := releaseLogin(ctx, throttle, ip, account, true); err != nil {
 			return err
 		}
 		if rehash {
@@ -88,6 +82,33 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 		}
 		return writeJSON(c, fiber.MIMEApplicationJSON, resp)
 	}
+}
+
+// reserveLogin takes one attempt from the client IP's and the account's windows, refusing with
+// a throttledError when either is spent and with ErrUnavailable when Redis cannot tell.
+func reserveLogin(ctx context.Context, throttle *session.Throttle, limits LoginLimits, ip, account string) error {
+	ok, retry, err := throttle.Reserve(ctx, "login-ip", ip, limits.PerIP, limits.Window)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &throttledError{retryAfter: retry}
+	}
+	ok, retry, err = throttle.Reserve(ctx, "login-account", account, limits.PerAccount, limits.Window)
+	if err == nil && !ok {
+		err = &throttledError{retryAfter: retry}
+	}
+	if err != nil {
+		_ = throttle.Release(ctx, "login-ip", ip, false)
+	}
+	return err
+}
+
+// releaseLogin gives the reserved attempts back: after a success (resetting the account's
+// window) or after a failure that was not a wrong password (Redis, hashing capacity).
+func releaseLogin(ctx context.Context, throttle *session.Throttle, ip, account string, success bool) error {
+	err := throttle.Release(ctx, "login-account", account, success)
+	return errors.Join(err, throttle.Release(ctx, "login-ip", ip, false))
 }
 
 // upgradeHash re-hashes a password whose stored parameters are outdated. Failure is logged,

@@ -72,8 +72,11 @@ func sendSession(c *fiber.Ctx, status int, s session.Session, currentID string) 
 	return writeJSON(c, fiber.MIMEApplicationJSON, viewSession(s, currentID))
 }
 
+// headerTime is RFC 3339 with milliseconds, the precision of the body's fields.
+const headerTime = "2006-01-02T15:04:05.000Z07:00"
+
 // setSessionHeaders exposes the session's deadlines to clients on every authenticated answer.
 func setSessionHeaders(c *fiber.Ctx, s session.Session) {
-	c.Set("Session-Idle-Expires-At", s.IdleExpiresAt.UTC().Format(time.RFC3339))
-	c.Set("Session-Absolute-Expires-At", s.AbsoluteExpiresAt.UTC().Format(time.RFC3339))
+	c.Set("Session-Idle-Expires-At", s.IdleExpiresAt.UTC().Format(headerTime))
+	c.Set("Session-Absolute-Expires-At", s.AbsoluteExpiresAt.UTC().Format(headerTime))
 }

@@ -9,10 +9,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// transientReplies are Redis error prefixes that mean "cannot answer now", not "bad request".
+// transientReplies are Redis error prefixes that mean "cannot answer now" (or, for the
+// authentication errors, "cannot be consulted as configured"), not "bad request": either way
+// sessions cannot be checked, which clients must see as 503, never as 401.
 var transientReplies = []string{
 	"LOADING", "OOM", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS",
-	"BUSY", "MISCONF", "NOSCRIPT",
+	"BUSY", "MISCONF", "NOSCRIPT", "NOAUTH", "WRONGPASS", "NOPERM",
 }
 
 // classify turns a go-redis error into ErrUnavailable when Redis could not be consulted

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"embed"
 
 	"github.com/redis/go-redis/v9"
@@ -30,6 +31,19 @@ func loadScripts() scripts {
 		release:     redis.NewScript(mustRead("release.lua")),
 		setPassword: redis.NewScript(mustRead("set_password.lua")),
 	}
+}
+
+// LoadScripts puts every script into Redis' script cache so that the first request using each
+// costs one round trip (EVALSHA) instead of two (EVALSHA, NOSCRIPT, EVAL). Optional: Run falls
+// back to EVAL by itself. It returns ErrUnavailable when Redis cannot be reached.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	for _, sc := range []*redis.Script{s.sc.create, s.sc.get, s.sc.rotate, s.sc.patch, s.sc.revoke,
+		s.sc.list, s.sc.revokeAll, s.sc.throttle, s.sc.release, s.sc.setPassword} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return classify("script load", err)
+		}
+	}
+	return nil
 }
 
 func mustRead(name string) string {

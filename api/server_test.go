@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	redisstorage "github.com/gofiber/storage/redis/v3"
+	"github.com/redis/go-redis/v9"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+	"boxoffice/session/sessiontest"
+)
+
+// rtCounter counts Redis round trips: one per command or pipeline sent.
+type rtCounter struct{ n atomic.Int64 }
+
+func (c *rtCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *rtCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *rtCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// testServer is an in-process API over a throwaway Redis.
+type testServer struct {
+	srv *Server
+	rdb redis.UniversalClient
+	rts *rtCounter
+}
+
+func newTestServer(tb testing.TB) *testServer {
+	tb.Helper()
+	r := sessiontest.Start(tb)
+	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { rdb.Close() })
+	rts := &rtCounter{}
+	rdb.AddHook(rts)
+	store, err := session.New(rdb, session.DefaultConfig())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	secret := []byte("test-secret-test-secret-test-secret!")
+	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := NewServer(Config{}, Deps{
+		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
+		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
+		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret),
+		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
+		Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+	})
+	return &testServer{srv: srv, rdb: rdb, rts: rts}
+}
+
+// call sends one request through the Fiber app.
+func (ts *testServer) call(tb testing.TB, method, path, token, body string, hdr ...string) (*http.Response, []byte) {
+	tb.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := ts.srv.app.Test(req, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, b
+}
+
+// signIn registers a user and logs in, returning the token response.
+func (ts *testServer) signIn(tb testing.TB, name string) tokenResponse {
+	tb.Helper()
+	if resp, b := ts.call(tb, "POST", "/v1/users", "", `{"username":"`+name+`","password":"password-`+name+`"}`); resp.StatusCode != 201 {
+		tb.Fatalf("register: %d %s", resp.StatusCode, b)
+	}
+	resp, b := ts.call(tb, "POST", "/v1/auth/login", "", `{"username":"`+name+`","password":"password-`+name+`"}`)
+	if resp.StatusCode != 200 {
+		tb.Fatalf("login: %d %s", resp.StatusCode, b)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(b, &tr); err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
+// TestAuthenticatedReadIsOneRoundTrip: the hot path (verify the JWT, check the session is
+// live, slide its deadline when due, return it) costs exactly one Redis round trip, and
+// GET /v1/me reads the account in that same trip.
+func TestAuthenticatedReadIsOneRoundTrip(t *testing.T) {
+	ts := newTestServer(t)
+	tr := ts.signIn(t, "alice")
+	for _, path := range []string{"/v1/session", "/v1/me"} {
+		ts.call(t, "GET", path, tr.AccessToken, "") // load the script into Redis' cache
+		before := ts.rts.n.Load()
+		for i := 0; i < 10; i++ {
+			if resp, b := ts.call(t, "GET", path, tr.AccessToken, ""); resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+			}
+		}
+		if n := ts.rts.n.Load() - before; n != 10 {
+			t.Fatalf("%s: %d Redis round trips for 10 requests, want 10", path, n)
+		}
+	}
+	// A patch of plain values is one round trip too (objects need a read to merge).
+	ts.call(t, "PATCH", "/v1/session/data", tr.AccessToken, `{"warm":1}`)
+	before := ts.rts.n.Load()
+	ts.call(t, "PATCH", "/v1/session/data", tr.AccessToken, `{"a":1}`)
+	if n := ts.rts.n.Load() - before; n != 1 {
+		t.Fatalf("patch: %d round trips, want 1", n)
+	}
+}
+
+// TestServerErrorsHideInternals: a 5xx says nothing about its cause.
+func TestServerErrorsHideInternals(t *testing.T) {
+	ts := newTestServer(t)
+	tr := ts.signIn(t, "bob")
+	// Corrupt the session hash so decoding fails inside the store.
+	key := "bx:{u:" + tr.Session.UserID + "}:s:" + tr.SessionID
+	if err := ts.rdb.HSet(context.Background(), key, "ct", "not-a-number").Err(); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := ts.call(t, "GET", "/v1/session", tr.AccessToken, "")
+	if resp.StatusCode != 500 || strings.Contains(string(b), "not-a-number") || strings.Contains(string(b), "strconv") {
+		t.Fatalf("500 body leaks or wrong status: %d %s", resp.StatusCode, b)
+	}
+	var p Problem
+	if err := json.Unmarshal(b, &p); err != nil || p.Code != "internal_error" || p.RequestID == "" {
+		t.Fatalf("problem = %+v, %v", p, err)
+	}
+}
