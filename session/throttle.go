@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,7 +30,7 @@ func (t *Throttle) Reserve(ctx context.Context, kind, subject string, limit int,
 		return false, 0, classify("throttle", err)
 	}
 	if len(res) != 2 {
-		return false, 0, classify("throttle", redis.Nil)
+		return false, 0, errors.New("session: malformed throttle reply")
 	}
 	return res[0] == 1, time.Duration(res[1]) * time.Millisecond, nil
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer rdb.Close()
 
-	srv, err := newServer(cfg, rdb, log)
+	srv, store, err := newServer(cfg, rdb, log)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, time.Second)
-	if err := rdb.Ping(pingCtx).Err(); err != nil {
+	if err := store.LoadScripts(pingCtx); err != nil {
 		log.Warn("redis is not reachable yet; answering 503 until it is", "err", err)
 	}
 	cancel()
@@ -100,13 +100,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newServer wires the domain packages and the HTTP API over one Redis client.
-func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, error) {
+func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, *session.Store, error) {
 	now := time.Now
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Key: cfg.JWTSecret, Now: now,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scfg := session.DefaultConfig()
 	scfg.IdleTTL = cfg.IdleTTL
@@ -119,7 +119,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	scfg.Now = now
 	store, err := session.New(rdb, scfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return api.NewServer(api.Config{
 		RequestTimeout: cfg.RequestTimeout,
@@ -141,7 +141,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Ping:      store.Ping,
 		Logger:    log,
 		Now:       now,
-	}), nil
+	}), store, nil
 }
 
 // healthcheck asks the local server's /healthz (for container HEALTHCHECK in images without

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunEmbeddedServesAndStops starts the real program in embedded mode, calls it over HTTP
+// and stops it by cancelling its context.
+func TestRunEmbeddedServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{"BOXOFFICE_ADDR": "127.0.0.1:0"}), io.Discard, &logs)
+	}()
+	re := regexp.MustCompile(`"msg":"listening","addr":"([0-9.:]+)"`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("server did not start: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "embedded in-process Redis") || !strings.Contains(logs.String(), "random key") {
+		t.Fatalf("embedded mode must warn clearly: %s", logs.String())
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
+
+func TestRunRejectsBadConfigAndCommands(t *testing.T) {
+	err := run(context.Background(), nil, env(map[string]string{"BOXOFFICE_ACCESS_TTL": "x"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "invalid configuration") {
+		t.Fatalf("bad config: %v", err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
