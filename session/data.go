@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"unicode"
 	"unicode/utf8"
+
+	"boxoffice/auth"
 )
 
 // MaxDataKeyBytes bounds the length of one top-level session data key.
@@ -88,7 +90,7 @@ func (s *Store) PatchData(ctx context.Context, uid, sid string, patch map[string
 			current = sess.Data
 		}
 		args := []any{s.nowMS(), s.cfg.IdleTTL.Milliseconds(), s.cfg.TouchInterval.Milliseconds(), sid,
-			precond, s.cfg.MaxDataKeys, s.cfg.MaxDataBytes}
+			precond, s.cfg.MaxDataKeys, s.cfg.MaxDataBytes, auth.NewID()}
 		for _, k := range names {
 			v := patch[k]
 			switch firstByte(v) {

@@ -213,6 +213,12 @@ func TestRevocationMarkerOutlivesAccessToken(t *testing.T) {
 		if _, err := e.store.Get(e.ctx, uid, s.ID); !errors.Is(err, session.ErrRevoked) {
 			t.Fatalf("get after logout: %v, want ErrRevoked", err)
 		}
+		if err := e.store.Revoke(e.ctx, uid, s.ID, s.ID, session.ReasonLogout); err != nil {
+			t.Fatalf("logout is idempotent: %v", err)
+		}
+		if reason, _ := e.rdb.Get(e.ctx, e.revokedKey(uid, s.ID)).Result(); reason != session.ReasonLogout {
+			t.Fatalf("marker after repeated logout = %q", reason)
+		}
 		if e.exists(t, e.sessionKey(uid, s.ID)) || e.inIndex(t, uid, s.ID) {
 			t.Fatal("revoked session still stored or indexed")
 		}

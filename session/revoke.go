@@ -24,7 +24,8 @@ const revokeBatch = 100
 // live (else ErrRevoked or ErrExpired) and targetSID may equal it (logout); with callerSID ""
 // no caller is checked (administrators, whose own session is checked separately). The
 // revocation takes effect on every instance at the next request. Revoking a session that is
-// already revoked succeeds; a target that is not one of the user's sessions gives ErrNotFound.
+// already revoked succeeds, as does a logout (callerSID == targetSID) of a session that is
+// already gone; a target that is not one of the user's sessions gives ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, uid, callerSID, targetSID, reason string) error {
 	csid := callerSID
 	if csid == "" {

@@ -71,6 +71,11 @@ func TestCrossInstanceLifecycle(t *testing.T) {
 	if exists(t, rdb, sessionKey(s.UserID, s.ID)) || !exists(t, rdb, revokedKey(s.UserID, s.ID)) {
 		t.Fatal("Redis state after logout: session must be gone and its revocation marker present")
 	}
+	// Logout is idempotent: a client retrying it is not told it failed, and nothing is recreated.
+	expect(t, c.do(t, "POST", "/v1/auth/logout", tk2.AccessToken, nil), 204, "")
+	if exists(t, rdb, sessionKey(s.UserID, s.ID)) {
+		t.Fatal("a repeated logout recreated the session")
+	}
 }
 
 // TestRefreshRotationAndReuseAcrossInstances: a retry inside the grace window gets the same

@@ -1,16 +1,20 @@
 -- patch applies a JSON Merge Patch already resolved per top-level key by the caller.
 -- KEYS: session, revoked, index.
--- ARGV: now, idle_ms, touch_ms, sid, if_match ('' = none), max_keys, max_bytes, then per key
+-- ARGV: now, idle_ms, touch_ms, sid, if_match ('' = none), max_keys, max_bytes, request_id,
+--       then per key
 --       four values: mode ('s' set | 'd' delete), key, value, expect ('' = unconditional,
 --       '!' = must be absent, else the exact current value the caller merged into).
 -- Returns {'ok', fields} | {'precondition', version} | {'conflict'} |
 --         {'too_large', keys, bytes} | {'revoked', reason} | {'expired'}.
--- Every check runs before any write, so a refused patch changes nothing.
+-- Every check runs before any write, so a refused patch changes nothing. A second run with the
+-- same request id (go-redis retrying after a timeout) answers 'ok' without applying it again,
+-- so a retried If-Match patch does not turn into a 412.
 local now, sid = tonumber(ARGV[1]), ARGV[4]
 local f = redis.call('HGETALL', KEYS[1])
 if #f == 0 then return gone(KEYS[2]) end
 local m = hmap(f)
 if due(m, now) then return expire(KEYS[1], KEYS[3], sid) end
+if m.pq == ARGV[8] then return {'ok', f} end
 if ARGV[5] ~= '' and m.v ~= ARGV[5] then return {'precondition', m.v} end
 local data = {}
 local function size()
@@ -26,7 +30,7 @@ for k, v in pairs(m) do
 end
 local keys0, bytes0 = size()
 local changed = false
-for i = 8, #ARGV, 4 do
+for i = 9, #ARGV, 4 do
   local mode, field, value, expect = ARGV[i], 'd:' .. ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local cur = data[field]
   if (expect == '!' and cur ~= nil) or (expect ~= '' and expect ~= '!' and cur ~= expect) then
@@ -45,7 +49,7 @@ if (keys > tonumber(ARGV[6]) and keys > keys0) or (bytes > tonumber(ARGV[7]) and
   return {'too_large', keys, bytes}
 end
 if changed then
-  for i = 8, #ARGV, 4 do
+  for i = 9, #ARGV, 4 do
     if ARGV[i] == 'd' then
       redis.call('HDEL', KEYS[1], 'd:' .. ARGV[i + 1])
     else
@@ -53,6 +57,7 @@ if changed then
     end
   end
   redis.call('HINCRBY', KEYS[1], 'v', 1)
+  redis.call('HSET', KEYS[1], 'pq', ARGV[8])
 end
 touch(KEYS[1], KEYS[3], sid, m, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {'ok', redis.call('HGETALL', KEYS[1])}
