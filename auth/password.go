@@ -134,6 +134,25 @@ func (p *Passwords) encode(salt, pw []byte) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
+// phcUint parses "<prefix><decimal>" with no sign, spaces or leading zeros, within [lo, hi].
+func phcUint(s, prefix string, lo, hi uint64) (uint32, bool) {
+	d, ok := strings.CutPrefix(s, prefix)
+	if !ok || d == "" || len(d) > 10 || (len(d) > 1 && d[0] == '0') {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(d[i]-'0')
+	}
+	if n < lo || n > hi {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
 // decodePHC parses "$argon2id$v=19$m=..,t=..,p=..$salt$hash" with sane bounds on every value.
 func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 	var params Argon2Params
@@ -141,9 +160,14 @@ func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return params, nil, nil, ErrHashFormat
 	}
-	var m, t, th uint32
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &th); err != nil ||
-		m < 8 || m > 1<<22 || t < 1 || t > 64 || th < 1 || th > 64 {
+	kv := strings.Split(parts[3], ",")
+	if len(kv) != 3 {
+		return params, nil, nil, ErrHashFormat
+	}
+	m, ok1 := phcUint(kv[0], "m=", 8, 1<<22)
+	t, ok2 := phcUint(kv[1], "t=", 1, 64)
+	th, ok3 := phcUint(kv[2], "p=", 1, 64)
+	if !ok1 || !ok2 || !ok3 || strings.ContainsAny(parts[4]+parts[5], "\r\n") {
 		return params, nil, nil, ErrHashFormat
 	}
 	salt, err1 := base64.RawStdEncoding.Strict().DecodeString(parts[4])

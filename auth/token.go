@@ -101,8 +101,12 @@ func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 // Leeway returns the clock-skew allowance applied when verifying.
 func (t *Tokens) Leeway() time.Duration { return t.cfg.Leeway }
 
-// Issue signs an access token for the session and returns it with its expiry.
+// Issue signs an access token for the session and returns it with its expiry. It returns
+// ErrInvalidID when either id is malformed.
 func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
+	if !ValidID(userID) || !ValidID(sessionID) {
+		return "", time.Time{}, ErrInvalidID
+	}
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
 	c := accessClaims{
@@ -129,18 +133,19 @@ func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
 // Verify checks raw's size, header (typ, kid, no crit), signature and claims. It returns
 // ErrTokenExpired for a token that is valid except for having expired, else ErrTokenInvalid.
 func (t *Tokens) Verify(raw string) (Claims, error) {
-	if len(raw) == 0 || len(raw) > MaxTokenBytes {
+	if len(raw) == 0 || len(raw) > MaxTokenBytes || !compactJWS(raw) {
 		return Claims{}, ErrTokenInvalid
 	}
 	var c accessClaims
 	_, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
+	idsOK := ValidID(c.Subject) && ValidID(c.SessionID) && ValidID(c.ID)
 	if err != nil {
-		if onlyExpired(err) {
+		if idsOK && onlyExpired(err) {
 			return Claims{}, ErrTokenExpired
 		}
 		return Claims{}, ErrTokenInvalid
 	}
-	if !ValidID(c.Subject) || !ValidID(c.SessionID) || !ValidID(c.ID) {
+	if !idsOK {
 		return Claims{}, ErrTokenInvalid
 	}
 	return Claims{
@@ -169,6 +174,19 @@ func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 		return nil, ErrTokenInvalid
 	}
 	return t.cfg.Key, nil
+}
+
+// compactJWS reports whether s consists only of base64url characters and dots. Go's base64
+// decoders skip CR and LF even in strict mode, and the signature is not itself signed, so
+// without this check one token would have endless accepted spellings.
+func compactJWS(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyExpired reports whether err says the token is expired and nothing else is wrong with it.

@@ -26,7 +26,26 @@ var (
 	ErrDisplayName     = errors.New("must be at most 64 printable characters")
 )
 
+// maxUsernameInput bounds the bytes of a username accepted for canonicalisation: 32 characters
+// of 4 bytes, plus surrounding space.
+const maxUsernameInput = 256
+
 var folder = cases.Fold()
+
+// foldCherokee completes x/text's case folding for Cherokee, which maps small letters to capital
+// ones (CaseFolding.txt) where cases.Fold swaps the two cases (golang/go#46101): without it
+// "ᎠᎡᎢ" and "ꭰꭱꭲ" would canonicalise to different names.
+func foldCherokee(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xAB70 && r <= 0xABBF:
+			return 0x13A0 + (r - 0xAB70)
+		case r >= 0x13F8 && r <= 0x13FD:
+			return 0x13F0 + (r - 0x13F8)
+		}
+		return r
+	}, s)
+}
 
 // CanonicalUsername returns the form under which a username is stored and compared: Unicode
 // NFKC, case-folded, NFKC again (folding can denormalise), with surrounding space trimmed. The
@@ -34,10 +53,13 @@ var folder = cases.Fold()
 // digit, and use letters of a single script, so that look-alikes ("Ａｌｉｃｅ", "ALICE",
 // "alice" with a Cyrillic "а") cannot register as different accounts.
 func CanonicalUsername(s string) (string, error) {
+	if len(s) > maxUsernameInput {
+		return "", ErrUsernameLength // before normalising: NFKC can expand a rune 18-fold
+	}
 	if !utf8.ValidString(s) {
 		return "", ErrUsernameChars
 	}
-	c := norm.NFKC.String(folder.String(norm.NFKC.String(s)))
+	c := norm.NFKC.String(foldCherokee(folder.String(norm.NFKC.String(s))))
 	c = strings.TrimSpace(c)
 	n := utf8.RuneCountInString(c)
 	if n < UsernameMinLen || n > UsernameMaxLen {
