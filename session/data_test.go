@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -172,8 +173,10 @@ func TestWritesNeverResurrect(t *testing.T) {
 		uid := auth.NewID()
 		for i := 0; i < 30; i++ {
 			s := e.login(t, uid)
+			e.clock.Advance(2 * time.Minute) // every read now also slides the deadline in the background
 			var wg sync.WaitGroup
-			wg.Add(3)
+			wg.Add(4)
+			go func() { defer wg.Done(); _, _ = e.store.Get(e.ctx, uid, s.ID) }()
 			go func() { defer wg.Done(); _ = e.store.Revoke(e.ctx, uid, s.ID, s.ID, session.ReasonLogout) }()
 			go func() {
 				defer wg.Done()
@@ -185,6 +188,7 @@ func TestWritesNeverResurrect(t *testing.T) {
 					PresentedHash: "h0", SuccessorHash: "h1", RequestID: "r"})
 			}()
 			wg.Wait()
+			e.store.Wait()
 			if e.exists(t, e.sessionKey(uid, s.ID)) {
 				t.Fatalf("round %d: session resurrected after logout", i)
 			}

@@ -13,7 +13,7 @@ var scriptFS embed.FS
 // scripts are loaded once per process. Each is lib.lua followed by its own file, run with
 // EVALSHA and falling back to EVAL after a script-cache flush or a Redis restart.
 type scripts struct {
-	create, get, rotate, patch, revoke, list, revokeAll, throttle, release, setPassword *redis.Script
+	create, touch, rotate, patch, revoke, list, revokeAll, throttle, release, setPassword *redis.Script
 }
 
 func loadScripts() scripts {
@@ -21,7 +21,7 @@ func loadScripts() scripts {
 	with := func(name string) *redis.Script { return redis.NewScript(lib + "\n" + mustRead(name)) }
 	return scripts{
 		create:      with("create.lua"),
-		get:         with("get.lua"),
+		touch:       with("touch.lua"),
 		rotate:      with("rotate.lua"),
 		patch:       with("patch.lua"),
 		revoke:      with("revoke.lua"),
@@ -37,7 +37,7 @@ func loadScripts() scripts {
 // costs one round trip (EVALSHA) instead of two (EVALSHA, NOSCRIPT, EVAL). Optional: Run falls
 // back to EVAL by itself. It returns ErrUnavailable when Redis cannot be reached.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.sc.create, s.sc.get, s.sc.rotate, s.sc.patch, s.sc.revoke,
+	for _, sc := range []*redis.Script{s.sc.create, s.sc.touch, s.sc.rotate, s.sc.patch, s.sc.revoke,
 		s.sc.list, s.sc.revokeAll, s.sc.throttle, s.sc.release, s.sc.setPassword} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return classify("script load", err)

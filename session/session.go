@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -100,6 +101,9 @@ type Store struct {
 	cfg  Config
 	keys keys
 	sc   scripts
+
+	touches  chan struct{}  // slots for background touches
+	inflight sync.WaitGroup // background touches in flight
 }
 
 // New returns a Store over rdb. It returns an error when cfg is unusable.
@@ -117,7 +121,8 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{rdb: rdb, cfg: cfg, keys: keys{prefix: cfg.Prefix}, sc: loadScripts()}, nil
+	return &Store{rdb: rdb, cfg: cfg, keys: keys{prefix: cfg.Prefix}, sc: loadScripts(),
+		touches: make(chan struct{}, maxBackgroundTouches)}, nil
 }
 
 // Config returns the store's configuration.

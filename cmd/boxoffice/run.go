@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	defer store.Wait() // background touches finish before the client closes
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
