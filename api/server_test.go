@@ -53,7 +53,7 @@ func newTestServer(tb testing.TB) *testServer {
 		tb.Fatal(err)
 	}
 	secret := []byte("test-secret-test-secret-test-secret!")
-	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret})
+	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret, CacheSize: 1000})
 	if err != nil {
 		tb.Fatal(err)
 	}

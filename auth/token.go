@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -50,6 +51,9 @@ type TokenConfig struct {
 	Leeway   time.Duration // clock-skew allowance on exp/iat/nbf; default 5s
 	Key      []byte        // HS256 key, at least MinKeyBytes
 	Now      func() time.Time
+	// CacheSize bounds a cache of tokens that verified, so that a client sending the same token
+	// many times pays for one signature check and JSON decode. 0 disables it.
+	CacheSize int
 }
 
 // Tokens issues and verifies HS256 access tokens.
@@ -58,6 +62,7 @@ type Tokens struct {
 	kid    string
 	method jwt.SigningMethod
 	parser *jwt.Parser
+	cache  *verifiedCache
 }
 
 // NewTokens returns a Tokens for cfg, or an error when the key is shorter than MinKeyBytes.
@@ -82,6 +87,9 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	}
 	sum := sha256.Sum256(append([]byte("boxoffice kid\x00"), cfg.Key...))
 	t := &Tokens{cfg: cfg, kid: base64.RawURLEncoding.EncodeToString(sum[:9]), method: jwt.SigningMethodHS256}
+	if cfg.CacheSize > 0 {
+		t.cache = newVerifiedCache(cfg.CacheSize)
+	}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{t.method.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -136,6 +144,9 @@ func (t *Tokens) Verify(raw string) (Claims, error) {
 	if len(raw) == 0 || len(raw) > MaxTokenBytes || !compactJWS(raw) {
 		return Claims{}, ErrTokenInvalid
 	}
+	if c, ok := t.cache.get(raw, t.cfg.Now().Add(-t.cfg.Leeway)); ok {
+		return c, nil
+	}
 	var c accessClaims
 	_, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
 	idsOK := ValidID(c.Subject) && ValidID(c.SessionID) && ValidID(c.ID)
@@ -148,10 +159,12 @@ func (t *Tokens) Verify(raw string) (Claims, error) {
 	if !idsOK {
 		return Claims{}, ErrTokenInvalid
 	}
-	return Claims{
+	out := Claims{
 		UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID,
 		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time,
-	}, nil
+	}
+	t.cache.put(strings.Clone(raw), out)
+	return out, nil
 }
 
 // keyFor is the jwt.Keyfunc: the key comes only from our key ring, chosen by kid, and only for

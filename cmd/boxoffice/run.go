@@ -105,6 +105,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	now := time.Now
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Key: cfg.JWTSecret, Now: now,
+		CacheSize: 10000,
 	})
 	if err != nil {
 		return nil, nil, err
