@@ -3,12 +3,11 @@ package session
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
-	"boxoffice/auth"
-
 	"github.com/redis/go-redis/v9"
+
+	"boxoffice/auth"
 )
 
 // NewSession describes a session to create at login.
@@ -193,4 +192,3 @@ func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys [
 	return parseReply(v)
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
