@@ -191,4 +191,3 @@ func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys [
 	}
 	return parseReply(v)
 }
-
