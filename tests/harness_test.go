@@ -116,7 +116,7 @@ func startDeployment(dir string, n int, redisURL string, env map[string]string) 
 }
 
 func startProcess(dir, redisURL string, extra map[string]string) (*process, error) {
-	port, err := freePort()
+	port, err := sessiontest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +191,6 @@ func tailBytes(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // inst returns a client for instance i (modulo the deployment size).

@@ -104,7 +104,7 @@ func NewMini() (*Redis, error) {
 func NewServer(dir string, extra ...string) (*Redis, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ { // a free port can be taken before we bind it
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +194,9 @@ func (r *Redis) Client(t testing.TB) *redis.Client {
 	return c
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago (another process may
+// take it before the caller binds it; callers retry).
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
