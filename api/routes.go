@@ -15,6 +15,10 @@ func (s *Server) routes() {
 
 	s.app.Get("/healthz", handleHealthz())
 	s.app.Get("/readyz", handleReadyz(d.Ping, &s.draining))
+	s.app.Get("/openapi.yaml", handleSpec(d.Spec, "application/yaml"))
+	s.app.Get("/openapi.json", handleSpec(s.specJSON, fiber.MIMEApplicationJSON))
+	s.app.Get("/docs", handleDocs())
+	s.app.Get("/docs/:asset", handleDocs())
 
 	v1 := s.app.Group("/v1")
 	v1.Post("/users", s.registerLimit(), handleCreateUser(d.Users, d.Passwords, d.Now))

@@ -49,6 +49,7 @@ type Deps struct {
 	Refresh   *auth.RefreshTokens
 	Storage   fiber.Storage // shared state for Fiber middlewares
 	Ping      func(context.Context) error
+	Spec      []byte // openapi.yaml, served at /openapi.yaml and (converted) /openapi.json
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -58,11 +59,13 @@ type Server struct {
 	app      *fiber.App
 	cfg      Config
 	deps     Deps
+	specJSON []byte
 	draining atomic.Bool
 }
 
-// NewServer builds the API with every route registered.
-func NewServer(cfg Config, d Deps) *Server {
+// NewServer builds the API with every route registered. It returns an error when d.Spec is not
+// a valid OpenAPI document.
+func NewServer(cfg Config, d Deps) (*Server, error) {
 	cfg = withDefaults(cfg)
 	if d.Now == nil {
 		d.Now = time.Now
@@ -70,7 +73,11 @@ func NewServer(cfg Config, d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, deps: d}
+	sj, err := specJSON(d.Spec)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: d, specJSON: sj}
 	routes := &routeTable{}
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "boxoffice",
@@ -91,7 +98,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders())
 	s.routes()
 	routes.load(s.app)
-	return s
+	return s, nil
 }
 
 func withDefaults(c Config) Config {

@@ -15,6 +15,7 @@ import (
 	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
 
+	"boxoffice"
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
@@ -57,13 +58,16 @@ func newTestServer(tb testing.TB) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := NewServer(Config{}, Deps{
+	srv, err := NewServer(Config{}, Deps{
 		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
 		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
 		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret),
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
-		Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
 	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return &testServer{srv: srv, rdb: rdb, rts: rts}
 }
 
