@@ -28,6 +28,7 @@ import (
 const testSecret = "e2e-test-secret-0123456789abcdefghijklmnop"
 
 var (
+	spec   *contract          // openapi.yaml, against which every exchange is validated
 	binary string             // the boxoffice binary built once by TestMain
 	shared *sessiontest.Redis // the Redis of the default deployment
 	fleet  *deployment        // three instances sharing it
@@ -48,6 +49,9 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	if spec, err = loadContract(); err != nil {
+		return 0, fmt.Errorf("openapi.yaml: %w", err)
+	}
 	binary = filepath.Join(dir, "boxoffice")
 	// The servers run with the race detector when the toolchain can build it (cgo).
 	if out, err := exec.Command("go", "build", "-race", "-o", binary, "../cmd/boxoffice").CombinedOutput(); err != nil {
@@ -224,18 +228,22 @@ func (r reply) decode(t *testing.T, v any) {
 // do sends a request; body may be nil, a string (sent as is) or a value (sent as JSON).
 func (c *client) do(t *testing.T, method, path, token string, body any, headers ...string) reply {
 	t.Helper()
-	var rd io.Reader
+	var raw []byte
 	ctype := "application/json"
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
@@ -256,6 +264,9 @@ func (c *client) do(t *testing.T, method, path, token string, body any, headers 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if err := spec.check(req, raw, resp, b); err != nil {
+		t.Errorf("contract: %v", err)
+	}
 	return reply{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
