@@ -317,14 +317,26 @@ var userSeq struct {
 	n int
 }
 
+// uniqueName returns a username no other test uses, and a password for it.
+func uniqueName() (string, string) {
+	userSeq.Lock()
+	defer userSeq.Unlock()
+	userSeq.n++
+	name := fmt.Sprintf("user%d-%d", os.Getpid()%1000, userSeq.n)
+	return name, "pw-" + name + "-long-enough"
+}
+
+func readAll(r io.ReadCloser) ([]byte, error) {
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func nopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
 // newUser registers a fresh user through instance c and returns its name and password.
 func newUser(t *testing.T, c *client) (string, string) {
 	t.Helper()
-	userSeq.Lock()
-	userSeq.n++
-	name := fmt.Sprintf("user%d-%d", os.Getpid()%1000, userSeq.n)
-	userSeq.Unlock()
-	pw := "pw-" + name + "-long-enough"
+	name, pw := uniqueName()
 	r := c.do(t, "POST", "/v1/users", "", map[string]string{"username": name, "password": pw})
 	expect(t, r, 201, "")
 	return name, pw
