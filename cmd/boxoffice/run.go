@@ -15,6 +15,7 @@ import (
 	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
 
+	"boxoffice"
 	"boxoffice/api"
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -123,7 +124,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	if err != nil {
 		return nil, nil, err
 	}
-	return api.NewServer(api.Config{
+	srv, err := api.NewServer(api.Config{
 		RequestTimeout: cfg.RequestTimeout,
 		BodyLimit:      max(64<<10, 4*cfg.MaxDataBytes),
 		TrustedProxies: cfg.TrustedProxies,
@@ -142,8 +143,10 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Storage:   redisstorage.NewFromConnection(rdb),
 		Ping:      store.Ping,
 		Logger:    log,
+		Spec:      boxoffice.OpenAPI,
 		Now:       now,
-	}), store, nil
+	})
+	return srv, store, err
 }
 
 // healthcheck asks the local server's /healthz (for container HEALTHCHECK in images without
