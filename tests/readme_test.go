@@ -1,0 +1,69 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"boxoffice/session/sessiontest"
+)
+
+// TestReadmeWalkthrough runs the README's curl walkthrough exactly as written (with B pointing
+// at a test instance) and checks that it ends with the logout accepted and the session revoked.
+func TestReadmeWalkthrough(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is required in CI", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := walkthrough(t, string(readme))
+	// A fresh instance over a fresh Redis: the walkthrough registers "alice".
+	r := sessiontest.StartMini(t)
+	p, err := startProcess(t.TempDir(), r.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &deployment{procs: []*process{p}}
+	defer d.stop()
+	if err := p.waitReady(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "B="+p.base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"username":"alice"`, `Etag: "0"`, `"theme":"dark"`, "\n204\n", `"code":"session_revoked"`} {
+		if !strings.Contains(strings.ReplaceAll(string(out), "ETag", "Etag"), want) {
+			t.Fatalf("walkthrough output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// walkthrough extracts the first ```sh block after the "Walkthrough with curl" heading.
+func walkthrough(t *testing.T, readme string) string {
+	_, rest, ok := strings.Cut(readme, "## Walkthrough with curl")
+	if !ok {
+		t.Fatal("README has no walkthrough section")
+	}
+	_, rest, ok = strings.Cut(rest, "```sh\n")
+	if !ok {
+		t.Fatal("walkthrough has no sh block")
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("walkthrough block is not closed")
+	}
+	return block
+}
