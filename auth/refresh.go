@@ -30,6 +30,7 @@ type RefreshToken struct {
 	UserID    string
 	SessionID string
 	secret    [refreshSecretLen]byte
+	key       int // index in the key ring of the key that verified it (0: the current key)
 }
 
 // Hash returns the value stored server-side for this token: hex SHA-256 of its secret. The
@@ -49,13 +50,22 @@ func (r RefreshToken) Hash() string {
 // Successors are derived, not random: next = HMAC(key, "next" ‖ ids ‖ secret). A rotation that
 // runs twice (a retry, two tabs racing) computes the same successor, so Redis only ever holds
 // hashes and the grace window can hand out "the same successor" without storing it.
-type RefreshTokens struct{ key []byte }
+//
+// Key rotation: tokens are tagged with the key derived from the current secret and accepted
+// when any key of the ring verifies them. A successor is derived with the key that verified its
+// predecessor, so every instance holding that key computes the same successor.
+type RefreshTokens struct{ keys [][]byte }
 
-// NewRefreshTokens derives the refresh-token key from the deployment secret.
-func NewRefreshTokens(secret []byte) *RefreshTokens {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("boxoffice refresh-token key v1"))
-	return &RefreshTokens{key: m.Sum(nil)}
+// NewRefreshTokens derives the refresh-token keys from the deployment's current secret and its
+// previous secrets (still accepted during a rotation).
+func NewRefreshTokens(secret []byte, previous ...[]byte) *RefreshTokens {
+	rt := &RefreshTokens{}
+	for _, s := range append([][]byte{secret}, previous...) {
+		m := hmac.New(sha256.New, s)
+		m.Write([]byte("boxoffice refresh-token key v1"))
+		rt.keys = append(rt.keys, m.Sum(nil))
+	}
+	return rt
 }
 
 // New returns a fresh random refresh token for the session.
@@ -71,7 +81,7 @@ func (rt *RefreshTokens) New(userID, sessionID string) (RefreshToken, error) {
 // Next returns the deterministic successor of t.
 func (rt *RefreshTokens) Next(t RefreshToken) RefreshToken {
 	n := RefreshToken{UserID: t.UserID, SessionID: t.SessionID}
-	copy(n.secret[:], rt.mac("next", t))
+	copy(n.secret[:], rt.mac(t.key, "next", t))
 	return n
 }
 
@@ -83,7 +93,7 @@ func (rt *RefreshTokens) Encode(t RefreshToken) string {
 	raw = append(raw, uid[:]...)
 	raw = append(raw, sid[:]...)
 	raw = append(raw, t.secret[:]...)
-	raw = append(raw, rt.mac("tag", t)[:refreshTagLen]...)
+	raw = append(raw, rt.mac(0, "tag", t)[:refreshTagLen]...)
 	return RefreshPrefix + base64.RawURLEncoding.EncodeToString(raw)
 }
 
@@ -99,14 +109,17 @@ func (rt *RefreshTokens) Parse(s string) (RefreshToken, error) {
 	}
 	t := RefreshToken{UserID: encodeID(raw[:16]), SessionID: encodeID(raw[16:32])}
 	copy(t.secret[:], raw[32:32+refreshSecretLen])
-	if !hmac.Equal(raw[32+refreshSecretLen:], rt.mac("tag", t)[:refreshTagLen]) {
-		return RefreshToken{}, ErrRefreshInvalid
+	for i := range rt.keys {
+		if hmac.Equal(raw[32+refreshSecretLen:], rt.mac(i, "tag", t)[:refreshTagLen]) {
+			t.key = i
+			return t, nil
+		}
 	}
-	return t, nil
+	return RefreshToken{}, ErrRefreshInvalid
 }
 
-func (rt *RefreshTokens) mac(label string, t RefreshToken) []byte {
-	m := hmac.New(sha256.New, rt.key)
+func (rt *RefreshTokens) mac(key int, label string, t RefreshToken) []byte {
+	m := hmac.New(sha256.New, rt.keys[key])
 	m.Write([]byte(label))
 	m.Write([]byte{0})
 	m.Write([]byte(t.UserID))

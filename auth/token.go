@@ -49,7 +49,10 @@ type TokenConfig struct {
 	Audience string        // default "boxoffice"
 	TTL      time.Duration // default 5m
 	Leeway   time.Duration // clock-skew allowance on exp/iat/nbf; default 5s
-	Key      []byte        // HS256 key, at least MinKeyBytes
+	Key      []byte        // HS256 signing key, at least MinKeyBytes
+	// PreviousKeys are older keys still accepted for verification (key rotation); tokens are
+	// always signed with Key. Each must be at least MinKeyBytes.
+	PreviousKeys [][]byte
 	Now      func() time.Time
 	// CacheSize bounds a cache of tokens that verified, so that a client sending the same token
 	// many times pays for one signature check and JSON decode. 0 disables it.
@@ -63,12 +66,22 @@ type Tokens struct {
 	method jwt.SigningMethod
 	parser *jwt.Parser
 	cache  *verifiedCache
+	ring   map[string][]byte // kid -> key: the signing key and the previous keys
+}
+
+// keyID names a key in the "kid" header: a truncated hash, which reveals nothing usable about
+// a key of at least 256 bits.
+func keyID(key []byte) string {
+	sum := sha256.Sum256(append([]byte("boxoffice kid\x00"), key...))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // NewTokens returns a Tokens for cfg, or an error when the key is shorter than MinKeyBytes.
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if len(cfg.Key) < MinKeyBytes {
-		return nil, fmt.Errorf("auth: signing key must be at least %d bytes", MinKeyBytes)
+	for _, k := range append([][]byte{cfg.Key}, cfg.PreviousKeys...) {
+		if len(k) < MinKeyBytes {
+			return nil, fmt.Errorf("auth: signing keys must be at least %d bytes", MinKeyBytes)
+		}
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = "boxoffice"
@@ -85,8 +98,10 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	sum := sha256.Sum256(append([]byte("boxoffice kid\x00"), cfg.Key...))
-	t := &Tokens{cfg: cfg, kid: base64.RawURLEncoding.EncodeToString(sum[:9]), method: jwt.SigningMethodHS256}
+	t := &Tokens{cfg: cfg, kid: keyID(cfg.Key), method: jwt.SigningMethodHS256, ring: map[string][]byte{}}
+	for _, k := range append([][]byte{cfg.Key}, cfg.PreviousKeys...) {
+		t.ring[keyID(k)] = k
+	}
 	if cfg.CacheSize > 0 {
 		t.cache = newVerifiedCache(cfg.CacheSize)
 	}
@@ -167,7 +182,8 @@ func (t *Tokens) Verify(raw string) (Claims, error) {
 	return out, nil
 }
 
-// keyFor is the jwt.Keyfunc: the key comes only from our key ring, chosen by kid, and only for
+// keyFor is the jwt.Keyfunc: the key comes only from our key ring (the signing key and the
+// previous keys), chosen by kid, and only for
 // headers that carry exactly the parameters we issue.
 func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 	if _, ok := tok.Header["crit"]; ok {
@@ -183,10 +199,12 @@ func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 	if typ, _ := tok.Header["typ"].(string); typ != AccessTokenType {
 		return nil, ErrTokenInvalid
 	}
-	if kid, _ := tok.Header["kid"].(string); kid != t.kid {
+	kid, _ := tok.Header["kid"].(string)
+	key, ok := t.ring[kid]
+	if !ok {
 		return nil, ErrTokenInvalid
 	}
-	return t.cfg.Key, nil
+	return key, nil
 }
 
 // compactJWS reports whether s consists only of base64url characters and dots. Go's base64

@@ -18,6 +18,7 @@ type config struct {
 	Addr            string
 	RedisURL        string
 	JWTSecret       []byte
+	PreviousSecrets [][]byte
 	SecretGenerated bool
 	Issuer          string
 	Audience        string
@@ -153,6 +154,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		rand.Read(b)
 		c.JWTSecret = []byte(base64.RawStdEncoding.EncodeToString(b))
 		c.SecretGenerated = true
+	}
+
+	for i, p := range strings.Split(getenv("BOXOFFICE_JWT_PREVIOUS_SECRETS"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if len(p) < 32 {
+			bad("BOXOFFICE_JWT_PREVIOUS_SECRETS: secret %d is shorter than 32 bytes", i+1)
+			continue
+		}
+		c.PreviousSecrets = append(c.PreviousSecrets, []byte(p))
 	}
 
 	if len(problems) > 0 {

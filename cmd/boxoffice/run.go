@@ -105,8 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, *session.Store, error) {
 	now := time.Now
 	tokens, err := auth.NewTokens(auth.TokenConfig{
-		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Key: cfg.JWTSecret, Now: now,
-		CacheSize: 10000,
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
+		Key: cfg.JWTSecret, PreviousKeys: cfg.PreviousSecrets,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -139,7 +139,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Throttle:  store.Throttle(),
 		Passwords: auth.NewPasswords(auth.DefaultArgon2, min(cfg.HashConcurrency, 4*runtime.NumCPU())),
 		Tokens:    tokens,
-		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret),
+		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
 		Storage:   redisstorage.NewFromConnection(rdb),
 		Ping:      store.Ping,
 		Logger:    log,
