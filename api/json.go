@@ -106,7 +106,7 @@ func readBody(c *fiber.Ctx, allowed ...string) (*body, error) {
 	if err := requireJSON(c, "application/json"); err != nil {
 		return nil, err
 	}
-	m, err := parseObject(c.Body())
+	m, err := parseObject(rawBody(c))
 	if errors.Is(err, errNotObject) {
 		return nil, &validationError{map[string]string{"": "the body must be a JSON object"}}
 	}
@@ -159,6 +159,22 @@ func (b *body) err() error {
 		return nil
 	}
 	return &validationError{b.errs}
+}
+
+// rawBody is the request body exactly as received. Never c.Body(): Fiber inflates gzip,
+// deflate and brotli bodies there without any size limit (a few KiB on the wire became GiBs in
+// memory); the identityEncoding middleware refuses encoded bodies before any handler runs.
+func rawBody(c *fiber.Ctx) []byte { return c.Request().Body() }
+
+// identityEncoding refuses request bodies sent with a Content-Encoding: boxoffice accepts
+// only identity-encoded bodies (415 unsupported_media_type).
+func identityEncoding() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if ce := c.Get(fiber.HeaderContentEncoding); ce != "" && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+			return errUnsupportedMedia
+		}
+		return c.Next()
+	}
 }
 
 // requireJSON accepts application/json, or one of the extra media types, with an optional

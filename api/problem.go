@@ -102,7 +102,7 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 	case errors.Is(err, errBodyTooLarge):
 		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."), 0
 	case errors.Is(err, errUnsupportedMedia):
-		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json)."), 0
+		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json) and no Content-Encoding."), 0
 	case errors.As(err, &ve):
 		p := mk(422, "validation_failed", "Invalid request", "One or more fields are invalid.")
 		p.Errors = ve.fields

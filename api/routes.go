@@ -1,8 +1,6 @@
 package api
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 )
@@ -43,7 +41,7 @@ func (s *Server) registerLimit() fiber.Handler {
 	return limiter.New(limiter.Config{
 		Max:          s.cfg.RegisterPerIP,
 		Expiration:   s.cfg.RegisterWindow,
-		KeyGenerator: func(c *fiber.Ctx) string { return "register:" + strings.Clone(c.IP()) },
+		KeyGenerator: func(c *fiber.Ctx) string { return "register:" + ipBucket(clientIP(c)) },
 		Storage:      prefixed{s.deps.Storage, s.cfg.StoragePrefix + "limiter:"},
 		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests },
 	})

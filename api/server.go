@@ -95,7 +95,7 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 		CaseSensitive:           true,
 	})
 	s.app.Use(recover.New())
-	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders())
+	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders(), identityEncoding())
 	s.routes()
 	routes.load(s.app)
 	return s, nil
@@ -130,6 +130,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.Login.PerIP <= 0 {
 		c.Login.PerIP = 50
+	}
+	if c.Login.PerAccountGlobal <= 0 {
+		c.Login.PerAccountGlobal = 100
 	}
 	return c
 }

@@ -34,7 +34,7 @@ func handlePatchSessionData(sessions *session.Store) fiber.Handler {
 		if err := requireJSON(c, "application/merge-patch+json", "application/json"); err != nil {
 			return err
 		}
-		patch, err := parseObject(c.Body())
+		patch, err := parseObject(rawBody(c))
 		if errors.Is(err, errNotObject) {
 			return session.ErrInvalidData
 		}
@@ -93,9 +93,10 @@ func parseIfMatch(h string) (tags []int64, wildcard bool, err error) {
 		if len(part) < 2 || part[0] != '"' || part[len(part)-1] != '"' || strings.ContainsAny(part[1:len(part)-1], "\" ") {
 			return nil, false, errBadIfMatch
 		}
-		v, perr := strconv.ParseInt(part[1:len(part)-1], 10, 64)
-		if weak || perr != nil || v < 0 {
-			continue // a valid tag that is not one of ours never matches
+		text := part[1 : len(part)-1]
+		v, perr := strconv.ParseInt(text, 10, 64)
+		if weak || perr != nil || v < 0 || strconv.FormatInt(v, 10) != text {
+			continue // a valid tag that is not exactly one of ours ("+0", "00") never matches
 		}
 		tags = append(tags, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -13,12 +14,16 @@ import (
 	"boxoffice/session"
 )
 
-// LoginLimits bound failed logins per account and per client IP in a fixed window. Defaults:
-// 10 per account and 50 per IP in 15 minutes.
+// LoginLimits bound failed logins in a fixed window. Defaults, per 15 minutes: 10 for one
+// account from one client IP, 100 for one account from all IPs together, 50 for one client IP
+// over all accounts. Keying the tight account limit by IP too means that an attacker's
+// failures do not lock the real user out from their own network; the global account limit
+// still stops a distributed guesser. IPv6 clients count per /64, which one host usually owns.
 type LoginLimits struct {
-	PerAccount int
-	PerIP      int
-	Window     time.Duration
+	PerAccount       int
+	PerAccountGlobal int
+	PerIP            int
+	Window           time.Duration
 }
 
 // maxUserAgentBytes bounds the User-Agent stored with a session.
@@ -45,7 +50,7 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 			return err
 		}
 		ctx := c.UserContext()
-		ip := strings.Clone(c.IP())
+		ip := clientIP(c)
 		canon, cerr := auth.CanonicalUsername(username)
 		account := canon
 		if cerr != nil {
@@ -58,7 +63,7 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 		if cerr == nil {
 			u, err = users.UserByUsername(ctx, canon)
 			if err != nil && !errors.Is(err, auth.ErrUserNotFound) {
-				releaseLogin(ctx, throttle, ip, account, false) // not a failed guess: give it back
+				releaseLogin(ctx, throttle, limits, ip, account, false) // not a failed guess: give it back
 				return err
 			}
 		}
@@ -67,10 +72,10 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 			return err // the reserved attempts stay counted
 		}
 		if err != nil {
-			releaseLogin(ctx, throttle, ip, account, false)
+			releaseLogin(ctx, throttle, limits, ip, account, false)
 			return err
 		}
-		if err := releaseLogin(ctx, throttle, ip, account, true); err != nil {
+		if err := releaseLogin(ctx, throttle, limits, ip, account, true); err != nil {
 			return err
 		}
 		if rehash {
@@ -84,31 +89,69 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 	}
 }
 
-// reserveLogin takes one attempt from the client IP's and the account's windows, refusing with
-// a throttledError when either is spent and with ErrUnavailable when Redis cannot tell.
-func reserveLogin(ctx context.Context, throttle *session.Throttle, limits LoginLimits, ip, account string) error {
-	ok, retry, err := throttle.Reserve(ctx, "login-ip", ip, limits.PerIP, limits.Window)
-	if err != nil {
-		return err
+// loginBuckets are the throttle windows one login attempt draws from.
+func loginBuckets(limits LoginLimits, ip, account string) []struct {
+	kind, subject string
+	limit         int
+} {
+	bucket := ipBucket(ip)
+	return []struct {
+		kind, subject string
+		limit         int
+	}{
+		{"login-ip", bucket, limits.PerIP},
+		{"login-account-ip", account + "\x00" + bucket, limits.PerAccount},
+		{"login-account", account, limits.PerAccountGlobal},
 	}
-	if !ok {
-		return &throttledError{retryAfter: retry}
-	}
-	ok, retry, err = throttle.Reserve(ctx, "login-account", account, limits.PerAccount, limits.Window)
-	if err == nil && !ok {
-		err = &throttledError{retryAfter: retry}
-	}
-	if err != nil {
-		_ = throttle.Release(ctx, "login-ip", ip, false)
-	}
-	return err
 }
 
-// releaseLogin gives the reserved attempts back: after a success (resetting the account's
-// window) or after a failure that was not a wrong password (Redis, hashing capacity).
-func releaseLogin(ctx context.Context, throttle *session.Throttle, ip, account string, success bool) error {
-	err := throttle.Release(ctx, "login-account", account, success)
-	return errors.Join(err, throttle.Release(ctx, "login-ip", ip, false))
+// reserveLogin takes one attempt from each window, refusing with a throttledError when one is
+// spent (giving back what it took) and with ErrUnavailable when Redis cannot tell.
+func reserveLogin(ctx context.Context, throttle *session.Throttle, limits LoginLimits, ip, account string) error {
+	buckets := loginBuckets(limits, ip, account)
+	for i, b := range buckets {
+		ok, retry, err := throttle.Reserve(ctx, b.kind, b.subject, b.limit, limits.Window)
+		if err == nil && !ok {
+			err = &throttledError{retryAfter: retry}
+		}
+		if err != nil {
+			for _, taken := range buckets[:i] {
+				_ = throttle.Release(ctx, taken.kind, taken.subject, false)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseLogin gives the reserved attempts back: after a success (which also clears the
+// account's window for this IP) or after a failure that was not a wrong password (Redis,
+// hashing capacity), so that an outage cannot lock accounts.
+func releaseLogin(ctx context.Context, throttle *session.Throttle, limits LoginLimits, ip, account string, success bool) error {
+	var errs []error
+	for _, b := range loginBuckets(limits, ip, account) {
+		errs = append(errs, throttle.Release(ctx, b.kind, b.subject, success && b.kind == "login-account-ip"))
+	}
+	return errors.Join(errs...)
+}
+
+// clientIP is the client's address: from the trusted proxy's header when one is configured
+// (Fiber checks the peer), else the peer address. A missing or malformed header falls back to
+// the peer, so clients never share an empty bucket.
+func clientIP(c *fiber.Ctx) string {
+	if ip := net.ParseIP(strings.TrimSpace(c.IP())); ip != nil {
+		return ip.String()
+	}
+	return c.Context().RemoteIP().String()
+}
+
+// ipBucket is the throttling unit of an address: the address itself for IPv4, its /64 for IPv6.
+func ipBucket(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil || a.To4() != nil {
+		return ip
+	}
+	return (&net.IPNet{IP: a.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
 // upgradeHash re-hashes a password whose stored parameters are outdated. Failure is logged,

@@ -44,3 +44,20 @@ func TestRegistrationValidation(t *testing.T) {
 		t.Fatalf("invalid registrations stored %v (%v)", keys, err)
 	}
 }
+
+// TestCompressedBodiesRefused: an encoded body is refused before anything inflates it (a
+// gzip bomb of a few KiB would otherwise expand to gigabytes).
+func TestCompressedBodiesRefused(t *testing.T) {
+	ts := newTestServer(t)
+	for _, enc := range []string{"gzip", "deflate", "br", "gzip, gzip"} {
+		resp, b := ts.call(t, "POST", "/v1/auth/login", "", "\x1f\x8b\x08\x00", "Content-Encoding", enc)
+		var p Problem
+		_ = json.Unmarshal(b, &p)
+		if resp.StatusCode != 415 || p.Code != "unsupported_media_type" {
+			t.Fatalf("Content-Encoding %s: %d %s", enc, resp.StatusCode, b)
+		}
+	}
+	if resp, _ := ts.call(t, "POST", "/v1/auth/login", "", `{"username":"nobody1","password":"whatever-pw"}`, "Content-Encoding", "identity"); resp.StatusCode != 401 {
+		t.Fatalf("identity encoding: %d", resp.StatusCode)
+	}
+}

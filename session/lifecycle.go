@@ -21,7 +21,7 @@ type NewSession struct {
 
 // Create stores a new session whose idle deadline is now+IdleTTL and whose absolute deadline
 // is now+AbsoluteTTL, and adds it to the user's index. It returns ErrUnavailable when Redis
-// cannot be reached.
+// cannot be reached, and ErrRevoked when a retried create finds the session revoked meanwhile.
 func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	now := s.nowMS()
 	ae := now + s.cfg.AbsoluteTTL.Milliseconds()
@@ -31,12 +31,16 @@ func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 		"dn", n.DeviceName, "ip", n.IP, "ua", n.UserAgent, "v", 0,
 		"rh", n.RefreshHash, "atx", ms(n.AccessExpiresAt)}
 	r, err := s.run(ctx, "create", s.sc.create,
-		[]string{s.keys.session(n.UserID, n.ID), s.keys.index(n.UserID)}, args...)
+		[]string{s.keys.session(n.UserID, n.ID), s.keys.index(n.UserID), s.keys.revoked(n.UserID, n.ID)}, args...)
 	if err != nil {
 		return Session{}, err
 	}
-	if r.status != "ok" {
+	switch r.status {
+	case "ok":
+	case "exists":
 		return Session{}, errors.New("session: id collision on create")
+	default:
+		return Session{}, r.gone()
 	}
 	return r.sessionAt(0, n.ID)
 }

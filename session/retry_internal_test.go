@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -44,6 +45,19 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 				t.Fatalf("%s: run %d left version %d, want 1", r.Kind, i, sess.Version)
 			}
 		}
+		// A retry after another patch landed in between is still recognised and not re-applied.
+		other := []any{s.nowMS(), s.cfg.IdleTTL.Milliseconds(), s.cfg.TouchInterval.Milliseconds(), sid,
+			"", 64, 16384, "req-2", "s", "seat", `"B7"`, ""}
+		if rep, err := s.run(ctx, "patch", s.sc.patch, keys, other...); err != nil || rep.status != "ok" {
+			t.Fatalf("%s: second patch: %v %v", r.Kind, rep.status, err)
+		}
+		rep, err := s.run(ctx, "patch", s.sc.patch, keys, args...)
+		if err != nil || rep.status != "ok" {
+			t.Fatalf("%s: late retry: %v %v", r.Kind, rep.status, err)
+		}
+		if sess, _ := rep.sessionAt(0, sid); string(sess.Data["seat"]) != `"B7"` || sess.Version != 2 {
+			t.Fatalf("%s: late retry re-applied: seat=%s v=%d", r.Kind, sess.Data["seat"], sess.Version)
+		}
 		for i := 0; i < 2; i++ {
 			if err := s.Revoke(ctx, uid, sid, sid, ReasonLogout); err != nil {
 				t.Fatalf("%s: revoke: %v", r.Kind, err)
@@ -51,6 +65,14 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 		}
 		if n, _ := rdb.Exists(ctx, s.keys.session(uid, sid)).Result(); n != 0 {
 			t.Fatalf("%s: session survived", r.Kind)
+		}
+		// A create retried after the session was revoked (logout-all in between) must not
+		// bring it back.
+		if _, err := s.Create(ctx, n); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("%s: create after revocation: %v, want ErrRevoked", r.Kind, err)
+		}
+		if n, _ := rdb.Exists(ctx, s.keys.session(uid, sid)).Result(); n != 0 {
+			t.Fatalf("%s: a retried create resurrected a revoked session", r.Kind)
 		}
 	}
 }

@@ -32,10 +32,11 @@ type config struct {
 	MaxDataKeys  int
 	MaxDataBytes int
 
-	LoginMaxPerAccount int
-	LoginMaxPerIP      int
-	LoginWindow        time.Duration
-	RegisterMaxPerIP   int
+	LoginMaxPerAccount       int
+	LoginMaxPerAccountGlobal int
+	LoginMaxPerIP            int
+	LoginWindow              time.Duration
+	RegisterMaxPerIP         int
 
 	TrustedProxies []string
 	ProxyHeader    string
@@ -102,10 +103,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxDataKeys:  num("BOXOFFICE_SESSION_DATA_MAX_KEYS", 64, 1),
 		MaxDataBytes: num("BOXOFFICE_SESSION_DATA_MAX_BYTES", 16<<10, 1),
 
-		LoginMaxPerAccount: num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT", 10, 1),
-		LoginMaxPerIP:      num("BOXOFFICE_LOGIN_MAX_PER_IP", 50, 1),
-		LoginWindow:        dur("BOXOFFICE_LOGIN_WINDOW", 15*time.Minute, time.Second),
-		RegisterMaxPerIP:   num("BOXOFFICE_REGISTER_MAX_PER_IP", 20, 0),
+		LoginMaxPerAccount:       num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT", 10, 1),
+		LoginMaxPerAccountGlobal: num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT_GLOBAL", 100, 1),
+		LoginMaxPerIP:            num("BOXOFFICE_LOGIN_MAX_PER_IP", 50, 1),
+		LoginWindow:              dur("BOXOFFICE_LOGIN_WINDOW", 15*time.Minute, time.Second),
+		RegisterMaxPerIP:         num("BOXOFFICE_REGISTER_MAX_PER_IP", 20, 0),
 
 		ProxyHeader: str("BOXOFFICE_PROXY_HEADER", "X-Real-IP"),
 

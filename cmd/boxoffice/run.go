@@ -130,7 +130,8 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		TrustedProxies: cfg.TrustedProxies,
 		ProxyHeader:    cfg.ProxyHeader,
 		Login: api.LoginLimits{
-			PerAccount: cfg.LoginMaxPerAccount, PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
+			PerAccount: cfg.LoginMaxPerAccount, PerAccountGlobal: cfg.LoginMaxPerAccountGlobal,
+			PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
 		},
 		RegisterPerIP: cfg.RegisterMaxPerIP,
 	}, api.Deps{

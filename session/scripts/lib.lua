@@ -2,6 +2,14 @@
 -- caller (the application's injected clock), never Redis' TIME, so tests control expiry.
 -- Session hash fields: uid ct ls ie ae dn ip ua v rh ph pt pr atx, and d:<key> for data.
 
+-- int formats a number as a decimal integer. Numbers passed straight to redis.call are
+-- converted by Redis itself, and Redis 7.2.0-7.2.4 could print round values in exponent form
+-- (redis#13113), which HSET would store and PEXPIRE would refuse; every number written to
+-- Redis goes through int.
+local function int(x)
+  return string.format('%d', x)
+end
+
 -- hmap turns an HGETALL reply into a table.
 local function hmap(flat)
   local m = {}
@@ -32,18 +40,18 @@ end
 -- index_add records sid in the user's index scored by its deadline, prunes dead entries and
 -- keeps the index alive as long as its longest-lived member.
 local function index_add(index, sid, score, now)
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  redis.call('ZADD', index, score, sid)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', int(now))
+  redis.call('ZADD', index, int(score), sid)
   local ttl = redis.call('PTTL', index)
-  if ttl < score - now then redis.call('PEXPIRE', index, score - now) end
+  if ttl < score - now then redis.call('PEXPIRE', index, int(score - now)) end
 end
 
 -- slide moves the idle deadline to now+idle (never past the absolute cap) and the key's TTL
 -- with it.
 local function slide(key, index, sid, m, now, idle)
   local ie = math.min(now + idle, tonumber(m.ae))
-  redis.call('HSET', key, 'ls', now, 'ie', ie)
-  redis.call('PEXPIRE', key, ie - now)
+  redis.call('HSET', key, 'ls', int(now), 'ie', int(ie))
+  redis.call('PEXPIRE', key, int(ie - now))
   index_add(index, sid, ie, now)
   m.ls = tostring(now)
   m.ie = tostring(ie)
@@ -61,7 +69,7 @@ end
 -- access token issued for it (atx) plus pad, so those tokens get "revoked", not "expired".
 local function revoke(key, rkey, index, sid, m, now, pad, reason)
   local ttl = math.max(tonumber(m.atx or '0') - now, 0) + pad
-  redis.call('SET', rkey, reason, 'PX', ttl)
+  redis.call('SET', rkey, reason, 'PX', int(ttl))
   redis.call('DEL', key)
   redis.call('ZREM', index, sid)
 end

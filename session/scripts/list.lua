@@ -11,5 +11,5 @@ if sid ~= '' then
   if due(m, now) then return expire(KEYS[1], KEYS[3], sid) end
   touch(KEYS[1], KEYS[3], sid, m, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', int(now))
 return {'ok', redis.call('ZRANGE', KEYS[3], 0, -1)}

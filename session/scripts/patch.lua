@@ -6,15 +6,18 @@
 --       '!' = must be absent, else the exact current value the caller merged into).
 -- Returns {'ok', fields} | {'precondition', version} | {'conflict'} |
 --         {'too_large', keys, bytes} | {'revoked', reason} | {'expired'}.
--- Every check runs before any write, so a refused patch changes nothing. A second run with the
--- same request id (go-redis retrying after a timeout) answers 'ok' without applying it again,
--- so a retried If-Match patch does not turn into a 412.
+-- Every check runs before any write, so a refused patch changes nothing. The ids of the last
+-- 16 patches applied are kept in 'pq': a second run with the same request id (go-redis retrying
+-- after a timeout, even after other writes landed in between) answers 'ok' without applying it
+-- again, so a retried If-Match patch does not turn into a 412 and a retried write does not undo
+-- a later one.
 local now, sid = tonumber(ARGV[1]), ARGV[4]
 local f = redis.call('HGETALL', KEYS[1])
 if #f == 0 then return gone(KEYS[2]) end
 local m = hmap(f)
 if due(m, now) then return expire(KEYS[1], KEYS[3], sid) end
-if m.pq == ARGV[8] then return {'ok', f} end
+local applied = m.pq or ''
+if string.find(',' .. applied .. ',', ',' .. ARGV[8] .. ',', 1, true) then return {'ok', f} end
 if ARGV[5] ~= '' and m.v ~= ARGV[5] then return {'precondition', m.v} end
 local data = {}
 local function size()
@@ -57,7 +60,11 @@ if changed then
     end
   end
   redis.call('HINCRBY', KEYS[1], 'v', 1)
-  redis.call('HSET', KEYS[1], 'pq', ARGV[8])
+  local ids = {ARGV[8]}
+  for id in string.gmatch(applied, '[^,]+') do
+    if #ids < 16 then ids[#ids + 1] = id end
+  end
+  redis.call('HSET', KEYS[1], 'pq', table.concat(ids, ','))
 end
 touch(KEYS[1], KEYS[3], sid, m, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {'ok', redis.call('HGETALL', KEYS[1])}

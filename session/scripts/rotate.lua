@@ -14,14 +14,14 @@ local m = hmap(f)
 if due(m, now) then return expire(KEYS[1], KEYS[3], sid) end
 local atx = math.max(tonumber(m.atx or '0'), tonumber(ARGV[8]))
 if m.rh == ARGV[4] then
-  redis.call('HSET', KEYS[1], 'rh', ARGV[5], 'ph', ARGV[4], 'pt', now, 'pr', ARGV[6], 'atx', atx)
+  redis.call('HSET', KEYS[1], 'rh', ARGV[5], 'ph', ARGV[4], 'pt', int(now), 'pr', ARGV[6], 'atx', int(atx))
   slide(KEYS[1], KEYS[3], sid, m, now, idle)
   return {'ok', redis.call('HGETALL', KEYS[1])}
 end
 local grace = tonumber(ARGV[7])
 if m.ph == ARGV[4] and m.rh == ARGV[5] and
     (m.pr == ARGV[6] or (grace > 0 and now - tonumber(m.pt) <= grace)) then
-  redis.call('HSET', KEYS[1], 'atx', atx)
+  redis.call('HSET', KEYS[1], 'atx', int(atx))
   return {'grace', redis.call('HGETALL', KEYS[1])}
 end
 revoke(KEYS[1], KEYS[2], KEYS[3], sid, m, now, tonumber(ARGV[9]), 'refresh_token_reused')

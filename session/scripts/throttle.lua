@@ -7,7 +7,7 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
 if n >= limit and ttl > 0 then return {0, ttl} end
 if ttl <= 0 then
-  redis.call('SET', KEYS[1], 1, 'PX', window)
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[2])
   return {1, window}
 end
 redis.call('INCR', KEYS[1])
