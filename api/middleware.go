@@ -17,6 +17,7 @@ import (
 const (
 	localRequestID = "boxoffice.request_id"
 	localClaims    = "boxoffice.claims"
+	localCookie    = "boxoffice.cookie"
 )
 
 // requestContext gives every request its id and a deadline: c.UserContext() is cancelled after
@@ -94,28 +95,58 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// requireToken authenticates the bearer access token (signature and claims only; the session
+// authenticate verifies the request's access token (signature and claims only; the session
 // itself is checked in Redis by the handler's single round trip) and stores its claims.
-func requireToken(tokens *auth.Tokens) fiber.Handler {
+//
+// One rule decides which credential counts: an Authorization header, when present, is the
+// only credential and cookies are ignored entirely; otherwise the access cookie is. The two
+// are never combined, so one user's cookie can never lend its session to another's bearer
+// token. A state-changing request authenticated by cookie must also pass the Origin /
+// Fetch-Metadata check and carry the session's CSRF token; a bearer request needs neither
+// (browsers do not attach Authorization headers on their own).
+func authenticate(tokens *auth.Tokens, jar cookieJar) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		h := c.Get(fiber.HeaderAuthorization)
-		if h == "" {
+		if h := c.Get(fiber.HeaderAuthorization); h != "" {
+			scheme, tok, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return auth.ErrTokenInvalid
+			}
+			claims, err := tokens.Verify(strings.TrimSpace(tok))
+			if err != nil {
+				return err
+			}
+			c.Locals(localClaims, claims)
+			return c.Next()
+		}
+		tok := jar.accessToken(c)
+		if tok == "" {
 			return errMissingToken
 		}
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return auth.ErrTokenInvalid
-		}
-		claims, err := tokens.Verify(strings.TrimSpace(tok))
+		claims, err := tokens.Verify(tok)
 		if err != nil {
 			return err
 		}
+		if unsafeMethod(c.Method()) {
+			if err := jar.checkOrigin(c); err != nil {
+				return err
+			}
+			if err := jar.checkCSRF(c, claims.SessionID); err != nil {
+				return err
+			}
+		}
 		c.Locals(localClaims, claims)
+		c.Locals(localCookie, true)
 		return c.Next()
 	}
 }
 
-// claims returns the verified access-token claims stored by requireToken.
+// viaCookie reports whether the request was authenticated by the access cookie.
+func viaCookie(c *fiber.Ctx) bool {
+	v, _ := c.Locals(localCookie).(bool)
+	return v
+}
+
+// claims returns the verified access-token claims stored by authenticate.
 func claims(c *fiber.Ctx) auth.Claims {
 	cl, _ := c.Locals(localClaims).(auth.Claims)
 	return cl

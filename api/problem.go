@@ -86,12 +86,17 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 	case errors.Is(err, session.ErrRefreshReused):
 		return mk(401, "refresh_token_reused", "Refresh token reused",
 			"This refresh token was already used; the session has been revoked as a precaution. Sign in again."), 0
+	case errors.Is(err, errCSRF):
+		return mk(403, "csrf_failed", "Cross-site request refused",
+			"A cookie-authenticated change needs this site's origin and the session's X-CSRF-Token header."), 0
 	case errors.Is(err, errForbidden):
 		return mk(403, "forbidden", "Forbidden", "You may not perform this action."), 0
 	case errors.Is(err, errNotFound), errors.Is(err, session.ErrNotFound):
 		return mk(404, "not_found", "Not found", "No such resource."), 0
 	case errors.Is(err, auth.ErrUsernameTaken):
 		return mk(409, "username_taken", "Username taken", "That username is already registered."), 0
+	case errors.Is(err, errPasswordChanged):
+		return mk(409, "conflict", "Concurrent update", "The password was changed by another request; sign in again."), 0
 	case errors.Is(err, session.ErrConflict):
 		return mk(409, "conflict", "Concurrent update", "The session data changed concurrently; retry the request."), 0
 	case errors.Is(err, session.ErrPrecondition):

@@ -9,7 +9,7 @@ import (
 func (s *Server) routes() {
 	d := s.deps
 	is := issuer{sessions: d.Sessions, tokens: d.Tokens, refresh: d.Refresh, now: d.Now}
-	authed := requireToken(d.Tokens)
+	authed := authenticate(d.Tokens, s.jar)
 
 	s.app.Get("/healthz", handleHealthz())
 	s.app.Get("/readyz", handleReadyz(d.Ping, &s.draining))
@@ -20,15 +20,21 @@ func (s *Server) routes() {
 
 	v1 := s.app.Group("/v1")
 	v1.Post("/users", s.registerLimit(), handleCreateUser(d.Users, d.Passwords, d.Now))
-	v1.Post("/auth/login", handleLogin(d.Users, d.Passwords, d.Throttle, s.cfg.Login, is, d.Logger))
-	v1.Post("/auth/refresh", handleRefresh(d.Refresh, is))
-	v1.Post("/auth/logout", authed, handleLogout(d.Sessions))
-	v1.Post("/auth/logout-all", authed, handleLogoutAll(d.Sessions))
+	v1.Post("/auth/login", handleLogin(d.Users, d.Passwords, d.Throttle, s.cfg.Login, is, s.jar, d.Logger))
+	v1.Post("/auth/refresh", handleRefresh(d.Refresh, is, s.jar))
+	v1.Post("/auth/logout", authed, handleLogout(d.Sessions, s.jar))
+	v1.Post("/auth/logout-all", authed, handleLogoutAll(d.Sessions, s.jar))
+	v1.Post("/auth/password", authed, handleChangePassword(d.Sessions, d.Users, d.Passwords, d.Throttle, s.cfg.Login, is, s.jar, d.Logger))
 	v1.Get("/me", authed, handleMe(d.Sessions))
 	v1.Get("/session", authed, handleGetSession(d.Sessions))
 	v1.Patch("/session/data", authed, handlePatchSessionData(d.Sessions))
 	v1.Get("/sessions", authed, handleListSessions(d.Sessions))
 	v1.Delete("/sessions/:id", authed, handleDeleteSession(d.Sessions))
+
+	admin := v1.Group("/admin", authed, requireAdmin(d.Sessions))
+	admin.Get("/users/:id/sessions", handleAdminListSessions(d.Sessions, d.Users))
+	admin.Delete("/users/:id/sessions", handleAdminRevokeSessions(d.Sessions, d.Users))
+	admin.Delete("/users/:id/sessions/:sid", handleAdminRevokeSession(d.Sessions, d.Users))
 }
 
 // registerLimit is a coarse per-IP limit on account creation kept in the shared storage.

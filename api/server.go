@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -37,6 +38,12 @@ type Config struct {
 	RegisterWindow time.Duration
 	// StoragePrefix starts every key Fiber middlewares keep in Deps.Storage; default "bx:fiber:".
 	StoragePrefix string
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to call the API with
+	// credentials; none means same-origin only. Never "*".
+	CORSOrigins []string
+	// InsecureDevCookies lets the cookie transport work over plain HTTP, for requests to a
+	// loopback host only (local development). Default false.
+	InsecureDevCookies bool
 }
 
 // Deps are the server's collaborators.
@@ -47,6 +54,7 @@ type Deps struct {
 	Passwords *auth.Passwords
 	Tokens    *auth.Tokens
 	Refresh   *auth.RefreshTokens
+	CSRF      *auth.CSRF
 	Storage   fiber.Storage // shared state for Fiber middlewares
 	Ping      func(context.Context) error
 	Spec      []byte // openapi.yaml, served at /openapi.yaml and (converted) /openapi.json
@@ -60,6 +68,7 @@ type Server struct {
 	cfg      Config
 	deps     Deps
 	specJSON []byte
+	jar      cookieJar
 	draining atomic.Bool
 }
 
@@ -73,11 +82,17 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.CSRF == nil {
+		return nil, errors.New("api: Deps.CSRF is required")
+	}
 	sj, err := specJSON(d.Spec)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: d, specJSON: sj}
+	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: cookieJar{csrf: d.CSRF, origins: map[string]bool{}, insecureDev: cfg.InsecureDevCookies}}
+	for _, o := range cfg.CORSOrigins {
+		s.jar.origins[o] = true
+	}
 	routes := &routeTable{}
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "boxoffice",
@@ -96,6 +111,9 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	})
 	s.app.Use(recover.New())
 	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders(), identityEncoding())
+	if len(cfg.CORSOrigins) > 0 {
+		s.app.Use(corsPolicy(cfg.CORSOrigins))
+	}
 	s.routes()
 	routes.load(s.app)
 	return s, nil

@@ -61,7 +61,7 @@ func newTestServer(tb testing.TB) *testServer {
 	srv, err := NewServer(Config{}, Deps{
 		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
 		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
-		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret),
+		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret), CSRF: auth.NewCSRF(secret),
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
 	})

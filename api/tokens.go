@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -33,10 +34,13 @@ const maxUserAgentBytes = 256
 // give the same 401 invalid_credentials at the same cost (a dummy hash is verified). Attempts
 // are reserved before the password is checked, so parallel guesses cannot exceed the limits;
 // a successful login gives its reservations back.
+//
+// With "transport": "cookie" the tokens are set as HttpOnly cookies instead of returned; such a
+// login must pass the Origin / Fetch-Metadata check (against login CSRF).
 func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *session.Throttle,
-	limits LoginLimits, is issuer, log *slog.Logger) fiber.Handler {
+	limits LoginLimits, is issuer, jar cookieJar, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		b, err := readBody(c, "username", "password", "device_name")
+		b, err := readBody(c, "username", "password", "device_name", "transport")
 		if err != nil {
 			return err
 		}
@@ -46,8 +50,18 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 		if derr != nil {
 			b.fail("device_name", derr.Error())
 		}
+		transport := b.str("transport", false)
+		if transport != "" && transport != "bearer" && transport != "cookie" {
+			b.fail("transport", `must be "bearer" or "cookie"`)
+		}
 		if err := b.err(); err != nil {
 			return err
+		}
+		cookie := transport == "cookie"
+		if cookie {
+			if err := jar.checkOrigin(c); err != nil {
+				return err
+			}
 		}
 		ctx := c.UserContext()
 		ip := clientIP(c)
@@ -81,11 +95,11 @@ func handleLogin(users auth.UserStore, passwords *auth.Passwords, throttle *sess
 		if rehash {
 			upgradeHash(c, users, passwords, u, password, log)
 		}
-		resp, err := is.start(ctx, u, client{device: device, ip: ip, userAgent: userAgent(c)})
+		t, err := is.start(ctx, u, client{device: device, ip: ip, userAgent: userAgent(c)})
 		if err != nil {
 			return err
 		}
-		return writeJSON(c, fiber.MIMEApplicationJSON, resp)
+		return is.answer(c, jar, cookie, t)
 	}
 }
 
@@ -168,45 +182,71 @@ func upgradeHash(c *fiber.Ctx, users auth.UserStore, passwords *auth.Passwords, 
 
 // handleRefresh rotates a refresh token. A garbled or forged token is rejected before Redis is
 // touched; a rotated token presented again within the grace window yields the same successor.
-func handleRefresh(refresh *auth.RefreshTokens, is issuer) fiber.Handler {
+// With a refresh_token in the body the answer carries the tokens (bearer transport); with no
+// body, the refresh cookie is used and the answer sets cookies (cookie transport), after the
+// Origin / Fetch-Metadata and CSRF checks.
+func handleRefresh(refresh *auth.RefreshTokens, is issuer, jar cookieJar) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		b, err := readBody(c, "refresh_token")
-		if err != nil {
-			return err
-		}
-		raw := b.str("refresh_token", true)
-		if err := b.err(); err != nil {
-			return err
+		cookie := len(bytes.TrimSpace(rawBody(c))) == 0
+		var raw string
+		if cookie {
+			if raw = jar.refreshToken(c); raw == "" {
+				return auth.ErrRefreshInvalid
+			}
+		} else {
+			b, err := readBody(c, "refresh_token")
+			if err != nil {
+				return err
+			}
+			raw = b.str("refresh_token", true)
+			if err := b.err(); err != nil {
+				return err
+			}
 		}
 		rt, err := refresh.Parse(raw)
 		if err != nil {
 			return err
 		}
-		resp, err := is.rotate(c.UserContext(), rt, requestID(c)+auth.NewID())
+		if cookie {
+			if err := jar.checkOrigin(c); err != nil {
+				return err
+			}
+			if err := jar.checkCSRF(c, rt.SessionID); err != nil {
+				return err
+			}
+		}
+		t, err := is.rotate(c.UserContext(), rt, requestID(c)+auth.NewID())
 		if err != nil {
 			return err
 		}
-		return writeJSON(c, fiber.MIMEApplicationJSON, resp)
+		return is.answer(c, jar, cookie, t)
 	}
 }
 
-// handleLogout revokes the current session: 204.
-func handleLogout(sessions *session.Store) fiber.Handler {
+// handleLogout revokes the current session: 204. A cookie session also gets its cookies
+// cleared (and Clear-Site-Data).
+func handleLogout(sessions *session.Store, jar cookieJar) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cl := claims(c)
 		if err := sessions.Revoke(c.UserContext(), cl.UserID, cl.SessionID, cl.SessionID, session.ReasonLogout); err != nil {
 			return err
+		}
+		if viaCookie(c) {
+			jar.clear(c)
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }
 
 // handleLogoutAll revokes every session of the current user, this one included: 204.
-func handleLogoutAll(sessions *session.Store) fiber.Handler {
+func handleLogoutAll(sessions *session.Store, jar cookieJar) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cl := claims(c)
 		if _, err := sessions.RevokeAll(c.UserContext(), cl.UserID, cl.SessionID, session.ReasonLogoutAll); err != nil {
 			return err
+		}
+		if viaCookie(c) {
+			jar.clear(c)
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}

@@ -61,6 +61,16 @@ type tokenResponse struct {
 	Session      sessionView `json:"session"`
 }
 
+// cookieSessionResponse answers a cookie-transport login or refresh: the tokens are in
+// HttpOnly cookies, never in the body.
+type cookieSessionResponse struct {
+	Transport string      `json:"transport"`
+	ExpiresIn int64       `json:"expires_in"`
+	SessionID string      `json:"session_id"`
+	Session   sessionView `json:"session"`
+	CSRFToken string      `json:"csrf_token"`
+}
+
 // etag is the strong entity tag of a session's data version.
 func etag(s session.Session) string { return `"` + strconv.FormatInt(s.Version, 10) + `"` }
 

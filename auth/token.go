@@ -53,7 +53,7 @@ type TokenConfig struct {
 	// PreviousKeys are older keys still accepted for verification (key rotation); tokens are
 	// always signed with Key. Each must be at least MinKeyBytes.
 	PreviousKeys [][]byte
-	Now      func() time.Time
+	Now          func() time.Time
 	// CacheSize bounds a cache of tokens that verified, so that a client sending the same token
 	// many times pays for one signature check and JSON decode. 0 disables it.
 	CacheSize int

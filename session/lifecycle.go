@@ -154,6 +154,33 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
+// Reissue asks to move a session to a new id and refresh token.
+type Reissue struct {
+	UserID, OldSessionID, NewSessionID string
+	RefreshHash                        string // hash of the new session's first refresh token
+	AccessExpiresAt                    time.Time
+	Reason                             string // recorded in the old id's revocation marker
+}
+
+// Reissue moves a live session to a new id with a new refresh token, keeping its data, device
+// and deadlines (the absolute one never moves), and revokes the old id: every token issued for
+// it stops working. It returns the new session, or ErrRevoked, ErrExpired or ErrUnavailable.
+func (s *Store) Reissue(ctx context.Context, r Reissue) (Session, error) {
+	uid := r.UserID
+	rep, err := s.run(ctx, "reissue", s.sc.reissue, []string{
+		s.keys.session(uid, r.OldSessionID), s.keys.revoked(uid, r.OldSessionID),
+		s.keys.session(uid, r.NewSessionID), s.keys.index(uid),
+	}, s.nowMS(), r.OldSessionID, r.NewSessionID, r.RefreshHash, ms(r.AccessExpiresAt),
+		s.cfg.IdleTTL.Milliseconds(), s.cfg.RevocationPad.Milliseconds(), r.Reason)
+	if err != nil {
+		return Session{}, err
+	}
+	if rep.status != "ok" {
+		return Session{}, rep.gone()
+	}
+	return rep.sessionAt(0, r.NewSessionID)
+}
+
 // Rotation asks to exchange a presented refresh token for its successor.
 type Rotation struct {
 	UserID, SessionID string

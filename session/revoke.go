@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 
 	"github.com/redis/go-redis/v9"
@@ -15,6 +16,7 @@ const (
 	ReasonRevoked   = "revoked_by_user"
 	ReasonAdmin     = "revoked_by_admin"
 	ReasonReused    = "refresh_token_reused"
+	ReasonPassword  = "password_changed"
 )
 
 // revokeBatch bounds the keys handed to one revoke_all script.
@@ -47,12 +49,19 @@ func (s *Store) Revoke(ctx context.Context, uid, callerSID, targetSID, reason st
 	return r.gone()
 }
 
-// RevokeAll ends every live session of user uid, including the caller's, and returns how many
-// it ended. callerSID behaves as in Revoke. Sessions created after the call started survive.
-func (s *Store) RevokeAll(ctx context.Context, uid, callerSID, reason string) (int, error) {
-	ids, err := s.ids(ctx, uid, callerSID)
+// RevokeAll ends every live session of user uid, including the caller's, except those listed
+// in keep, and returns how many it ended. callerSID behaves as in Revoke. Sessions created after
+// the call started survive.
+func (s *Store) RevokeAll(ctx context.Context, uid, callerSID, reason string, keep ...string) (int, error) {
+	all, err := s.ids(ctx, uid, callerSID)
 	if err != nil {
 		return 0, err
+	}
+	ids := all[:0]
+	for _, id := range all {
+		if !slices.Contains(keep, id) {
+			ids = append(ids, id)
+		}
 	}
 	total := 0
 	for start := 0; start < len(ids); start += revokeBatch {

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -118,4 +119,50 @@ func ids(l []session.Session) []string {
 		out[i] = s.ID
 	}
 	return out
+}
+
+func TestReissueMovesSessionAndRevokesOthers(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		uid := auth.NewID()
+		cur := e.login(t, uid)
+		other := e.login(t, uid)
+		if _, err := e.store.PatchData(e.ctx, uid, cur.ID, map[string]json.RawMessage{"cart": json.RawMessage(`[1]`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Hour)
+		nsid := auth.NewID()
+		r := session.Reissue{UserID: uid, OldSessionID: cur.ID, NewSessionID: nsid, RefreshHash: "n0",
+			AccessExpiresAt: e.clock.Now().Add(5 * time.Minute), Reason: session.ReasonPassword}
+		ns, err := e.store.Reissue(e.ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ns.ID != nsid || string(ns.Data["cart"]) != "[1]" || ns.Version != 1 || !ns.AbsoluteExpiresAt.Equal(cur.AbsoluteExpiresAt) ||
+			!ns.CreatedAt.Equal(cur.CreatedAt) || !ns.LastSeenAt.Equal(e.clock.Now()) {
+			t.Fatalf("reissued session = %+v (was %+v)", ns, cur)
+		}
+		if _, err := e.store.Reissue(e.ctx, r); err != nil {
+			t.Fatalf("a retried reissue must succeed: %v", err)
+		}
+		if _, err := e.store.Get(e.ctx, uid, cur.ID); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("old id: %v, want ErrRevoked", err)
+		}
+		if reason, _ := e.rdb.Get(e.ctx, e.revokedKey(uid, cur.ID)).Result(); reason != session.ReasonPassword {
+			t.Fatalf("old id's marker = %q", reason)
+		}
+		if n, err := e.store.RevokeAll(e.ctx, uid, nsid, session.ReasonPassword, nsid); err != nil || n != 1 {
+			t.Fatalf("revoke others = %d, %v", n, err)
+		}
+		if _, err := e.store.Get(e.ctx, uid, other.ID); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("other session: %v", err)
+		}
+		if _, err := e.store.Get(e.ctx, uid, nsid); err != nil {
+			t.Fatalf("new session: %v", err)
+		}
+		// Reissuing a revoked session creates nothing.
+		if _, err := e.store.Reissue(e.ctx, session.Reissue{UserID: uid, OldSessionID: other.ID, NewSessionID: auth.NewID(), RefreshHash: "x"}); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("reissue of a revoked session: %v", err)
+		}
+	})
 }

@@ -13,7 +13,7 @@ var scriptFS embed.FS
 // scripts are loaded once per process. Each is lib.lua followed by its own file, run with
 // EVALSHA and falling back to EVAL after a script-cache flush or a Redis restart.
 type scripts struct {
-	create, touch, rotate, patch, revoke, list, revokeAll, throttle, release, setPassword *redis.Script
+	create, touch, rotate, patch, revoke, list, revokeAll, reissue, throttle, release, setPassword *redis.Script
 }
 
 func loadScripts() scripts {
@@ -27,6 +27,7 @@ func loadScripts() scripts {
 		revoke:      with("revoke.lua"),
 		list:        with("list.lua"),
 		revokeAll:   with("revoke_all.lua"),
+		reissue:     with("reissue.lua"),
 		throttle:    redis.NewScript(mustRead("throttle.lua")),
 		release:     redis.NewScript(mustRead("release.lua")),
 		setPassword: redis.NewScript(mustRead("set_password.lua")),
@@ -38,7 +39,7 @@ func loadScripts() scripts {
 // back to EVAL by itself. It returns ErrUnavailable when Redis cannot be reached.
 func (s *Store) LoadScripts(ctx context.Context) error {
 	for _, sc := range []*redis.Script{s.sc.create, s.sc.touch, s.sc.rotate, s.sc.patch, s.sc.revoke,
-		s.sc.list, s.sc.revokeAll, s.sc.throttle, s.sc.release, s.sc.setPassword} {
+		s.sc.list, s.sc.revokeAll, s.sc.reissue, s.sc.throttle, s.sc.release, s.sc.setPassword} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return classify("script load", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,10 @@ type config struct {
 	LoginWindow              time.Duration
 	RegisterMaxPerIP         int
 
-	TrustedProxies []string
-	ProxyHeader    string
+	TrustedProxies  []string
+	ProxyHeader     string
+	CORSOrigins     []string
+	InsecureCookies bool
 
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
@@ -142,6 +145,26 @@ func loadConfig(getenv func(string) string) (config, error) {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+
+	for _, o := range strings.Split(getenv("BOXOFFICE_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.User != nil || strings.Contains(o, "*") {
+			bad("BOXOFFICE_CORS_ORIGINS: %q is not an origin like https://app.example.com (no wildcards, paths or trailing slash)", o)
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	switch v := getenv("BOXOFFICE_INSECURE_DEV_COOKIES"); v {
+	case "", "false", "0":
+	case "true", "1":
+		c.InsecureCookies = true
+	default:
+		bad("BOXOFFICE_INSECURE_DEV_COOKIES=%q must be true or false", v)
 	}
 
 	switch secret := getenv("BOXOFFICE_JWT_SECRET"); {

@@ -22,7 +22,8 @@ import (
 )
 
 // run is the whole program: it reads the configuration once, wires the dependencies and serves
-// until ctx is cancelled. args may be empty (serve) or "healthcheck".
+// until ctx is cancelled. args may be empty (serve), "healthcheck" or "admin ..." (see
+// adminCommand).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -33,8 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "serve":
 		case "healthcheck":
 			return healthcheck(ctx, cfg.Addr, stdout)
+		case "admin":
+			return adminCommand(ctx, cfg, args[1:], stdout)
 		default:
-			return fmt.Errorf("unknown command %q (commands: serve, healthcheck)", args[0])
+			return fmt.Errorf("unknown command %q (commands: serve, healthcheck, admin)", args[0])
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
@@ -133,7 +136,9 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 			PerAccount: cfg.LoginMaxPerAccount, PerAccountGlobal: cfg.LoginMaxPerAccountGlobal,
 			PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
 		},
-		RegisterPerIP: cfg.RegisterMaxPerIP,
+		RegisterPerIP:      cfg.RegisterMaxPerIP,
+		CORSOrigins:        cfg.CORSOrigins,
+		InsecureDevCookies: cfg.InsecureCookies,
 	}, api.Deps{
 		Sessions:  store,
 		Users:     store.Users(),
@@ -141,6 +146,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Passwords: auth.NewPasswords(auth.DefaultArgon2, min(cfg.HashConcurrency, 4*runtime.NumCPU())),
 		Tokens:    tokens,
 		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
+		CSRF:      auth.NewCSRF(cfg.JWTSecret, cfg.PreviousSecrets...),
 		Storage:   redisstorage.NewFromConnection(rdb),
 		Ping:      store.Ping,
 		Logger:    log,

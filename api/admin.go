@@ -1,0 +1,97 @@
+package api
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// requireAdmin lets the request through only when the caller's live session belongs to a user
+// with the admin role (403 forbidden otherwise).
+func requireAdmin(sessions *session.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		cl := claims(c)
+		_, u, err := sessions.GetWithUser(c.UserContext(), cl.UserID, cl.SessionID)
+		if errors.Is(err, auth.ErrUserNotFound) {
+			return session.ErrExpired
+		}
+		if err != nil {
+			return err
+		}
+		if !u.HasRole(auth.RoleAdmin) {
+			return errForbidden
+		}
+		return c.Next()
+	}
+}
+
+// targetUser returns the :id path parameter when it names an existing user (404 otherwise).
+func targetUser(c *fiber.Ctx, users auth.UserStore) (string, error) {
+	id := strings.Clone(c.Params("id"))
+	if !auth.ValidID(id) {
+		return "", errNotFound
+	}
+	if _, err := users.UserByID(c.UserContext(), id); errors.Is(err, auth.ErrUserNotFound) {
+		return "", errNotFound
+	} else if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// handleAdminListSessions lists any user's live sessions.
+func handleAdminListSessions(sessions *session.Store, users auth.UserStore) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		uid, err := targetUser(c, users)
+		if err != nil {
+			return err
+		}
+		list, err := sessions.List(c.UserContext(), uid, "")
+		if err != nil {
+			return err
+		}
+		items := make([]sessionView, 0, len(list))
+		for _, s := range list {
+			items = append(items, viewSession(s, claims(c).SessionID))
+		}
+		return writeJSON(c, fiber.MIMEApplicationJSON, struct {
+			Items []sessionView `json:"items"`
+		}{items})
+	}
+}
+
+// handleAdminRevokeSessions revokes every session of any user: 204.
+func handleAdminRevokeSessions(sessions *session.Store, users auth.UserStore) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		uid, err := targetUser(c, users)
+		if err != nil {
+			return err
+		}
+		if _, err := sessions.RevokeAll(c.UserContext(), uid, "", session.ReasonAdmin); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// handleAdminRevokeSession revokes one session of any user: 204, 404 when it is not theirs.
+func handleAdminRevokeSession(sessions *session.Store, users auth.UserStore) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		uid, err := targetUser(c, users)
+		if err != nil {
+			return err
+		}
+		sid := strings.Clone(c.Params("sid"))
+		if !auth.ValidID(sid) {
+			return errNotFound
+		}
+		if err := sessions.Revoke(c.UserContext(), uid, "", sid, session.ReasonAdmin); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}

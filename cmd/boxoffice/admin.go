@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"boxoffice/auth"
+	"boxoffice/session"
+)
+
+// adminCommand manages roles from the command line, directly in Redis:
+//
+//	boxoffice admin grant <username>    give the user the admin role
+//	boxoffice admin revoke <username>   take it away
+//	boxoffice admin show <username>     print the user's id and roles
+//
+// It is how the first administrator is made: there is no default account or password.
+func adminCommand(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if len(args) != 2 || !slices.Contains([]string{"grant", "revoke", "show"}, args[0]) {
+		return errors.New("usage: boxoffice admin grant|revoke|show <username>")
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("admin commands need REDIS_URL: the embedded Redis lives only inside a running server")
+	}
+	rdb, err := session.NewClient(session.ClientConfig{URL: cfg.RedisURL, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	store, err := session.New(rdb, session.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	users := store.Users()
+	name, err := auth.CanonicalUsername(args[1])
+	if err != nil {
+		return fmt.Errorf("username: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	u, err := users.UserByUsername(ctx, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == auth.RoleAdmin })
+	switch args[0] {
+	case "grant":
+		roles = append(roles, auth.RoleAdmin)
+	case "show":
+		fmt.Fprintf(stdout, "%s id=%s roles=%v\n", u.Username, u.ID, u.Roles)
+		return nil
+	}
+	if err := users.SetRoles(ctx, u.ID, roles); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s id=%s roles=%v\n", u.Username, u.ID, roles)
+	return nil
+}
