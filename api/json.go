@@ -45,10 +45,8 @@ func parseObject(body []byte) (map[string]json.RawMessage, error) {
 var errNotObject = errors.New("not a JSON object")
 
 // walk consumes one JSON value from dec, enforcing the rules of parseObject.
+// depth is the number of containers around the value; the top-level object is level 1.
 func walk(dec *json.Decoder, depth int) error {
-	if depth > maxJSONDepth {
-		return &malformedError{fmt.Sprintf("JSON nesting exceeds %d levels.", maxJSONDepth)}
-	}
 	tok, err := dec.Token()
 	if err != nil {
 		return &malformedError{"The request body is not valid JSON."}
@@ -59,6 +57,9 @@ func walk(dec *json.Decoder, depth int) error {
 			return errNotObject
 		}
 		return nil
+	}
+	if depth >= maxJSONDepth {
+		return &malformedError{fmt.Sprintf("JSON nesting exceeds %d levels.", maxJSONDepth)}
 	}
 	switch d {
 	case '{':

@@ -4,6 +4,9 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -107,7 +111,10 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
 		TrustedProxies:          cfg.TrustedProxies,
 		StrictRouting:           true,
-		CaseSensitive:           true,
+		// fasthttp would parse multipart bodies before routing, answering malformed ones with a
+		// bare 400; we accept only JSON, so they reach the app and get a 415 problem.
+		DisablePreParseMultipartForm: true,
+		CaseSensitive:                true,
 	})
 	s.app.Use(recover.New())
 	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders(), identityEncoding())
@@ -116,7 +123,34 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	}
 	s.routes()
 	routes.load(s.app)
+	s.app.Server().Handler = unknownMethods(s.app.Server().Handler, routes.allowed)
 	return s, nil
+}
+
+// unknownMethods answers requests whose method Fiber does not know (it would send a plain-text
+// "Invalid http method") with a 405 problem and the Allow header, before Fiber sees them.
+func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string) fasthttp.RequestHandler {
+	known := map[string]bool{}
+	for _, m := range fiber.DefaultMethods {
+		known[m] = true
+	}
+	return func(fctx *fasthttp.RequestCtx) {
+		if known[string(fctx.Method())] {
+			next(fctx)
+			return
+		}
+		p, _ := problemFor(fiber.ErrMethodNotAllowed)
+		var id [12]byte
+		rand.Read(id[:])
+		p.RequestID = hex.EncodeToString(id[:])
+		body, _ := json.Marshal(p)
+		fctx.Response.Header.Set(fiber.HeaderAllow, strings.Join(allow(string(fctx.Path())), ", "))
+		fctx.Response.Header.Set(fiber.HeaderCacheControl, "no-store")
+		fctx.Response.Header.Set(fiber.HeaderXRequestID, p.RequestID)
+		fctx.SetStatusCode(p.Status)
+		fctx.SetContentType("application/problem+json")
+		fctx.SetBody(body)
+	}
 }
 
 func withDefaults(c Config) Config {
