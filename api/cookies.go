@@ -108,7 +108,7 @@ func (j cookieJar) refreshToken(c *fiber.Ctx) string {
 // from a browser) rely on the CSRF token alone.
 func (j cookieJar) checkOrigin(c *fiber.Ctx) error {
 	origin := c.Get(fiber.HeaderOrigin)
-	allowed := origin != "" && (j.origins[origin] || sameOrigin(origin, c.Hostname()))
+	allowed := origin != "" && (j.origins[strings.ToLower(origin)] || sameOrigin(origin, c.Hostname()))
 	switch c.Get("Sec-Fetch-Site") {
 	case "", "same-origin":
 	case "same-site", "cross-site":

@@ -70,7 +70,7 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 	)
 	switch {
 	case errors.Is(err, errMissingToken):
-		return mk(401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>'."), 0
+		return mk(401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>', or sign in with the cookie transport."), 0
 	case errors.Is(err, auth.ErrTokenExpired):
 		return mk(401, "token_expired", "Access token expired", "Refresh the session to get a new access token."), 0
 	case errors.Is(err, auth.ErrTokenInvalid):

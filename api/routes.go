@@ -31,10 +31,10 @@ func (s *Server) routes() {
 	v1.Get("/sessions", authed, handleListSessions(d.Sessions))
 	v1.Delete("/sessions/:id", authed, handleDeleteSession(d.Sessions))
 
-	admin := v1.Group("/admin", authed, requireAdmin(d.Sessions))
-	admin.Get("/users/:id/sessions", handleAdminListSessions(d.Sessions, d.Users))
-	admin.Delete("/users/:id/sessions", handleAdminRevokeSessions(d.Sessions, d.Users))
-	admin.Delete("/users/:id/sessions/:sid", handleAdminRevokeSession(d.Sessions, d.Users))
+	admin := requireAdmin(d.Sessions)
+	v1.Get("/admin/users/:id/sessions", authed, admin, handleAdminListSessions(d.Sessions, d.Users))
+	v1.Delete("/admin/users/:id/sessions", authed, admin, handleAdminRevokeSessions(d.Sessions, d.Users))
+	v1.Delete("/admin/users/:id/sessions/:sid", authed, admin, handleAdminRevokeSession(d.Sessions, d.Users))
 }
 
 // registerLimit is a coarse per-IP limit on account creation kept in the shared storage.

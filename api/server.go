@@ -95,7 +95,7 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: cookieJar{csrf: d.CSRF, origins: map[string]bool{}, insecureDev: cfg.InsecureDevCookies}}
 	for _, o := range cfg.CORSOrigins {
-		s.jar.origins[o] = true
+		s.jar.origins[strings.ToLower(o)] = true // origins compare case-insensitively, as in CORS
 	}
 	routes := &routeTable{}
 	s.app = fiber.New(fiber.Config{

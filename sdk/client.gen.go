@@ -19,6 +19,21 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for CookieSessionResponseTransport.
+const (
+	CookieSessionResponseTransportCookie CookieSessionResponseTransport = "cookie"
+)
+
+// Valid indicates whether the value is a known member of the CookieSessionResponseTransport enum.
+func (e CookieSessionResponseTransport) Valid() bool {
+	switch e {
+	case CookieSessionResponseTransportCookie:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LivenessStatusStatus.
 const (
 	Ok LivenessStatusStatus = "ok"
@@ -34,10 +49,29 @@ func (e LivenessStatusStatus) Valid() bool {
 	}
 }
 
+// Defines values for LoginRequestTransport.
+const (
+	LoginRequestTransportBearer LoginRequestTransport = "bearer"
+	LoginRequestTransportCookie LoginRequestTransport = "cookie"
+)
+
+// Valid indicates whether the value is a known member of the LoginRequestTransport enum.
+func (e LoginRequestTransport) Valid() bool {
+	switch e {
+	case LoginRequestTransportBearer:
+		return true
+	case LoginRequestTransportCookie:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeBadRequest           ProblemCode = "bad_request"
 	ProblemCodeConflict             ProblemCode = "conflict"
+	ProblemCodeCsrfFailed           ProblemCode = "csrf_failed"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternalError        ProblemCode = "internal_error"
@@ -72,6 +106,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeBadRequest:
 		return true
 	case ProblemCodeConflict:
+		return true
+	case ProblemCodeCsrfFailed:
 		return true
 	case ProblemCodeForbidden:
 		return true
@@ -147,13 +183,13 @@ func (e ReadinessStatusStatus) Valid() bool {
 
 // Defines values for TokenResponseTokenType.
 const (
-	Bearer TokenResponseTokenType = "Bearer"
+	TokenResponseTokenTypeBearer TokenResponseTokenType = "Bearer"
 )
 
 // Valid indicates whether the value is a known member of the TokenResponseTokenType enum.
 func (e TokenResponseTokenType) Valid() bool {
 	switch e {
-	case Bearer:
+	case TokenResponseTokenTypeBearer:
 		return true
 	default:
 		return false
@@ -189,6 +225,46 @@ func (e ValidationProblemStatus) Valid() bool {
 		return false
 	}
 }
+
+// ChangePasswordRequest Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+//
+// Example: {"current_password":"correct horse battery","new_password":"staple battery horse correct"}
+type ChangePasswordRequest struct {
+	// CurrentPassword The password the account has now. A wrong one is `422` with the message `is incorrect` and counts as a failed sign-in in the login throttle.
+	//
+	// Example: correct horse battery
+	CurrentPassword string `json:"current_password"`
+
+	// NewPassword At least 8 characters and at most 256 bytes of UTF-8, without NUL, different from `current_password` and not the username (compared canonically). Messages: `is required`, `must be a string`, `must not be empty`, `must be at least 8 characters`, `must be at most 256 bytes`, `must be valid UTF-8 without NUL characters`, `must differ from the current password`, `must not be the username`.
+	//
+	// Example: staple battery horse correct
+	NewPassword string `json:"new_password"`
+}
+
+// CookieSessionResponse The answer to a cookie-transport sign-in, refresh or password change. It carries no token: the access and refresh tokens are only in the `HttpOnly` cookies set with it.
+//
+// Example: {"csrf_token":"WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U","expires_in":300,"session":{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"},"session_id":"sv3fanforhh5mtcxz64bpav3ta","transport":"cookie"}
+type CookieSessionResponse struct {
+	// CsrfToken The session's CSRF token (43 characters of base64url), also set as the readable `__Host-bx_csrf` cookie. Send it as `X-CSRF-Token` on every state-changing request and on cookie-mode refreshes. It is bound to the session id: it stays the same across refreshes and changes with a password change.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresIn Seconds until the access token in the `__Host-bx_at` cookie expires (300 by default); then refresh with `POST /v1/auth/refresh` and no body. The cookies themselves live until the session's absolute deadline.
+	ExpiresIn int64 `json:"expires_in"`
+
+	// Session One signed-in device of a user.
+	//
+	// Example: {"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{"cart":{"seats":["A1","A2"]},"theme":"dark"},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"}
+	Session Session `json:"session"`
+
+	// SessionId A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
+	//
+	// Example: sv3fanforhh5mtcxz64bpav3ta
+	SessionId Id                             `json:"session_id"`
+	Transport CookieSessionResponseTransport `json:"transport"`
+}
+
+// CookieSessionResponseTransport defines model for CookieSessionResponse.Transport.
+type CookieSessionResponseTransport string
 
 // CreateUserRequest Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent. Lengths are checked after normalisation, so the limits below are approximate for inputs that normalisation changes.
 //
@@ -235,11 +311,21 @@ type LoginRequest struct {
 	// Password Example: correct horse battery
 	Password string `json:"password"`
 
+	// Transport How the session's tokens travel; defaults to `bearer`. `bearer` (also when absent, `null` or `""`): in the answer's body (`TokenResponse`). `cookie`: only in `HttpOnly` cookies, the body being a `CookieSessionResponse` (browser apps; subject to the origin check, `403 csrf_failed`). Any other value: `422`, message `must be "bearer" or "cookie"`.
+	//
+	// Example: bearer
+	Transport *LoginRequestTransport `json:"transport,omitempty"`
+
 	// Username The username in any case or width variant (canonicalised as at registration).
 	//
 	// Example: alice
 	Username string `json:"username"`
 }
+
+// LoginRequestTransport How the session's tokens travel; defaults to `bearer`. `bearer` (also when absent, `null` or `""`): in the answer's body (`TokenResponse`). `cookie`: only in `HttpOnly` cookies, the body being a `CookieSessionResponse` (browser apps; subject to the origin check, `403 csrf_failed`). Any other value: `422`, message `must be "bearer" or "cookie"`.
+//
+// Example: bearer
+type LoginRequestTransport string
 
 // Problem An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -249,30 +335,31 @@ type Problem struct {
 	//
 	// | status | code | meaning |
 	// |---|---|---|
-	// | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting. |
+	// | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
 	// | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
 	// | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
-	// | 401 | `missing_token` | No `Authorization` header. |
-	// | 401 | `invalid_token` | The access token is malformed, forged, not a Bearer token or not for this service. |
+	// | 401 | `missing_token` | No `Authorization` header and no access cookie. |
+	// | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
 	// | 401 | `token_expired` | The access token expired; refresh the session. |
-	// | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, refresh-token reuse); sign in again. |
+	// | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, administrator, password change, refresh-token reuse); sign in again. |
 	// | 401 | `session_expired` | The session ended (idle or absolute deadline, account gone); sign in again. |
 	// | 401 | `invalid_credentials` | Unknown username or wrong password. |
-	// | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment. |
+	// | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
 	// | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
-	// | 403 | `forbidden` | Not allowed (reserved; no current operation returns it). |
+	// | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
+	// | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
 	// | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
 	// | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 	// | 408 | `request_timeout` | The request took too long to arrive. |
 	// | 409 | `username_taken` | The username is already registered. |
-	// | 409 | `conflict` | Concurrent writers kept changing the same session-data key; retry. |
+	// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
 	// | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 	// | 413 | `payload_too_large` | The request body exceeds the size limit. |
 	// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
-	// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8). |
+	// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 	// | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 	// | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-	// | 429 | `too_many_attempts` | Too many failed sign-ins for this account or IP; see `Retry-After`. |
+	// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
 	// | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 	// | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 	// | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -317,30 +404,31 @@ type Problem struct {
 //
 // | status | code | meaning |
 // |---|---|---|
-// | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting. |
+// | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
 // | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
 // | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
-// | 401 | `missing_token` | No `Authorization` header. |
-// | 401 | `invalid_token` | The access token is malformed, forged, not a Bearer token or not for this service. |
+// | 401 | `missing_token` | No `Authorization` header and no access cookie. |
+// | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
 // | 401 | `token_expired` | The access token expired; refresh the session. |
-// | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, refresh-token reuse); sign in again. |
+// | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, administrator, password change, refresh-token reuse); sign in again. |
 // | 401 | `session_expired` | The session ended (idle or absolute deadline, account gone); sign in again. |
 // | 401 | `invalid_credentials` | Unknown username or wrong password. |
-// | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment. |
+// | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
 // | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
-// | 403 | `forbidden` | Not allowed (reserved; no current operation returns it). |
+// | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
+// | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
 // | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
 // | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 // | 408 | `request_timeout` | The request took too long to arrive. |
 // | 409 | `username_taken` | The username is already registered. |
-// | 409 | `conflict` | Concurrent writers kept changing the same session-data key; retry. |
+// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
 // | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 // | 413 | `payload_too_large` | The request body exceeds the size limit. |
 // | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
-// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8). |
+// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 // | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 // | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-// | 429 | `too_many_attempts` | Too many failed sign-ins for this account or IP; see `Retry-After`. |
+// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
 // | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 // | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 // | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -357,7 +445,7 @@ type ReadinessStatus struct {
 // ReadinessStatusStatus defines model for ReadinessStatus.Status.
 type ReadinessStatusStatus string
 
-// RefreshRequest Unknown members are rejected (`422`, message `unknown field`).
+// RefreshRequest The body of a bearer-transport refresh (a cookie-transport refresh sends no body). Unknown members are rejected (`422`, message `unknown field`); a missing or `null` `refresh_token` is `422` (`is required`).
 //
 // Example: {"refresh_token":"bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg"}
 type RefreshRequest struct {
@@ -421,13 +509,16 @@ type SessionData map[string]interface{}
 // Example: {"cart":{"seats":["A1","A2"]},"promo_code":null,"theme":"dark"}
 type SessionDataPatch map[string]interface{}
 
+// SessionGrant The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`).
+type SessionGrant = TokenResponse
+
 // SessionList Example: {"items":[{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"}]}
 type SessionList struct {
 	// Items The user's live sessions, newest first.
 	Items []Session `json:"items"`
 }
 
-// TokenResponse The answer to sign-in and refresh.
+// TokenResponse The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
 //
 // Example: {"access_token":"eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc","expires_in":300,"refresh_token":"bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg","session":{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"},"session_id":"sv3fanforhh5mtcxz64bpav3ta","token_type":"Bearer"}
 type TokenResponse struct {
@@ -513,11 +604,39 @@ type ValidationProblemCode string
 // ValidationProblemStatus defines model for ValidationProblem.Status.
 type ValidationProblemStatus int
 
+// AdminUserId A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
+//
+// Example: sv3fanforhh5mtcxz64bpav3ta
+type AdminUserId = Id
+
+// CsrfToken defines model for CsrfToken.
+type CsrfToken = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
 // RequestId defines model for RequestId.
 type RequestId = string
+
+// AdminForbidden An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type AdminForbidden = Problem
+
+// CsrfFailed An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type CsrfFailed = Problem
+
+// Forbidden An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type Forbidden = Problem
+
+// HeadersTooLarge An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HeadersTooLarge = Problem
 
 // InternalError An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -621,6 +740,30 @@ type ReadyzParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// RevokeUserSessionsParams defines parameters for RevokeUserSessions.
+type RevokeUserSessionsParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListUserSessionsParams defines parameters for ListUserSessions.
+type ListUserSessionsParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// RevokeUserSessionParams defines parameters for RevokeUserSession.
+type RevokeUserSessionParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
 // LoginParams defines parameters for Login.
 type LoginParams struct {
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
@@ -629,20 +772,44 @@ type LoginParams struct {
 
 // LogoutParams defines parameters for Logout.
 type LogoutParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
 // LogoutAllParams defines parameters for LogoutAll.
 type LogoutAllParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ChangePasswordParams defines parameters for ChangePassword.
+type ChangePasswordParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
 // RefreshTokenParams defines parameters for RefreshToken.
 type RefreshTokenParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+
+	// RefreshCookie The refresh-token cookie set by a cookie-transport sign-in (`bx_rt` for loopback hosts in insecure development mode). Read only when the request has no body.
+	RefreshCookie *string `form:"__Secure-bx_rt,omitempty" json:"__Secure-bx_rt,omitempty"`
+
+	// CsrfCookie The CSRF cookie set by a cookie-transport sign-in (`bx_csrf` for loopback hosts in insecure development mode). Without a body, the `X-CSRF-Token` header must equal it.
+	CsrfCookie *string `form:"__Host-bx_csrf,omitempty" json:"__Host-bx_csrf,omitempty"`
 }
 
 // GetMeParams defines parameters for GetMe.
@@ -670,6 +837,9 @@ type PatchSessionDataParams struct {
 	// comma-separated list of entity tags gets `400 invalid_if_match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -682,6 +852,9 @@ type ListSessionsParams struct {
 
 // DeleteSessionParams defines parameters for DeleteSession.
 type DeleteSessionParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -694,6 +867,9 @@ type CreateUserParams struct {
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
+
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
@@ -821,20 +997,58 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RevokeUserSessions Revoke all of a user's sessions
+	//
+	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+	//
+	// Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUserSessions List a user's sessions
+	//
+	// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+	//
+	// Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
+	ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeUserSession Revoke one of a user's sessions
+	//
+	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+	//
+	// Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
+	RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Sign in
 	//
-	// Verifies a username and password and starts a session: the answer carries a short-lived
-	// access token, the session's first refresh token and the session itself. The username
-	// is canonicalised as at registration, so any case or width variant works. The client's
-	// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-	// optional `device_name`.
+	// Verifies a username and password and starts a session. The username is canonicalised
+	// as at registration, so any case or width variant works. The client's IP and
+	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+	// `device_name`.
+	//
+	// The answer depends on `transport`:
+	//
+	// * `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+	//   `TokenResponse` with a short-lived access token, the session's first refresh token
+	//   and the session itself. No cookie is set.
+	// * `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+	//   no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+	//   `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+	//   `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+	//   readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+	//   `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
+	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-	// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-	// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-	// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-	// too many password hashes are in progress, the answer is 503.
+	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+	// account from all IPs together (100) and per client IP over all accounts (50); past a
+	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+	// A successful sign-in clears the account's counter for that IP. When the limits cannot
+	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+	// is 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -843,18 +1057,35 @@ type ClientInterface interface {
 
 	// Login Sign in
 	//
-	// Verifies a username and password and starts a session: the answer carries a short-lived
-	// access token, the session's first refresh token and the session itself. The username
-	// is canonicalised as at registration, so any case or width variant works. The client's
-	// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-	// optional `device_name`.
+	// Verifies a username and password and starts a session. The username is canonicalised
+	// as at registration, so any case or width variant works. The client's IP and
+	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+	// `device_name`.
+	//
+	// The answer depends on `transport`:
+	//
+	// * `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+	//   `TokenResponse` with a short-lived access token, the session's first refresh token
+	//   and the session itself. No cookie is set.
+	// * `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+	//   no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+	//   `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+	//   `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+	//   readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+	//   `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
+	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-	// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-	// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-	// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-	// too many password hashes are in progress, the answer is 503.
+	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+	// account from all IPs together (100) and per client IP over all accounts (50); past a
+	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+	// A successful sign-in clears the account's counter for that IP. When the limits cannot
+	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+	// is 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -863,23 +1094,96 @@ type ClientInterface interface {
 
 	// Logout Sign out of this session
 	//
-	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401).
+	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogoutAll Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body.
+	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePasswordWithBody Change my password
+	//
+	// Changes the signed-in user's password. The current password is checked like a sign-in
+	// (its failures count in the login throttle's windows for this account and client IP,
+	// and a success clears the account's counter for that IP); the new one must satisfy the
+	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+	// current one and not equal the username (compared canonically).
+	//
+	// On success the new password is stored, **the current session moves to a new id** with
+	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+	// `password_changed`, so every token issued for it stops working) and **every other
+	// session of the user is revoked**. The answer is in the transport the request was
+	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+	// is new (it is bound to the session id) and three `Set-Cookie` headers.
+	//
+	// Errors: a wrong current password is `422 validation_failed` with
+	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+	// attempts give `429 too_many_attempts`; a concurrent password change by another request
+	// gives `409 conflict` (sign in again). When Redis fails after the new password was
+	// stored, the answer is 503 although the password has changed (and the old session id
+	// may already be revoked): sign in again with the new password.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePassword Change my password
+	//
+	// Changes the signed-in user's password. The current password is checked like a sign-in
+	// (its failures count in the login throttle's windows for this account and client IP,
+	// and a success clears the account's counter for that IP); the new one must satisfy the
+	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+	// current one and not equal the username (compared canonically).
+	//
+	// On success the new password is stored, **the current session moves to a new id** with
+	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+	// `password_changed`, so every token issued for it stops working) and **every other
+	// session of the user is revoked**. The answer is in the transport the request was
+	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+	// is new (it is bound to the session id) and three `Set-Cookie` headers.
+	//
+	// Errors: a wrong current password is `422 validation_failed` with
+	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+	// attempts give `429 too_many_attempts`; a concurrent password change by another request
+	// gives `409 conflict` (sign in again). When Redis fails after the new password was
+	// stored, the answer is 503 although the password has changed (and the old session id
+	// may already be revoked): sign in again with the new password.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+	ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokenWithBody Rotate a refresh token
 	//
 	// Exchanges a refresh token for a new access token and its successor refresh token, and
 	// slides the session's idle deadline (never past the absolute deadline). The presented
-	// token is spent: store the new one.
+	// token is spent. The transport is chosen by the body:
+	//
+	// * **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+	//   `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+	//   neither read nor set.
+	// * **With no body** (empty or only white space; `Content-Type` is then not checked),
+	//   cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+	//   the browser sends to this path only. Without that cookie the answer is
+	//   `401 invalid_refresh_token`. The request must pass the same checks as a
+	//   cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+	//   must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+	//   session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+	//   `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+	//   `401 invalid_refresh_token` before these checks. The answer is a
+	//   `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+	//   CSRF token stays the same).
+	//
+	// In both transports:
 	//
 	// * Presenting a spent token again within the grace window (10 s by default) returns the
 	//   same successor (safe retries, parallel tabs).
@@ -897,7 +1201,24 @@ type ClientInterface interface {
 	//
 	// Exchanges a refresh token for a new access token and its successor refresh token, and
 	// slides the session's idle deadline (never past the absolute deadline). The presented
-	// token is spent: store the new one.
+	// token is spent. The transport is chosen by the body:
+	//
+	// * **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+	//   `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+	//   neither read nor set.
+	// * **With no body** (empty or only white space; `Content-Type` is then not checked),
+	//   cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+	//   the browser sends to this path only. Without that cookie the answer is
+	//   `401 invalid_refresh_token`. The request must pass the same checks as a
+	//   cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+	//   must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+	//   session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+	//   `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+	//   `401 invalid_refresh_token` before these checks. The answer is a
+	//   `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+	//   CSRF token stays the same).
+	//
+	// In both transports:
 	//
 	// * Presenting a spent token again within the grace window (10 s by default) returns the
 	//   same successor (safe retries, parallel tabs).
@@ -1153,20 +1474,88 @@ func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ..
 	return c.Client.Do(req)
 }
 
+// RevokeUserSessions Revoke all of a user's sessions
+//
+// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+//
+// Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
+func (c *Client) RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUserSessionsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUserSessions List a user's sessions
+//
+// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+//
+// Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
+func (c *Client) ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUserSessionsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeUserSession Revoke one of a user's sessions
+//
+// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+//
+// Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
+func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUserSessionRequest(c.Server, id, sid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LoginWithBody Sign in
 //
-// Verifies a username and password and starts a session: the answer carries a short-lived
-// access token, the session's first refresh token and the session itself. The username
-// is canonicalised as at registration, so any case or width variant works. The client's
-// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-// optional `device_name`.
+// Verifies a username and password and starts a session. The username is canonicalised
+// as at registration, so any case or width variant works. The client's IP and
+// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+// `device_name`.
+//
+// The answer depends on `transport`:
+//
+//   - `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+//     `TokenResponse` with a short-lived access token, the session's first refresh token
+//     and the session itself. No cookie is set.
+//   - `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+//     no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+//     `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+//     `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+//     readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+//     `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+//     with `403 csrf_failed`, before the credentials are checked, when the browser says it
+//     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+//     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-// too many password hashes are in progress, the answer is 503.
+// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+// account from all IPs together (100) and per client IP over all accounts (50); past a
+// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+// A successful sign-in clears the account's counter for that IP. When the limits cannot
+// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+// is 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1185,18 +1574,35 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 
 // Login Sign in
 //
-// Verifies a username and password and starts a session: the answer carries a short-lived
-// access token, the session's first refresh token and the session itself. The username
-// is canonicalised as at registration, so any case or width variant works. The client's
-// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-// optional `device_name`.
+// Verifies a username and password and starts a session. The username is canonicalised
+// as at registration, so any case or width variant works. The client's IP and
+// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+// `device_name`.
+//
+// The answer depends on `transport`:
+//
+//   - `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+//     `TokenResponse` with a short-lived access token, the session's first refresh token
+//     and the session itself. No cookie is set.
+//   - `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+//     no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+//     `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+//     `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+//     readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+//     `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+//     with `403 csrf_failed`, before the credentials are checked, when the browser says it
+//     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+//     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-// too many password hashes are in progress, the answer is 503.
+// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+// account from all IPs together (100) and per client IP over all accounts (50); past a
+// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+// A successful sign-in clears the account's counter for that IP. When the limits cannot
+// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+// is 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1215,7 +1621,7 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 
 // Logout Sign out of this session
 //
-// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401).
+// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 //
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1232,7 +1638,7 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 
 // LogoutAll Sign out everywhere
 //
-// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body.
+// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1247,11 +1653,104 @@ func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// ChangePasswordWithBody Change my password
+//
+// Changes the signed-in user's password. The current password is checked like a sign-in
+// (its failures count in the login throttle's windows for this account and client IP,
+// and a success clears the account's counter for that IP); the new one must satisfy the
+// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+// current one and not equal the username (compared canonically).
+//
+// On success the new password is stored, **the current session moves to a new id** with
+// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+// `password_changed`, so every token issued for it stops working) and **every other
+// session of the user is revoked**. The answer is in the transport the request was
+// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+// is new (it is bound to the session id) and three `Set-Cookie` headers.
+//
+// Errors: a wrong current password is `422 validation_failed` with
+// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+// attempts give `429 too_many_attempts`; a concurrent password change by another request
+// gives `409 conflict` (sign in again). When Redis fails after the new password was
+// stored, the answer is 503 although the password has changed (and the old session id
+// may already be revoked): sign in again with the new password.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePassword Change my password
+//
+// Changes the signed-in user's password. The current password is checked like a sign-in
+// (its failures count in the login throttle's windows for this account and client IP,
+// and a success clears the account's counter for that IP); the new one must satisfy the
+// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+// current one and not equal the username (compared canonically).
+//
+// On success the new password is stored, **the current session moves to a new id** with
+// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+// `password_changed`, so every token issued for it stops working) and **every other
+// session of the user is revoked**. The answer is in the transport the request was
+// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+// is new (it is bound to the session id) and three `Set-Cookie` headers.
+//
+// Errors: a wrong current password is `422 validation_failed` with
+// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+// attempts give `429 too_many_attempts`; a concurrent password change by another request
+// gives `409 conflict` (sign in again). When Redis fails after the new password was
+// stored, the answer is 503 although the password has changed (and the old session id
+// may already be revoked): sign in again with the new password.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RefreshTokenWithBody Rotate a refresh token
 //
 // Exchanges a refresh token for a new access token and its successor refresh token, and
 // slides the session's idle deadline (never past the absolute deadline). The presented
-// token is spent: store the new one.
+// token is spent. The transport is chosen by the body:
+//
+//   - **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+//     `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+//     neither read nor set.
+//   - **With no body** (empty or only white space; `Content-Type` is then not checked),
+//     cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+//     the browser sends to this path only. Without that cookie the answer is
+//     `401 invalid_refresh_token`. The request must pass the same checks as a
+//     cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+//     must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+//     session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+//     `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+//     `401 invalid_refresh_token` before these checks. The answer is a
+//     `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+//     CSRF token stays the same).
+//
+// In both transports:
 //
 //   - Presenting a spent token again within the grace window (10 s by default) returns the
 //     same successor (safe retries, parallel tabs).
@@ -1279,7 +1778,24 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, params *RefreshTokenP
 //
 // Exchanges a refresh token for a new access token and its successor refresh token, and
 // slides the session's idle deadline (never past the absolute deadline). The presented
-// token is spent: store the new one.
+// token is spent. The transport is chosen by the body:
+//
+//   - **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+//     `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+//     neither read nor set.
+//   - **With no body** (empty or only white space; `Content-Type` is then not checked),
+//     cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+//     the browser sends to this path only. Without that cookie the answer is
+//     `401 invalid_refresh_token`. The request must pass the same checks as a
+//     cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+//     must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+//     session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+//     `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+//     `401 invalid_refresh_token` before these checks. The answer is a
+//     `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+//     CSRF token stays the same).
+//
+// In both transports:
 //
 //   - Presenting a spent token again within the grace window (10 s by default) returns the
 //     same successor (safe retries, parallel tabs).
@@ -1733,6 +2249,182 @@ func NewReadyzRequest(server string, params *ReadyzParams) (*http.Request, error
 	return req, nil
 }
 
+// NewRevokeUserSessionsRequest constructs an http.Request for the RevokeUserSessions method
+func NewRevokeUserSessionsRequest(server string, id AdminUserId, params *RevokeUserSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/users/%s/sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListUserSessionsRequest constructs an http.Request for the ListUserSessions method
+func NewListUserSessionsRequest(server string, id AdminUserId, params *ListUserSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/users/%s/sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeUserSessionRequest constructs an http.Request for the RevokeUserSession method
+func NewRevokeUserSessionRequest(server string, id AdminUserId, sid Id, params *RevokeUserSessionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/users/%s/sessions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewLoginRequest calls the generic Login builder with application/json body
 func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1814,15 +2506,26 @@ func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.XCSRFToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -1856,15 +2559,92 @@ func NewLogoutAllRequest(server string, params *LogoutAllParams) (*http.Request,
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.XCSRFToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
+func NewChangePasswordRequest(server string, params *ChangePasswordParams, body ChangePasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangePasswordRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewChangePasswordRequestWithBody constructs an http.Request for the ChangePassword method, with any body, and a specified content type
+func NewChangePasswordRequestWithBody(server string, params *ChangePasswordParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -1911,19 +2691,62 @@ func NewRefreshTokenRequestWithBody(server string, params *RefreshTokenParams, c
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.XCSRFToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
 
+	if params != nil {
+
+		if params.RefreshCookie != nil {
+			var cookieParam0 string
+
+			cookieParam0, err = runtime.StyleParamWithOptions("simple", true, "__Secure-bx_rt", *params.RefreshCookie, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie0 := &http.Cookie{
+				Name:  "__Secure-bx_rt",
+				Value: cookieParam0,
+			}
+			req.AddCookie(cookie0)
+		}
+
+		if params.CsrfCookie != nil {
+			var cookieParam1 string
+
+			cookieParam1, err = runtime.StyleParamWithOptions("simple", true, "__Host-bx_csrf", *params.CsrfCookie, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie1 := &http.Cookie{
+				Name:  "__Host-bx_csrf",
+				Value: cookieParam1,
+			}
+			req.AddCookie(cookie1)
+		}
+	}
 	return req, nil
 }
 
@@ -2072,15 +2895,26 @@ func NewPatchSessionDataRequestWithBody(server string, params *PatchSessionDataP
 			req.Header.Set("If-Match", headerParam0)
 		}
 
-		if params.XRequestId != nil {
+		if params.XCSRFToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("X-CSRF-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -2163,15 +2997,26 @@ func NewDeleteSessionRequest(server string, id Id, params *DeleteSessionParams) 
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.XCSRFToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -2330,20 +3175,64 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// RevokeUserSessionsWithResponse Revoke all of a user's sessions
+	//
+	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessionsWithResponse(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error)
+
+	// ListUserSessionsWithResponse List a user's sessions
+	//
+	// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
+	ListUserSessionsWithResponse(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*ListUserSessionsResponse, error)
+
+	// RevokeUserSessionWithResponse Revoke one of a user's sessions
+	//
+	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
+	RevokeUserSessionWithResponse(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*RevokeUserSessionResponse, error)
+
 	// LoginWithBodyWithResponse Sign in
 	//
-	// Verifies a username and password and starts a session: the answer carries a short-lived
-	// access token, the session's first refresh token and the session itself. The username
-	// is canonicalised as at registration, so any case or width variant works. The client's
-	// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-	// optional `device_name`.
+	// Verifies a username and password and starts a session. The username is canonicalised
+	// as at registration, so any case or width variant works. The client's IP and
+	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+	// `device_name`.
+	//
+	// The answer depends on `transport`:
+	//
+	// * `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+	//   `TokenResponse` with a short-lived access token, the session's first refresh token
+	//   and the session itself. No cookie is set.
+	// * `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+	//   no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+	//   `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+	//   `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+	//   readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+	//   `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
+	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-	// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-	// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-	// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-	// too many password hashes are in progress, the answer is 503.
+	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+	// account from all IPs together (100) and per client IP over all accounts (50); past a
+	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+	// A successful sign-in clears the account's counter for that IP. When the limits cannot
+	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+	// is 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2352,18 +3241,35 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Sign in
 	//
-	// Verifies a username and password and starts a session: the answer carries a short-lived
-	// access token, the session's first refresh token and the session itself. The username
-	// is canonicalised as at registration, so any case or width variant works. The client's
-	// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-	// optional `device_name`.
+	// Verifies a username and password and starts a session. The username is canonicalised
+	// as at registration, so any case or width variant works. The client's IP and
+	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+	// `device_name`.
+	//
+	// The answer depends on `transport`:
+	//
+	// * `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+	//   `TokenResponse` with a short-lived access token, the session's first refresh token
+	//   and the session itself. No cookie is set.
+	// * `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+	//   no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+	//   `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+	//   `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+	//   readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+	//   `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
+	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-	// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-	// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-	// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-	// too many password hashes are in progress, the answer is 503.
+	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+	// account from all IPs together (100) and per client IP over all accounts (50); past a
+	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+	// A successful sign-in clears the account's counter for that IP. When the limits cannot
+	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+	// is 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2372,7 +3278,7 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutWithResponse Sign out of this session
 	//
-	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401).
+	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2381,18 +3287,91 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutAllWithResponse Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body.
+	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAllWithResponse(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*LogoutAllResponse, error)
 
+	// ChangePasswordWithBodyWithResponse Change my password
+	//
+	// Changes the signed-in user's password. The current password is checked like a sign-in
+	// (its failures count in the login throttle's windows for this account and client IP,
+	// and a success clears the account's counter for that IP); the new one must satisfy the
+	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+	// current one and not equal the username (compared canonically).
+	//
+	// On success the new password is stored, **the current session moves to a new id** with
+	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+	// `password_changed`, so every token issued for it stops working) and **every other
+	// session of the user is revoked**. The answer is in the transport the request was
+	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+	// is new (it is bound to the session id) and three `Set-Cookie` headers.
+	//
+	// Errors: a wrong current password is `422 validation_failed` with
+	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+	// attempts give `429 too_many_attempts`; a concurrent password change by another request
+	// gives `409 conflict` (sign in again). When Redis fails after the new password was
+	// stored, the answer is 503 although the password has changed (and the old session id
+	// may already be revoked): sign in again with the new password.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBodyWithResponse(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ChangePasswordWithResponse Change my password
+	//
+	// Changes the signed-in user's password. The current password is checked like a sign-in
+	// (its failures count in the login throttle's windows for this account and client IP,
+	// and a success clears the account's counter for that IP); the new one must satisfy the
+	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+	// current one and not equal the username (compared canonically).
+	//
+	// On success the new password is stored, **the current session moves to a new id** with
+	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+	// `password_changed`, so every token issued for it stops working) and **every other
+	// session of the user is revoked**. The answer is in the transport the request was
+	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+	// is new (it is bound to the session id) and three `Set-Cookie` headers.
+	//
+	// Errors: a wrong current password is `422 validation_failed` with
+	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+	// attempts give `429 too_many_attempts`; a concurrent password change by another request
+	// gives `409 conflict` (sign in again). When Redis fails after the new password was
+	// stored, the answer is 503 although the password has changed (and the old session id
+	// may already be revoked): sign in again with the new password.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithResponse(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
 	// RefreshTokenWithBodyWithResponse Rotate a refresh token
 	//
 	// Exchanges a refresh token for a new access token and its successor refresh token, and
 	// slides the session's idle deadline (never past the absolute deadline). The presented
-	// token is spent: store the new one.
+	// token is spent. The transport is chosen by the body:
+	//
+	// * **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+	//   `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+	//   neither read nor set.
+	// * **With no body** (empty or only white space; `Content-Type` is then not checked),
+	//   cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+	//   the browser sends to this path only. Without that cookie the answer is
+	//   `401 invalid_refresh_token`. The request must pass the same checks as a
+	//   cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+	//   must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+	//   session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+	//   `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+	//   `401 invalid_refresh_token` before these checks. The answer is a
+	//   `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+	//   CSRF token stays the same).
+	//
+	// In both transports:
 	//
 	// * Presenting a spent token again within the grace window (10 s by default) returns the
 	//   same successor (safe retries, parallel tabs).
@@ -2410,7 +3389,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Exchanges a refresh token for a new access token and its successor refresh token, and
 	// slides the session's idle deadline (never past the absolute deadline). The presented
-	// token is spent: store the new one.
+	// token is spent. The transport is chosen by the body:
+	//
+	// * **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+	//   `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+	//   neither read nor set.
+	// * **With no body** (empty or only white space; `Content-Type` is then not checked),
+	//   cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+	//   the browser sends to this path only. Without that cookie the answer is
+	//   `401 invalid_refresh_token`. The request must pass the same checks as a
+	//   cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+	//   must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+	//   session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+	//   `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+	//   `401 invalid_refresh_token` before these checks. The answer is a
+	//   `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+	//   CSRF token stays the same).
+	//
+	// In both transports:
 	//
 	// * Presenting a spent token again within the grace window (10 s by default) returns the
 	//   same successor (safe retries, parallel tabs).
@@ -2849,8 +3845,376 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+// RevokeUserSessionsResponse204Headers the declared response headers of an HTTP 204 response for RevokeUserSessions
+type RevokeUserSessionsResponse204Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionsResponse401Headers the declared response headers of an HTTP 401 response for RevokeUserSessions
+type RevokeUserSessionsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// RevokeUserSessionsResponse403Headers the declared response headers of an HTTP 403 response for RevokeUserSessions
+type RevokeUserSessionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionsResponse404Headers the declared response headers of an HTTP 404 response for RevokeUserSessions
+type RevokeUserSessionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for RevokeUserSessions
+type RevokeUserSessionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionsResponse503Headers the declared response headers of an HTTP 503 response for RevokeUserSessions
+type RevokeUserSessionsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type RevokeUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *RevokeUserSessionsResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeUserSessionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeUserSessionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeUserSessionsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeUserSessionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeUserSessionsResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeUserSessionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeUserSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListUserSessionsResponse200Headers the declared response headers of an HTTP 200 response for ListUserSessions
+type ListUserSessionsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListUserSessionsResponse401Headers the declared response headers of an HTTP 401 response for ListUserSessions
+type ListUserSessionsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ListUserSessionsResponse403Headers the declared response headers of an HTTP 403 response for ListUserSessions
+type ListUserSessionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListUserSessionsResponse404Headers the declared response headers of an HTTP 404 response for ListUserSessions
+type ListUserSessionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for ListUserSessions
+type ListUserSessionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListUserSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListUserSessions
+type ListUserSessionsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListUserSessionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListUserSessionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListUserSessionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListUserSessionsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListUserSessionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListUserSessionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUserSessionsResponse) GetJSON200() *SessionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUserSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeUserSessionResponse204Headers the declared response headers of an HTTP 204 response for RevokeUserSession
+type RevokeUserSessionResponse204Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionResponse401Headers the declared response headers of an HTTP 401 response for RevokeUserSession
+type RevokeUserSessionResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// RevokeUserSessionResponse403Headers the declared response headers of an HTTP 403 response for RevokeUserSession
+type RevokeUserSessionResponse403Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionResponse404Headers the declared response headers of an HTTP 404 response for RevokeUserSession
+type RevokeUserSessionResponse404Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionResponse500Headers the declared response headers of an HTTP 500 response for RevokeUserSession
+type RevokeUserSessionResponse500Headers struct {
+	XRequestId *string
+}
+
+// RevokeUserSessionResponse503Headers the declared response headers of an HTTP 503 response for RevokeUserSession
+type RevokeUserSessionResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type RevokeUserSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *RevokeUserSessionResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeUserSessionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeUserSessionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeUserSessionResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeUserSessionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeUserSessionResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeUserSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeUserSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeUserSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeUserSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeUserSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
 type LoginResponse200Headers struct {
+	SetCookie  *string
 	XRequestId *string
 }
 
@@ -2863,6 +4227,11 @@ type LoginResponse400Headers struct {
 type LoginResponse401Headers struct {
 	WWWAuthenticate string
 	XRequestId      *string
+}
+
+// LoginResponse403Headers the declared response headers of an HTTP 403 response for Login
+type LoginResponse403Headers struct {
+	XRequestId *string
 }
 
 // LoginResponse415Headers the declared response headers of an HTTP 415 response for Login
@@ -2896,11 +4265,13 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *TokenResponse
+	JSON200 *SessionGrant
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *MalformedJSON
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *InvalidCredentials
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -2909,6 +4280,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyAttempts
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -2919,6 +4292,8 @@ type LoginResponse struct {
 	Headers400 *LoginResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LoginResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *LoginResponse403Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *LoginResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
@@ -2932,7 +4307,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *TokenResponse {
+func (r LoginResponse) GetJSON200() *SessionGrant {
 	return r.JSON200
 }
 
@@ -2944,6 +4319,11 @@ func (r LoginResponse) GetApplicationproblemJSON400() *MalformedJSON {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LoginResponse) GetApplicationproblemJSON401() *InvalidCredentials {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -2964,6 +4344,11 @@ func (r LoginResponse) GetApplicationproblemJSON422() *ValidationFailed {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r LoginResponse) GetApplicationproblemJSON429() *TooManyAttempts {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3007,13 +4392,20 @@ func (r LoginResponse) ContentType() string {
 
 // LogoutResponse204Headers the declared response headers of an HTTP 204 response for Logout
 type LogoutResponse204Headers struct {
-	XRequestId *string
+	ClearSiteData *string
+	SetCookie     *string
+	XRequestId    *string
 }
 
 // LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
 type LogoutResponse401Headers struct {
 	WWWAuthenticate string
 	XRequestId      *string
+}
+
+// LogoutResponse403Headers the declared response headers of an HTTP 403 response for Logout
+type LogoutResponse403Headers struct {
+	XRequestId *string
 }
 
 // LogoutResponse500Headers the declared response headers of an HTTP 500 response for Logout
@@ -3032,6 +4424,10 @@ type LogoutResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3040,6 +4436,8 @@ type LogoutResponse struct {
 	Headers204 *LogoutResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *LogoutResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3049,6 +4447,16 @@ type LogoutResponse struct {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3092,13 +4500,20 @@ func (r LogoutResponse) ContentType() string {
 
 // LogoutAllResponse204Headers the declared response headers of an HTTP 204 response for LogoutAll
 type LogoutAllResponse204Headers struct {
-	XRequestId *string
+	ClearSiteData *string
+	SetCookie     *string
+	XRequestId    *string
 }
 
 // LogoutAllResponse401Headers the declared response headers of an HTTP 401 response for LogoutAll
 type LogoutAllResponse401Headers struct {
 	WWWAuthenticate string
 	XRequestId      *string
+}
+
+// LogoutAllResponse403Headers the declared response headers of an HTTP 403 response for LogoutAll
+type LogoutAllResponse403Headers struct {
+	XRequestId *string
 }
 
 // LogoutAllResponse500Headers the declared response headers of an HTTP 500 response for LogoutAll
@@ -3117,6 +4532,10 @@ type LogoutAllResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3125,6 +4544,8 @@ type LogoutAllResponse struct {
 	Headers204 *LogoutAllResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutAllResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *LogoutAllResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutAllResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3134,6 +4555,16 @@ type LogoutAllResponse struct {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutAllResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutAllResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r LogoutAllResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3175,8 +4606,201 @@ func (r LogoutAllResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse200Headers the declared response headers of an HTTP 200 response for ChangePassword
+type ChangePasswordResponse200Headers struct {
+	SetCookie  *string
+	XRequestId *string
+}
+
+// ChangePasswordResponse400Headers the declared response headers of an HTTP 400 response for ChangePassword
+type ChangePasswordResponse400Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse401Headers the declared response headers of an HTTP 401 response for ChangePassword
+type ChangePasswordResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ChangePasswordResponse403Headers the declared response headers of an HTTP 403 response for ChangePassword
+type ChangePasswordResponse403Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse409Headers the declared response headers of an HTTP 409 response for ChangePassword
+type ChangePasswordResponse409Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse415Headers the declared response headers of an HTTP 415 response for ChangePassword
+type ChangePasswordResponse415Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse422Headers the declared response headers of an HTTP 422 response for ChangePassword
+type ChangePasswordResponse422Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// ChangePasswordResponse500Headers the declared response headers of an HTTP 500 response for ChangePassword
+type ChangePasswordResponse500Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ChangePasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionGrant
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationProblem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyAttempts
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ChangePasswordResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ChangePasswordResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangePasswordResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ChangePasswordResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ChangePasswordResponse409Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ChangePasswordResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ChangePasswordResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ChangePasswordResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangePasswordResponse) GetJSON200() *SessionGrant {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON422() *ValidationProblem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyAttempts {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangePasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangePasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangePasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangePasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RefreshTokenResponse200Headers the declared response headers of an HTTP 200 response for RefreshToken
 type RefreshTokenResponse200Headers struct {
+	SetCookie  *string
 	XRequestId *string
 }
 
@@ -3189,6 +4813,11 @@ type RefreshTokenResponse400Headers struct {
 type RefreshTokenResponse401Headers struct {
 	WWWAuthenticate string
 	XRequestId      *string
+}
+
+// RefreshTokenResponse403Headers the declared response headers of an HTTP 403 response for RefreshToken
+type RefreshTokenResponse403Headers struct {
+	XRequestId *string
 }
 
 // RefreshTokenResponse415Headers the declared response headers of an HTTP 415 response for RefreshToken
@@ -3216,17 +4845,21 @@ type RefreshTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *TokenResponse
+	JSON200 *SessionGrant
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *MalformedJSON
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *RefreshUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3237,6 +4870,8 @@ type RefreshTokenResponse struct {
 	Headers400 *RefreshTokenResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RefreshTokenResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RefreshTokenResponse403Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *RefreshTokenResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
@@ -3248,7 +4883,7 @@ type RefreshTokenResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RefreshTokenResponse) GetJSON200() *TokenResponse {
+func (r RefreshTokenResponse) GetJSON200() *SessionGrant {
 	return r.JSON200
 }
 
@@ -3260,6 +4895,11 @@ func (r RefreshTokenResponse) GetApplicationproblemJSON400() *MalformedJSON {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r RefreshTokenResponse) GetApplicationproblemJSON401() *RefreshUnauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RefreshTokenResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -3275,6 +4915,11 @@ func (r RefreshTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r RefreshTokenResponse) GetApplicationproblemJSON422() *ValidationFailed {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RefreshTokenResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3347,6 +4992,8 @@ type GetMeResponse struct {
 	JSON200 *User
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3369,6 +5016,11 @@ func (r GetMeResponse) GetJSON200() *User {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetMeResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetMeResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3442,6 +5094,8 @@ type GetSessionResponse struct {
 	JSON200 *Session
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3464,6 +5118,11 @@ func (r GetSessionResponse) GetJSON200() *Session {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3524,6 +5183,11 @@ type PatchSessionDataResponse401Headers struct {
 	XRequestId      *string
 }
 
+// PatchSessionDataResponse403Headers the declared response headers of an HTTP 403 response for PatchSessionData
+type PatchSessionDataResponse403Headers struct {
+	XRequestId *string
+}
+
 // PatchSessionDataResponse409Headers the declared response headers of an HTTP 409 response for PatchSessionData
 type PatchSessionDataResponse409Headers struct {
 	XRequestId *string
@@ -3569,6 +5233,8 @@ type PatchSessionDataResponse struct {
 	ApplicationproblemJSON400 *PatchBadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *SessionDataConflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
@@ -3579,6 +5245,8 @@ type PatchSessionDataResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *InvalidSessionData
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3589,6 +5257,8 @@ type PatchSessionDataResponse struct {
 	Headers400 *PatchSessionDataResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchSessionDataResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PatchSessionDataResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PatchSessionDataResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -3620,6 +5290,11 @@ func (r PatchSessionDataResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchSessionDataResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r PatchSessionDataResponse) GetApplicationproblemJSON409() *SessionDataConflict {
 	return r.ApplicationproblemJSON409
@@ -3643,6 +5318,11 @@ func (r PatchSessionDataResponse) GetApplicationproblemJSON415() *UnsupportedMed
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r PatchSessionDataResponse) GetApplicationproblemJSON422() *InvalidSessionData {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r PatchSessionDataResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3715,6 +5395,8 @@ type ListSessionsResponse struct {
 	JSON200 *SessionList
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3737,6 +5419,11 @@ func (r ListSessionsResponse) GetJSON200() *SessionList {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3789,6 +5476,11 @@ type DeleteSessionResponse401Headers struct {
 	XRequestId      *string
 }
 
+// DeleteSessionResponse403Headers the declared response headers of an HTTP 403 response for DeleteSession
+type DeleteSessionResponse403Headers struct {
+	XRequestId *string
+}
+
 // DeleteSessionResponse404Headers the declared response headers of an HTTP 404 response for DeleteSession
 type DeleteSessionResponse404Headers struct {
 	XRequestId *string
@@ -3810,8 +5502,12 @@ type DeleteSessionResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3820,6 +5516,8 @@ type DeleteSessionResponse struct {
 	Headers204 *DeleteSessionResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteSessionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteSessionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeleteSessionResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3833,9 +5531,19 @@ func (r DeleteSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeleteSessionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3939,6 +5647,8 @@ type CreateUserResponse struct {
 	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3994,6 +5704,11 @@ func (r CreateUserResponse) GetApplicationproblemJSON422() *ValidationFailed {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateUserResponse) GetApplicationproblemJSON429() *RateLimited {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -4123,20 +5838,82 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, params *Re
 	return ParseReadyzResponse(rsp)
 }
 
+// RevokeUserSessionsWithResponse Revoke all of a user's sessions
+//
+// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
+func (c *ClientWithResponses) RevokeUserSessionsWithResponse(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error) {
+	rsp, err := c.RevokeUserSessions(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUserSessionsResponse(rsp)
+}
+
+// ListUserSessionsWithResponse List a user's sessions
+//
+// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
+func (c *ClientWithResponses) ListUserSessionsWithResponse(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*ListUserSessionsResponse, error) {
+	rsp, err := c.ListUserSessions(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUserSessionsResponse(rsp)
+}
+
+// RevokeUserSessionWithResponse Revoke one of a user's sessions
+//
+// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
+func (c *ClientWithResponses) RevokeUserSessionWithResponse(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*RevokeUserSessionResponse, error) {
+	rsp, err := c.RevokeUserSession(ctx, id, sid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUserSessionResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Sign in
 //
-// Verifies a username and password and starts a session: the answer carries a short-lived
-// access token, the session's first refresh token and the session itself. The username
-// is canonicalised as at registration, so any case or width variant works. The client's
-// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-// optional `device_name`.
+// Verifies a username and password and starts a session. The username is canonicalised
+// as at registration, so any case or width variant works. The client's IP and
+// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+// `device_name`.
+//
+// The answer depends on `transport`:
+//
+//   - `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+//     `TokenResponse` with a short-lived access token, the session's first refresh token
+//     and the session itself. No cookie is set.
+//   - `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+//     no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+//     `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+//     `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+//     readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+//     `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+//     with `403 csrf_failed`, before the credentials are checked, when the browser says it
+//     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+//     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-// too many password hashes are in progress, the answer is 503.
+// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+// account from all IPs together (100) and per client IP over all accounts (50); past a
+// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+// A successful sign-in clears the account's counter for that IP. When the limits cannot
+// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+// is 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4151,18 +5928,35 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 
 // LoginWithResponse Sign in
 //
-// Verifies a username and password and starts a session: the answer carries a short-lived
-// access token, the session's first refresh token and the session itself. The username
-// is canonicalised as at registration, so any case or width variant works. The client's
-// IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-// optional `device_name`.
+// Verifies a username and password and starts a session. The username is canonicalised
+// as at registration, so any case or width variant works. The client's IP and
+// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+// `device_name`.
+//
+// The answer depends on `transport`:
+//
+//   - `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+//     `TokenResponse` with a short-lived access token, the session's first refresh token
+//     and the session itself. No cookie is set.
+//   - `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+//     no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+//     `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+//     `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+//     readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+//     `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+//     with `403 csrf_failed`, before the credentials are checked, when the browser says it
+//     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+//     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-// a fixed window (15 minutes) shared by every instance; past a limit the answer is
-// `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-// clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-// too many password hashes are in progress, the answer is 503.
+// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+// every instance: per account from one client IP (10; IPv6 clients count per /64), per
+// account from all IPs together (100) and per client IP over all accounts (50); past a
+// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+// A successful sign-in clears the account's counter for that IP. When the limits cannot
+// be checked (Redis unavailable) or too many password hashes are in progress, the answer
+// is 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4177,7 +5971,7 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 
 // LogoutWithResponse Sign out of this session
 //
-// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401).
+// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4192,7 +5986,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 
 // LogoutAllWithResponse Sign out everywhere
 //
-// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body.
+// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4205,11 +5999,96 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, params 
 	return ParseLogoutAllResponse(rsp)
 }
 
+// ChangePasswordWithBodyWithResponse Change my password
+//
+// Changes the signed-in user's password. The current password is checked like a sign-in
+// (its failures count in the login throttle's windows for this account and client IP,
+// and a success clears the account's counter for that IP); the new one must satisfy the
+// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+// current one and not equal the username (compared canonically).
+//
+// On success the new password is stored, **the current session moves to a new id** with
+// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+// `password_changed`, so every token issued for it stops working) and **every other
+// session of the user is revoked**. The answer is in the transport the request was
+// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+// is new (it is bound to the session id) and three `Set-Cookie` headers.
+//
+// Errors: a wrong current password is `422 validation_failed` with
+// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+// attempts give `429 too_many_attempts`; a concurrent password change by another request
+// gives `409 conflict` (sign in again). When Redis fails after the new password was
+// stored, the answer is 503 although the password has changed (and the old session id
+// may already be revoked): sign in again with the new password.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePasswordWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
+}
+
+// ChangePasswordWithResponse Change my password
+//
+// Changes the signed-in user's password. The current password is checked like a sign-in
+// (its failures count in the login throttle's windows for this account and client IP,
+// and a success clears the account's counter for that IP); the new one must satisfy the
+// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+// current one and not equal the username (compared canonically).
+//
+// On success the new password is stored, **the current session moves to a new id** with
+// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+// `password_changed`, so every token issued for it stops working) and **every other
+// session of the user is revoked**. The answer is in the transport the request was
+// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+// is new (it is bound to the session id) and three `Set-Cookie` headers.
+//
+// Errors: a wrong current password is `422 validation_failed` with
+// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+// attempts give `429 too_many_attempts`; a concurrent password change by another request
+// gives `409 conflict` (sign in again). When Redis fails after the new password was
+// stored, the answer is 503 although the password has changed (and the old session id
+// may already be revoked): sign in again with the new password.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePassword(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
+}
+
 // RefreshTokenWithBodyWithResponse Rotate a refresh token
 //
 // Exchanges a refresh token for a new access token and its successor refresh token, and
 // slides the session's idle deadline (never past the absolute deadline). The presented
-// token is spent: store the new one.
+// token is spent. The transport is chosen by the body:
+//
+//   - **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+//     `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+//     neither read nor set.
+//   - **With no body** (empty or only white space; `Content-Type` is then not checked),
+//     cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+//     the browser sends to this path only. Without that cookie the answer is
+//     `401 invalid_refresh_token`. The request must pass the same checks as a
+//     cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+//     must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+//     session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+//     `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+//     `401 invalid_refresh_token` before these checks. The answer is a
+//     `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+//     CSRF token stays the same).
+//
+// In both transports:
 //
 //   - Presenting a spent token again within the grace window (10 s by default) returns the
 //     same successor (safe retries, parallel tabs).
@@ -4233,7 +6112,24 @@ func (c *ClientWithResponses) RefreshTokenWithBodyWithResponse(ctx context.Conte
 //
 // Exchanges a refresh token for a new access token and its successor refresh token, and
 // slides the session's idle deadline (never past the absolute deadline). The presented
-// token is spent: store the new one.
+// token is spent. The transport is chosen by the body:
+//
+//   - **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+//     `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+//     neither read nor set.
+//   - **With no body** (empty or only white space; `Content-Type` is then not checked),
+//     cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+//     the browser sends to this path only. Without that cookie the answer is
+//     `401 invalid_refresh_token`. The request must pass the same checks as a
+//     cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+//     must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+//     session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+//     `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+//     `401 invalid_refresh_token` before these checks. The answer is a
+//     `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+//     CSRF token stays the same).
+//
+// In both transports:
 //
 //   - Presenting a spent token again within the grace window (10 s by default) returns the
 //     same successor (safe retries, parallel tabs).
@@ -4665,6 +6561,433 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 	return response, nil
 }
 
+// ParseRevokeUserSessionsResponse parses an HTTP response from a RevokeUserSessionsWithResponse call
+func ParseRevokeUserSessionsResponse(rsp *http.Response) (*RevokeUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers RevokeUserSessionsResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeUserSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeUserSessionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeUserSessionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeUserSessionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeUserSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListUserSessionsResponse parses an HTTP response from a ListUserSessionsWithResponse call
+func ParseListUserSessionsResponse(rsp *http.Response) (*ListUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListUserSessionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListUserSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListUserSessionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListUserSessionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListUserSessionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListUserSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeUserSessionResponse parses an HTTP response from a RevokeUserSessionWithResponse call
+func ParseRevokeUserSessionResponse(rsp *http.Response) (*RevokeUserSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeUserSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers RevokeUserSessionResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeUserSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeUserSessionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeUserSessionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeUserSessionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeUserSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
 func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4680,7 +7003,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest TokenResponse
+		var dest SessionGrant
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4699,6 +7022,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -4728,6 +7058,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4747,6 +7084,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4782,6 +7126,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers LoginResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 415:
 		var headers LoginResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -4875,6 +7229,20 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4894,6 +7262,20 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	switch {
 	case rsp.StatusCode == 204:
 		var headers LogoutResponse204Headers
+		if values := rsp.Header.Values("Clear-Site-Data"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Clear-Site-Data", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClearSiteData = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4919,6 +7301,16 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers LogoutResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 500:
 		var headers LogoutResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -4975,6 +7367,20 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4994,6 +7400,20 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 	switch {
 	case rsp.StatusCode == 204:
 		var headers LogoutAllResponse204Headers
+		if values := rsp.Header.Values("Clear-Site-Data"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Clear-Site-Data", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClearSiteData = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5019,6 +7439,16 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers LogoutAllResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 500:
 		var headers LogoutAllResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -5031,6 +7461,240 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers LogoutAllResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
+func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangePasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionGrant
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationProblem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ChangePasswordResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ChangePasswordResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ChangePasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ChangePasswordResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers ChangePasswordResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 415:
+		var headers ChangePasswordResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ChangePasswordResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ChangePasswordResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -5066,7 +7730,7 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest TokenResponse
+		var dest SessionGrant
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5085,6 +7749,13 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -5107,6 +7778,13 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5126,6 +7804,13 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers RefreshTokenResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5161,6 +7846,16 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RefreshTokenResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 415:
 		var headers RefreshTokenResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -5240,6 +7935,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -5358,6 +8060,13 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -5491,6 +8200,13 @@ func ParsePatchSessionDataResponse(rsp *http.Response) (*PatchSessionDataRespons
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest SessionDataConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5525,6 +8241,13 @@ func ParsePatchSessionDataResponse(rsp *http.Response) (*PatchSessionDataRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -5601,6 +8324,16 @@ func ParsePatchSessionDataResponse(rsp *http.Response) (*PatchSessionDataRespons
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PatchSessionDataResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PatchSessionDataResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -5710,6 +8443,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -5825,12 +8565,26 @@ func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, err
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -5876,6 +8630,16 @@ func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteSessionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeleteSessionResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -5980,6 +8744,13 @@ func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError

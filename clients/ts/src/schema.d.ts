@@ -192,18 +192,35 @@ export interface paths {
         put?: never;
         /**
          * Sign in
-         * @description Verifies a username and password and starts a session: the answer carries a short-lived
-         *     access token, the session's first refresh token and the session itself. The username
-         *     is canonicalised as at registration, so any case or width variant works. The client's
-         *     IP and `User-Agent` (first 256 bytes) are stored with the session, together with the
-         *     optional `device_name`.
+         * @description Verifies a username and password and starts a session. The username is canonicalised
+         *     as at registration, so any case or width variant works. The client's IP and
+         *     `User-Agent` (first 256 bytes) are stored with the session, together with the optional
+         *     `device_name`.
+         *
+         *     The answer depends on `transport`:
+         *
+         *     * `bearer` (the default, also when `transport` is absent, `null` or `""`): a
+         *       `TokenResponse` with a short-lived access token, the session's first refresh token
+         *       and the session itself. No cookie is set.
+         *     * `cookie` (browser apps): a `CookieSessionResponse` (the session and its CSRF token,
+         *       no token) and three `Set-Cookie` headers: `__Host-bx_at` (the access token,
+         *       `Path=/`, `HttpOnly`), `__Secure-bx_rt` (the refresh token,
+         *       `Path=/v1/auth/refresh`, `HttpOnly`) and `__Host-bx_csrf` (the CSRF token, `Path=/`,
+         *       readable by scripts), each `Secure; SameSite=Strict`, without `Domain`, with a
+         *       `Max-Age` that ends at the session's absolute deadline. Such a sign-in is refused
+         *       with `403 csrf_failed`, before the credentials are checked, when the browser says it
+         *       comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
+         *       without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
+         *       `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
          *
          *     An unknown username and a wrong password give the same `401 invalid_credentials` at
-         *     the same cost. Failed attempts are limited per account (10) and per client IP (50) in
-         *     a fixed window (15 minutes) shared by every instance; past a limit the answer is
-         *     `429 too_many_attempts` with `Retry-After` until the window ends. A successful sign-in
-         *     clears the account's counter. When the limits cannot be checked (Redis unavailable) or
-         *     too many password hashes are in progress, the answer is 503.
+         *     the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
+         *     every instance: per account from one client IP (10; IPv6 clients count per /64), per
+         *     account from all IPs together (100) and per client IP over all accounts (50); past a
+         *     limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
+         *     A successful sign-in clears the account's counter for that IP. When the limits cannot
+         *     be checked (Redis unavailable) or too many password hashes are in progress, the answer
+         *     is 503.
          */
         post: operations["login"];
         delete?: never;
@@ -231,7 +248,24 @@ export interface paths {
          * Rotate a refresh token
          * @description Exchanges a refresh token for a new access token and its successor refresh token, and
          *     slides the session's idle deadline (never past the absolute deadline). The presented
-         *     token is spent: store the new one.
+         *     token is spent. The transport is chosen by the body:
+         *
+         *     * **With a body** `{"refresh_token": ...}` (bearer transport): the answer is a
+         *       `TokenResponse` carrying the new tokens; store the new refresh token. Cookies are
+         *       neither read nor set.
+         *     * **With no body** (empty or only white space; `Content-Type` is then not checked),
+         *       cookie transport: the refresh token is read from the `__Secure-bx_rt` cookie, which
+         *       the browser sends to this path only. Without that cookie the answer is
+         *       `401 invalid_refresh_token`. The request must pass the same checks as a
+         *       cookie-authenticated change (`403 csrf_failed` otherwise): the `X-CSRF-Token` header
+         *       must equal the `__Host-bx_csrf` cookie and be the CSRF token of the refresh token's
+         *       session, and `Origin` / `Sec-Fetch-Site` must not name a foreign origin (see
+         *       `cookieAuth`). A cookie that is not a refresh token of this deployment gets
+         *       `401 invalid_refresh_token` before these checks. The answer is a
+         *       `CookieSessionResponse` and three `Set-Cookie` headers replacing the cookies (the
+         *       CSRF token stays the same).
+         *
+         *     In both transports:
          *
          *     * Presenting a spent token again within the grace window (10 s by default) returns the
          *       same successor (safe retries, parallel tabs).
@@ -264,7 +298,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out of this session
-         * @description Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401).
+         * @description Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
          */
         post: operations["logout"];
         delete?: never;
@@ -290,9 +324,54 @@ export interface paths {
         put?: never;
         /**
          * Sign out everywhere
-         * @description Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body.
+         * @description Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
          */
         post: operations["logoutAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my password
+         * @description Changes the signed-in user's password. The current password is checked like a sign-in
+         *     (its failures count in the login throttle's windows for this account and client IP,
+         *     and a success clears the account's counter for that IP); the new one must satisfy the
+         *     registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
+         *     current one and not equal the username (compared canonically).
+         *
+         *     On success the new password is stored, **the current session moves to a new id** with
+         *     fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
+         *     `password_changed`, so every token issued for it stops working) and **every other
+         *     session of the user is revoked**. The answer is in the transport the request was
+         *     authenticated with: a `TokenResponse` for a bearer request; for a cookie request
+         *     (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
+         *     is new (it is bound to the session id) and three `Set-Cookie` headers.
+         *
+         *     Errors: a wrong current password is `422 validation_failed` with
+         *     `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
+         *     attempts give `429 too_many_attempts`; a concurrent password change by another request
+         *     gives `409 conflict` (sign in again). When Redis fails after the new password was
+         *     stored, the answer is 503 although the password has changed (and the old session id
+         *     may already be revoked): sign in again with the new password.
+         */
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -443,6 +522,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                id: components["parameters"]["AdminUserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a user's sessions
+         * @description Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+         */
+        get: operations["listUserSessions"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke all of a user's sessions
+         * @description Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+         */
+        delete: operations["revokeUserSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{id}/sessions/{sid}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                id: components["parameters"]["AdminUserId"];
+                /**
+                 * @description The session id (`id` of a `Session` of that user): 26 characters of lowercase base32. Any other value, or a session of another user, gets `404 not_found`.
+                 * @example njqxpvmrrl5kxxpqukgdpsxzvi
+                 */
+                sid: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of a user's sessions
+         * @description Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+         */
+        delete: operations["revokeUserSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -520,9 +672,15 @@ export interface components {
              * @example Laptop
              */
             device_name?: string | null;
+            /**
+             * @description How the session's tokens travel; defaults to `bearer`. `bearer` (also when absent, `null` or `""`): in the answer's body (`TokenResponse`). `cookie`: only in `HttpOnly` cookies, the body being a `CookieSessionResponse` (browser apps; subject to the origin check, `403 csrf_failed`). Any other value: `422`, message `must be "bearer" or "cookie"`.
+             * @example bearer
+             * @enum {string|null}
+             */
+            transport?: "bearer" | "cookie" | null;
         };
         /**
-         * @description Unknown members are rejected (`422`, message `unknown field`).
+         * @description The body of a bearer-transport refresh (a cookie-transport refresh sends no body). Unknown members are rejected (`422`, message `unknown field`); a missing or `null` `refresh_token` is `422` (`is required`).
          * @example {
          *       "refresh_token": "bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg"
          *     }
@@ -533,6 +691,27 @@ export interface components {
              * @example bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg
              */
             refresh_token: string;
+        };
+        /**
+         * @description Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+         * @example {
+         *       "current_password": "correct horse battery",
+         *       "new_password": "staple battery horse correct"
+         *     }
+         */
+        ChangePasswordRequest: {
+            /**
+             * Format: password
+             * @description The password the account has now. A wrong one is `422` with the message `is incorrect` and counts as a failed sign-in in the login throttle.
+             * @example correct horse battery
+             */
+            current_password: string;
+            /**
+             * Format: password
+             * @description At least 8 characters and at most 256 bytes of UTF-8, without NUL, different from `current_password` and not the username (compared canonically). Messages: `is required`, `must be a string`, `must not be empty`, `must be at least 8 characters`, `must be at most 256 bytes`, `must be valid UTF-8 without NUL characters`, `must differ from the current password`, `must not be the username`.
+             * @example staple battery horse correct
+             */
+            new_password: string;
         };
         /**
          * @example {
@@ -669,8 +848,10 @@ export interface components {
             /** @description The user's live sessions, newest first. */
             items: components["schemas"]["Session"][];
         };
+        /** @description The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`). */
+        SessionGrant: components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
         /**
-         * @description The answer to sign-in and refresh.
+         * @description The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
          * @example {
          *       "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc",
          *       "token_type": "Bearer",
@@ -706,6 +887,41 @@ export interface components {
             refresh_token: string;
             session_id: components["schemas"]["Id"];
             session: components["schemas"]["Session"];
+        };
+        /**
+         * @description The answer to a cookie-transport sign-in, refresh or password change. It carries no token: the access and refresh tokens are only in the `HttpOnly` cookies set with it.
+         * @example {
+         *       "transport": "cookie",
+         *       "expires_in": 300,
+         *       "session_id": "sv3fanforhh5mtcxz64bpav3ta",
+         *       "session": {
+         *         "id": "sv3fanforhh5mtcxz64bpav3ta",
+         *         "user_id": "b5blo7epogyqyld3otwab7a224",
+         *         "created_at": "2026-11-23T21:22:29.459Z",
+         *         "last_seen_at": "2026-11-23T21:22:29.459Z",
+         *         "idle_expires_at": "2026-11-30T21:22:29.459Z",
+         *         "absolute_expires_at": "2026-12-23T21:22:29.459Z",
+         *         "device_name": "Laptop",
+         *         "ip": "198.51.100.23",
+         *         "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+         *         "current": true,
+         *         "data": {}
+         *       },
+         *       "csrf_token": "WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U"
+         *     }
+         */
+        CookieSessionResponse: {
+            /** @enum {string} */
+            transport: "cookie";
+            /**
+             * Format: int64
+             * @description Seconds until the access token in the `__Host-bx_at` cookie expires (300 by default); then refresh with `POST /v1/auth/refresh` and no body. The cookies themselves live until the session's absolute deadline.
+             */
+            expires_in: number;
+            session_id: components["schemas"]["Id"];
+            session: components["schemas"]["Session"];
+            /** @description The session's CSRF token (43 characters of base64url), also set as the readable `__Host-bx_csrf` cookie. Send it as `X-CSRF-Token` on every state-changing request and on cookie-mode refreshes. It is bound to the session id: it stays the same across refreshes and changes with a password change. */
+            csrf_token: string;
         };
         /**
          * @description An RFC 9457 problem details object with boxoffice's extension members.
@@ -744,30 +960,31 @@ export interface components {
              *
              *     | status | code | meaning |
              *     |---|---|---|
-             *     | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting. |
+             *     | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
              *     | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
              *     | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
-             *     | 401 | `missing_token` | No `Authorization` header. |
-             *     | 401 | `invalid_token` | The access token is malformed, forged, not a Bearer token or not for this service. |
+             *     | 401 | `missing_token` | No `Authorization` header and no access cookie. |
+             *     | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
              *     | 401 | `token_expired` | The access token expired; refresh the session. |
-             *     | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, refresh-token reuse); sign in again. |
+             *     | 401 | `session_revoked` | The session was signed out or revoked (logout, logout-all, revoke, administrator, password change, refresh-token reuse); sign in again. |
              *     | 401 | `session_expired` | The session ended (idle or absolute deadline, account gone); sign in again. |
              *     | 401 | `invalid_credentials` | Unknown username or wrong password. |
-             *     | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment. |
+             *     | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
              *     | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
-             *     | 403 | `forbidden` | Not allowed (reserved; no current operation returns it). |
+             *     | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
+             *     | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
              *     | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
              *     | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
              *     | 408 | `request_timeout` | The request took too long to arrive. |
              *     | 409 | `username_taken` | The username is already registered. |
-             *     | 409 | `conflict` | Concurrent writers kept changing the same session-data key; retry. |
+             *     | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
              *     | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
              *     | 413 | `payload_too_large` | The request body exceeds the size limit. |
              *     | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
-             *     | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8). |
+             *     | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
              *     | 422 | `validation_failed` | Fields are invalid; see `errors`. |
              *     | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-             *     | 429 | `too_many_attempts` | Too many failed sign-ins for this account or IP; see `Retry-After`. |
+             *     | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
              *     | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
              *     | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
              *     | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -775,7 +992,7 @@ export interface components {
              * @example token_expired
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_if_match" | "bad_request" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
+            code: "malformed_json" | "invalid_if_match" | "bad_request" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
             /**
              * @description The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
              * @example 740b220fa8b56b768795951d
@@ -814,7 +1031,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The access token is missing, invalid or expired, or its session was revoked or has ended. On `token_expired`, refresh the session; on `session_revoked` / `session_expired`, sign in again. */
+        /** @description The access token (the `Authorization` header, or without one the `__Host-bx_at` cookie) is missing, invalid or expired, or its session was revoked or has ended. On `token_expired`, refresh the session; on `session_revoked` / `session_expired`, sign in again. */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -846,10 +1063,60 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The refresh token is not valid (`invalid_refresh_token`), was already spent (`refresh_token_reused`: the session is now revoked), or its session was revoked or has ended (`session_revoked`, `session_expired`). Sign in again. */
+        /** @description The refresh token is not valid (`invalid_refresh_token`; also for a request without body and without refresh cookie), was already spent (`refresh_token_reused`: the session is now revoked), or its session was revoked or has ended (`session_revoked`, `session_expired`). Sign in again. */
         RefreshUnauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Cross-site request refused (`csrf_failed`): a cookie-authenticated change or a cookie-mode refresh without the session's `X-CSRF-Token` header (or with one that differs from the `__Host-bx_csrf` cookie or belongs to another session), or a cookie-authenticated change, cookie-mode refresh or cookie-mode sign-in that the browser says comes from a foreign origin (`Origin`, `Sec-Fetch-Site`). Nothing was changed. Bearer requests never get it. */
+        CsrfFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:csrf_failed",
+                 *       "title": "Cross-site request refused",
+                 *       "status": 403,
+                 *       "detail": "A cookie-authenticated change needs this site's origin and the session's X-CSRF-Token header.",
+                 *       "code": "csrf_failed",
+                 *       "request_id": "6f2d8a4c0e1b3d5f7a9c1e3b"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller is signed in but is not an administrator (`forbidden`). */
+        Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:forbidden",
+                 *       "title": "Forbidden",
+                 *       "status": 403,
+                 *       "detail": "You may not perform this action.",
+                 *       "code": "forbidden",
+                 *       "request_id": "0a2c4e6b8d1f3a5c7e9b0d2f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller is signed in but is not an administrator (`forbidden`), or the request is cookie-authenticated and fails the CSRF checks (`csrf_failed`, checked first). */
+        AdminForbidden: {
+            headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
@@ -965,7 +1232,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The `Content-Type` is missing or not an accepted JSON media type, or names a charset other than utf-8 (`unsupported_media_type`). */
+        /** @description The `Content-Type` is missing or not an accepted JSON media type, or names a charset other than utf-8, or the request has a `Content-Encoding` other than `identity` (compressed bodies are never accepted) (`unsupported_media_type`). */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -977,7 +1244,7 @@ export interface components {
                  *       "type": "urn:boxoffice:problem:unsupported_media_type",
                  *       "title": "Unsupported media type",
                  *       "status": 415,
-                 *       "detail": "Send the body as application/json.",
+                 *       "detail": "Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json) and no Content-Encoding.",
                  *       "code": "unsupported_media_type",
                  *       "request_id": "1d136f36d7b996a4d59e0e58"
                  *     }
@@ -1059,7 +1326,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed sign-ins for this account or from this IP in the current window (`too_many_attempts`); retry after `Retry-After` seconds. */
+        /** @description Too many failed sign-ins (wrong current passwords at a password change included) for this account or from this IP in the current window (`too_many_attempts`); retry after `Retry-After` seconds. */
         TooManyAttempts: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1096,6 +1363,24 @@ export interface components {
                  *       "detail": "Slow down and retry later.",
                  *       "code": "rate_limited",
                  *       "request_id": "192e8ac64ea83362effb4488"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request line and headers exceed the size limit (8 KiB by default; mind large cookies) (`headers_too_large`). This answer is produced before the request reaches the application: it has no `X-Request-Id` and no `request_id`. */
+        HeadersTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:headers_too_large",
+                 *       "title": "Request headers too large",
+                 *       "status": 431,
+                 *       "detail": "The request headers exceed the size limit.",
+                 *       "code": "headers_too_large"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1145,6 +1430,16 @@ export interface components {
     };
     parameters: {
         /**
+         * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+         * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+         */
+        CsrfToken: string;
+        /**
+         * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+         * @example b5blo7epogyqyld3otwab7a224
+         */
+        AdminUserId: components["schemas"]["Id"];
+        /**
          * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
          * @example 3f2c9e1a-checkout-7
          */
@@ -1181,7 +1476,7 @@ export interface components {
          */
         "Retry-After": number;
         /**
-         * @description RFC 6750 challenge. For `missing_token`, `invalid_credentials`, `invalid_refresh_token` and `refresh_token_reused` it is `Bearer realm="boxoffice"`; otherwise it is `Bearer realm="boxoffice", error="invalid_token", error_description="<code>"`.
+         * @description RFC 6750 challenge. When the request carried an `Authorization` header it is `Bearer realm="boxoffice", error="invalid_token", error_description="<code>"`; otherwise (no header: `missing_token`, cookie-authenticated requests, sign-in and refresh without the header) it is `Bearer realm="boxoffice"`.
          * @example Bearer realm="boxoffice", error="invalid_token", error_description="token_expired"
          */
         "WWW-Authenticate": string;
@@ -1205,6 +1500,21 @@ export interface components {
          * @example 2026-12-23T21:22:29.123Z
          */
         "Session-Absolute-Expires-At-Optional": string;
+        /**
+         * @description Only in the cookie transport (absent for bearer): three `Set-Cookie` headers, one per cookie, each `Max-Age` = seconds until the session's absolute deadline, `Secure`, `SameSite=Strict`, no `Domain`: `__Host-bx_at=<access token>; max-age=<s>; path=/; HttpOnly; secure; SameSite=Strict`, `__Secure-bx_rt=<refresh token>; max-age=<s>; path=/v1/auth/refresh; HttpOnly; secure; SameSite=Strict`, `__Host-bx_csrf=<CSRF token>; max-age=<s>; path=/; secure; SameSite=Strict` (not `HttpOnly`: the app reads it). For loopback hosts with `BOXOFFICE_INSECURE_DEV_COOKIES=true` the names are `bx_at`, `bx_rt`, `bx_csrf` and `secure` is omitted.
+         * @example __Host-bx_at=eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCJ9.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc; max-age=2591999; path=/; HttpOnly; secure; SameSite=Strict
+         */
+        "Set-Cookie-Session": string;
+        /**
+         * @description Only when the request was authenticated by cookie: three `Set-Cookie` headers that expire the session cookies, with the attributes they were set with: `__Host-bx_at=; max-age=0; path=/; HttpOnly; secure; SameSite=Strict`, `__Secure-bx_rt=; max-age=0; path=/v1/auth/refresh; HttpOnly; secure; SameSite=Strict`, `__Host-bx_csrf=; max-age=0; path=/; secure; SameSite=Strict` (`bx_at`, `bx_rt`, `bx_csrf` without `secure` for loopback hosts in insecure development mode).
+         * @example __Host-bx_at=; max-age=0; path=/; HttpOnly; secure; SameSite=Strict
+         */
+        "Set-Cookie-Cleared": string;
+        /**
+         * @description `"cookies"`, only when the request was authenticated by cookie: the browser also deletes every other cookie it holds for this site (its registrable domain, subdomains included).
+         * @example "cookies"
+         */
+        "Clear-Site-Data": "\"cookies\"";
         /**
          * @description Accounts that may be created from this client IP per window (only while the limit is enabled).
          * @example 20
@@ -1447,6 +1757,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1466,55 +1777,29 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "username": "alice",
-                 *       "password": "correct horse battery",
-                 *       "device_name": "Laptop"
-                 *     }
-                 */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
-            /** @description Signed in; a new session was created. */
+            /** @description Signed in; a new session was created. A `TokenResponse` for the bearer transport; a `CookieSessionResponse` and three `Set-Cookie` headers for the cookie transport. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Set-Cookie": components["headers"]["Set-Cookie-Session"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc",
-                     *       "token_type": "Bearer",
-                     *       "expires_in": 300,
-                     *       "refresh_token": "bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg",
-                     *       "session_id": "sv3fanforhh5mtcxz64bpav3ta",
-                     *       "session": {
-                     *         "id": "sv3fanforhh5mtcxz64bpav3ta",
-                     *         "user_id": "b5blo7epogyqyld3otwab7a224",
-                     *         "created_at": "2026-11-23T21:22:29.459Z",
-                     *         "last_seen_at": "2026-11-23T21:22:29.459Z",
-                     *         "idle_expires_at": "2026-11-30T21:22:29.459Z",
-                     *         "absolute_expires_at": "2026-12-23T21:22:29.459Z",
-                     *         "device_name": "Laptop",
-                     *         "ip": "198.51.100.23",
-                     *         "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-                     *         "current": true,
-                     *         "data": {}
-                     *       }
-                     *     }
-                     */
-                    "application/json": components["schemas"]["TokenResponse"];
+                    "application/json": components["schemas"]["SessionGrant"];
                 };
             };
             400: components["responses"]["MalformedJSON"];
             401: components["responses"]["InvalidCredentials"];
+            403: components["responses"]["CsrfFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyAttempts"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1528,11 +1813,28 @@ export interface operations {
                  * @example 3f2c9e1a-checkout-7
                  */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
             };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /**
+                 * @description The refresh-token cookie set by a cookie-transport sign-in (`bx_rt` for loopback hosts in insecure development mode). Read only when the request has no body.
+                 * @example bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg
+                 */
+                "__Secure-bx_rt"?: string;
+                /**
+                 * @description The CSRF cookie set by a cookie-transport sign-in (`bx_csrf` for loopback hosts in insecure development mode). Without a body, the `X-CSRF-Token` header must equal it.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "__Host-bx_csrf"?: string;
+            };
         };
-        requestBody: {
+        /** @description The refresh token, for the bearer transport. Omit the body entirely for the cookie transport. */
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -1543,43 +1845,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Rotated; the answer carries the successor refresh token. */
+            /** @description Rotated. With a body: a `TokenResponse` carrying the successor refresh token. Without a body: a `CookieSessionResponse` and three `Set-Cookie` headers with the new tokens. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Set-Cookie": components["headers"]["Set-Cookie-Session"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc",
-                     *       "token_type": "Bearer",
-                     *       "expires_in": 300,
-                     *       "refresh_token": "bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg",
-                     *       "session_id": "sv3fanforhh5mtcxz64bpav3ta",
-                     *       "session": {
-                     *         "id": "sv3fanforhh5mtcxz64bpav3ta",
-                     *         "user_id": "b5blo7epogyqyld3otwab7a224",
-                     *         "created_at": "2026-11-23T21:22:29.459Z",
-                     *         "last_seen_at": "2026-11-23T21:22:29.459Z",
-                     *         "idle_expires_at": "2026-11-30T21:22:29.459Z",
-                     *         "absolute_expires_at": "2026-12-23T21:22:29.459Z",
-                     *         "device_name": "Laptop",
-                     *         "ip": "198.51.100.23",
-                     *         "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-                     *         "current": true,
-                     *         "data": {}
-                     *       }
-                     *     }
-                     */
-                    "application/json": components["schemas"]["TokenResponse"];
+                    "application/json": components["schemas"]["SessionGrant"];
                 };
             };
             400: components["responses"]["MalformedJSON"];
             401: components["responses"]["RefreshUnauthorized"];
+            403: components["responses"]["CsrfFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1593,21 +1876,30 @@ export interface operations {
                  * @example 3f2c9e1a-checkout-7
                  */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
             };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The session was revoked. */
+            /** @description The session was revoked (and, for a cookie request, its cookies cleared). */
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Set-Cookie": components["headers"]["Set-Cookie-Cleared"];
+                    "Clear-Site-Data": components["headers"]["Clear-Site-Data"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1621,6 +1913,11 @@ export interface operations {
                  * @example 3f2c9e1a-checkout-7
                  */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
             };
             path?: never;
             cookie?: never;
@@ -1631,11 +1928,97 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Set-Cookie": components["headers"]["Set-Cookie-Cleared"];
+                    "Clear-Site-Data": components["headers"]["Clear-Site-Data"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery",
+                 *       "new_password": "staple battery horse correct"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The password was changed; the session has a new id and new tokens. A `TokenResponse` for a bearer request; a `CookieSessionResponse` and three `Set-Cookie` headers for a cookie request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Set-Cookie": components["headers"]["Set-Cookie-Session"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionGrant"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            /** @description The password was changed by another request between this request's check and its write (`conflict`); nothing was changed by this request. Sign in again. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:boxoffice:problem:conflict",
+                     *       "title": "Concurrent update",
+                     *       "status": 409,
+                     *       "detail": "The password was changed by another request; sign in again.",
+                     *       "code": "conflict",
+                     *       "request_id": "5e0b7c9a1d3f2e4a6b8c0d1e"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description One or more fields are invalid (`validation_failed`); `errors` has a message per field. `current_password`: `is required`, `must be a string`, `must not be empty`, `is incorrect` (the password check failed; the attempt counts in the login throttle). `new_password`: `is required`, `must be a string`, `must not be empty`, `must be at least 8 characters`, `must be at most 256 bytes`, `must be valid UTF-8 without NUL characters`, `must differ from the current password`, `must not be the username`. Unknown members: `unknown field`; a body that is not an object: `errors: {"": "the body must be a JSON object"}`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            429: components["responses"]["TooManyAttempts"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1676,6 +2059,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1732,6 +2116,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1758,6 +2143,11 @@ export interface operations {
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
             };
             path?: never;
             cookie?: never;
@@ -1831,11 +2221,13 @@ export interface operations {
             };
             400: components["responses"]["PatchBadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
             409: components["responses"]["SessionDataConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["SessionDataTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidSessionData"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1908,6 +2300,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1921,6 +2314,11 @@ export interface operations {
                  * @example 3f2c9e1a-checkout-7
                  */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
             };
             path: {
                 /**
@@ -1942,7 +2340,156 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
             404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listUserSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                id: components["parameters"]["AdminUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's live sessions (an empty list when the user has none). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "njqxpvmrrl5kxxpqukgdpsxzvi",
+                     *           "user_id": "b5blo7epogyqyld3otwab7a224",
+                     *           "created_at": "2026-11-23T21:25:02.114Z",
+                     *           "last_seen_at": "2026-11-23T21:25:02.114Z",
+                     *           "idle_expires_at": "2026-11-30T21:25:02.114Z",
+                     *           "absolute_expires_at": "2026-12-23T21:25:02.114Z",
+                     *           "device_name": "Phone",
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "BoxofficeApp/2.3 (Android 15)",
+                     *           "current": false,
+                     *           "data": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeUserSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                id: components["parameters"]["AdminUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every live session of the user was revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeUserSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The user id (`id` of a `User`): 26 characters of lowercase base32. Any other value, or an id that names no user, gets `404 not_found`.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                id: components["parameters"]["AdminUserId"];
+                /**
+                 * @description The session id (`id` of a `Session` of that user): 26 characters of lowercase base32. Any other value, or a session of another user, gets `404 not_found`.
+                 * @example njqxpvmrrl5kxxpqukgdpsxzvi
+                 */
+                sid: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session was revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

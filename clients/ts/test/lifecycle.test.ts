@@ -20,7 +20,7 @@ test("register, login, patch with If-Match, refresh, list, logout", async () => 
 
   const login = await api.POST("/v1/auth/login", { body: { username, password, device_name: "node" } });
   assert.equal(login.response.status, 200, JSON.stringify(login.error));
-  assert.ok(login.data);
+  assert.ok(login.data && "access_token" in login.data, "a bearer login answers a TokenResponse");
   token = login.data.access_token;
   assert.equal(login.data.token_type, "Bearer");
   assert.match(login.data.refresh_token, /^bxr_/);
@@ -48,7 +48,7 @@ test("register, login, patch with If-Match, refresh, list, logout", async () => 
 
   const refreshed = await api.POST("/v1/auth/refresh", { body: { refresh_token: login.data.refresh_token } });
   assert.equal(refreshed.response.status, 200, JSON.stringify(refreshed.error));
-  assert.ok(refreshed.data);
+  assert.ok(refreshed.data && "refresh_token" in refreshed.data, "a bearer refresh answers a TokenResponse");
   assert.notEqual(refreshed.data.refresh_token, login.data.refresh_token);
   assert.equal(refreshed.data.session.data.theme, "dark");
   token = refreshed.data.access_token;

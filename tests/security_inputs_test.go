@@ -1,0 +1,75 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSecurityInputs sends malformed, oversized and tricky input: each gets a clear 4xx
+// problem, never a 500, and changes nothing.
+func TestSecurityInputs(t *testing.T) {
+	c := fleet.inst(1)
+	rdb := redisClient(t, shared)
+	s := signIn(t, c)
+	uid := s.tk.Session.UserID
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	cases := []struct {
+		name, method, path, body string
+		hdr                      []string
+		status                   int
+		code                     string
+	}{
+		{"duplicate keys", "PATCH", "/v1/session/data", `{"a":1,"a":2}`, nil, 400, "malformed_json"},
+		{"nested duplicate keys", "PATCH", "/v1/session/data", `{"a":{"b":1,"b":2}}`, nil, 400, "malformed_json"},
+		{"invalid UTF-8", "PATCH", "/v1/session/data", "{\"a\":\"\xff\xfe\"}", nil, 400, "malformed_json"},
+		{"nesting 100 deep", "PATCH", "/v1/session/data", deep, nil, 400, "malformed_json"},
+		{"trailing garbage", "PATCH", "/v1/session/data", `{"a":1} {"b":2}`, nil, 400, "malformed_json"},
+		{"NUL in a data key", "PATCH", "/v1/session/data", `{"a\u0000b":1}`, nil, 422, "invalid_session_data"},
+		{"array instead of object", "PATCH", "/v1/session/data", `[{"a":1}]`, nil, 422, "invalid_session_data"},
+		{"gzip-encoded body", "PATCH", "/v1/session/data", "\x1f\x8b\x08\x00\x00\x00\x00\x00", []string{"Content-Encoding", "gzip"}, 415, "unsupported_media_type"},
+		{"wrong content type", "PATCH", "/v1/session/data", `{"a":1}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type"},
+		{"body over the limit", "PATCH", "/v1/session/data", `{"a":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, "payload_too_large"},
+		{"unknown method", "PURGE", "/v1/session", "", nil, 405, "method_not_allowed"},
+		{"huge header", "GET", "/v1/session", "", []string{"X-Padding", strings.Repeat("p", 10<<10)}, 431, "headers_too_large"},
+		{"huge cookie", "GET", "/v1/session", "", []string{"Cookie", "__Host-bx_at=" + strings.Repeat("c", 7000)}, 401, "invalid_token"},
+		{"malformed If-Match", "PATCH", "/v1/session/data", `{"a":1}`, []string{"If-Match", `1, 2`}, 400, "invalid_if_match"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snapshot(t, rdb, uid)
+			token := s.tk.AccessToken
+			if tc.code == "invalid_token" {
+				token = ""
+			}
+			var body any
+			if tc.body != "" {
+				body = tc.body
+			}
+			expect(t, c.do(t, tc.method, tc.path, token, body, tc.hdr...), tc.status, tc.code)
+			unchanged(t, rdb, uid, before)
+		})
+	}
+
+	reg := []struct {
+		name, body, field string
+	}{
+		{"case-variant field name", `{"Username":"mallory","password":"long-enough-pw"}`, "Username"},
+		{"NUL in username", `{"username":"mal\u0000lory","password":"long-enough-pw"}`, "username"},
+		{"mixed-script look-alike", `{"username":"pаypal","password":"long-enough-pw"}`, "username"},
+		{"bidi override in display name", `{"username":"bidiuser","password":"long-enough-pw","display_name":"evil\u202Etxt.exe"}`, "display_name"},
+		{"wrong type", `{"username":42,"password":"long-enough-pw"}`, "username"},
+		{"zero-width space", `{"username":"zero\u200bwidth","password":"long-enough-pw"}`, "username"},
+	}
+	for _, tc := range reg {
+		t.Run("registration: "+tc.name, func(t *testing.T) {
+			r := c.do(t, "POST", "/v1/users", "", tc.body)
+			expect(t, r, 422, "validation_failed")
+			if !strings.Contains(string(r.body), `"`+tc.field+`"`) {
+				t.Fatalf("422 does not name %s: %s", tc.field, r.body)
+			}
+		})
+	}
+	t.Run("registration: fullwidth look-alike of an existing name", func(t *testing.T) {
+		expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": "ｕｓｅｒ" + s.name[4:], "password": "long-enough-pw"}), 409, "username_taken")
+	})
+}
