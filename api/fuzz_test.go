@@ -527,6 +527,8 @@ var fuzzRoutes = []struct {
 	{"/v1/users", 201, []int{201, 400, 409, 413, 415, 422, 503}},
 	{"/v1/auth/login", 200, []int{200, 400, 401, 413, 415, 422, 503}},
 	{"/v1/auth/refresh", 200, []int{200, 400, 401, 413, 415, 422, 503}},
+	// Authenticated with a fresh login per request (a successful change ends the old session).
+	{"/v1/auth/password", 200, []int{200, 400, 401, 409, 413, 415, 422, 429, 503}},
 }
 
 // fuzzContentTypes are Content-Type values and whether the decoders accept them. The committed
@@ -595,10 +597,15 @@ func fuzzServe(tb testing.TB, srv *Server) *http.Client {
 
 func FuzzRequestDecoders(f *testing.F) {
 	client := fuzzServe(f, newFuzzServer(f))
+	var login func(tb testing.TB) string
 	do := func(tb testing.TB, route, ctype, enc uint8, body []byte) (status int, hdr func(string) string, b []byte) {
-		req, err := http.NewRequest("POST", "http://boxoffice.test"+fuzzRoutes[int(route)%len(fuzzRoutes)].path, bytes.NewReader(body))
+		path := fuzzRoutes[int(route)%len(fuzzRoutes)].path
+		req, err := http.NewRequest("POST", "http://boxoffice.test"+path, bytes.NewReader(body))
 		if err != nil {
 			tb.Fatal(err)
+		}
+		if path == "/v1/auth/password" {
+			req.Header.Set("Authorization", "Bearer "+login(tb))
 		}
 		if ct := fuzzContentTypes[int(ctype)%len(fuzzContentTypes)].value; ct != "" {
 			req.Header.Set("Content-Type", ct)
@@ -623,11 +630,21 @@ func FuzzRequestDecoders(f *testing.F) {
 	if st, _, b := do(f, 0, 0, 0, creds); st != 201 {
 		f.Fatalf("register: %d %s", st, b)
 	}
+	login = func(tb testing.TB) string {
+		st, _, b := do(tb, 1, 0, 0, creds)
+		var tr tokenResponse
+		if err := json.Unmarshal(b, &tr); st != 200 || err != nil {
+			tb.Fatalf("login: %d %s", st, b)
+		}
+		return tr.AccessToken
+	}
 	st, _, b := do(f, 1, 0, 0, creds)
 	var tr tokenResponse
 	if err := json.Unmarshal(b, &tr); st != 200 || err != nil {
 		f.Fatalf("login: %d %s", st, b)
 	}
+	f.Add(uint8(3), uint8(0), uint8(0), []byte(`{"current_password":"wrong-password-1","new_password":"another-password"}`))
+	f.Add(uint8(3), uint8(0), uint8(0), []byte(`{"current_password":"x","new_password":"short","extra":1}`))
 	f.Add(uint8(1), uint8(0), uint8(0), creds)
 	f.Add(uint8(2), uint8(0), uint8(0), []byte(`{"refresh_token":"`+tr.RefreshToken+`"}`))
 	f.Add(uint8(0), uint8(1), uint8(1), []byte(`{"username":"newbie","password":"newbie-password","display_name":"New B"}`))
