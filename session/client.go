@@ -2,16 +2,24 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// ClientConfig sizes the Redis client for an authentication hot path. Zero values take the
-// defaults, which replace go-redis' multi-second ones.
+// ClientConfig chooses the Redis topology and sizes the client for an authentication hot path.
+// Exactly one of URL, ClusterAddrs or SentinelAddrs is set. Zero durations take the defaults,
+// which replace go-redis' multi-second ones.
 type ClientConfig struct {
-	URL          string        // redis://[user:pass@]host:port/db or rediss://...
+	URL           string   // single node: redis://[user:pass@]host:port/db or rediss://...
+	ClusterAddrs  []string // Redis Cluster: host:port seeds
+	SentinelAddrs []string // Sentinel: host:port of the sentinels...
+	MasterName    string   // ...and the name of the master they watch
+	Username      string   // Cluster and Sentinel: ACL user of the data nodes (URL carries its own)
+	Password      string   // Cluster and Sentinel: password of the data nodes
+
 	DialTimeout  time.Duration // default 500ms
 	ReadTimeout  time.Duration // default 300ms
 	WriteTimeout time.Duration // default 300ms
@@ -20,32 +28,54 @@ type ClientConfig struct {
 	MaxRetries   int           // retries of a failed command; default 1 (-1 disables)
 }
 
-// NewClient returns a go-redis client for cfg.URL with hot-path timeouts, context deadlines
-// honoured and bounded retries. It does not connect; the first command does.
+// NewClient returns one go-redis client for the configured topology — a plain client, a
+// Cluster client or a Sentinel failover client, all as redis.UniversalClient — with hot-path
+// timeouts, context deadlines honoured and bounded retries. It does not connect; the first
+// command does.
 func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("session: REDIS_URL: %w", err)
-	}
 	def := func(v, d time.Duration) time.Duration {
 		if v <= 0 {
 			return d
 		}
 		return v
 	}
-	opt.DialTimeout = def(cfg.DialTimeout, 500*time.Millisecond)
-	opt.ReadTimeout = def(cfg.ReadTimeout, 300*time.Millisecond)
-	opt.WriteTimeout = def(cfg.WriteTimeout, 300*time.Millisecond)
-	opt.PoolTimeout = def(cfg.PoolTimeout, 300*time.Millisecond)
-	opt.ContextTimeoutEnabled = true
-	opt.MaxRetries = cfg.MaxRetries
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = 1
+	dial, read, write, pool := def(cfg.DialTimeout, 500*time.Millisecond), def(cfg.ReadTimeout, 300*time.Millisecond),
+		def(cfg.WriteTimeout, 300*time.Millisecond), def(cfg.PoolTimeout, 300*time.Millisecond)
+	retries := cfg.MaxRetries
+	if retries == 0 {
+		retries = 1
 	}
-	opt.MinRetryBackoff = 8 * time.Millisecond
-	opt.MaxRetryBackoff = 64 * time.Millisecond
-	opt.DialerRetries = 1 // go-redis defaults to 5 dial attempts 100ms apart per command
-	opt.DialerRetryTimeout = 20 * time.Millisecond
+	// go-redis defaults to 5 dial attempts 100ms apart per command; with Redis down a request
+	// would take a second to fail.
+	const dialRetries, dialRetryWait = 1, 20 * time.Millisecond
+	const minBackoff, maxBackoff = 8 * time.Millisecond, 64 * time.Millisecond
+	switch {
+	case len(cfg.ClusterAddrs) > 0:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password,
+			DialTimeout: dial, ReadTimeout: read, WriteTimeout: write, PoolTimeout: pool, PoolSize: cfg.PoolSize,
+			ContextTimeoutEnabled: true, MaxRetries: retries, MinRetryBackoff: minBackoff, MaxRetryBackoff: maxBackoff,
+			DialerRetries: dialRetries, DialerRetryTimeout: dialRetryWait, DisableIdentity: true,
+		}), nil
+	case len(cfg.SentinelAddrs) > 0:
+		if cfg.MasterName == "" {
+			return nil, errors.New("session: Sentinel needs the master name")
+		}
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: cfg.MasterName, SentinelAddrs: cfg.SentinelAddrs, Username: cfg.Username, Password: cfg.Password,
+			DialTimeout: dial, ReadTimeout: read, WriteTimeout: write, PoolTimeout: pool, PoolSize: cfg.PoolSize,
+			ContextTimeoutEnabled: true, MaxRetries: retries, MinRetryBackoff: minBackoff, MaxRetryBackoff: maxBackoff,
+			DialerRetries: dialRetries, DialerRetryTimeout: dialRetryWait, DisableIdentity: true,
+		}), nil
+	}
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("session: REDIS_URL: %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dial, read, write, pool
+	opt.ContextTimeoutEnabled = true
+	opt.MaxRetries, opt.MinRetryBackoff, opt.MaxRetryBackoff = retries, minBackoff, maxBackoff
+	opt.DialerRetries, opt.DialerRetryTimeout = dialRetries, dialRetryWait
 	opt.DisableIdentity = true // no CLIENT SETINFO round trips on every new connection
 	if cfg.PoolSize > 0 {
 		opt.PoolSize = cfg.PoolSize

@@ -131,10 +131,12 @@ func startProcess(dir, redisURL string, extra map[string]string) (*process, erro
 	cmd := exec.Command(binary)
 	cmd.Env = append(os.Environ(),
 		"BOXOFFICE_ADDR="+addr,
-		"REDIS_URL="+redisURL,
 		"BOXOFFICE_JWT_SECRET="+testSecret,
 		"BOXOFFICE_LOG_LEVEL=warn",
 	)
+	if redisURL != "" { // "" when extra names a Cluster or Sentinel
+		cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
+	}
 	for k, v := range extra {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -178,6 +180,19 @@ func (d *deployment) stop() {
 		case <-time.After(10 * time.Second):
 			_ = p.cmd.Process.Kill()
 			<-p.done
+		}
+	}
+}
+
+// checkLogs fails the test if any instance logged a line containing one of the words.
+func (d *deployment) checkLogs(t *testing.T, words ...string) {
+	t.Helper()
+	for _, p := range d.procs {
+		b, _ := os.ReadFile(p.log)
+		for _, w := range words {
+			if strings.Contains(string(b), w) {
+				t.Fatalf("instance %s logged %q:\n%s", p.base, w, tailBytes(b, 2000))
+			}
 		}
 	}
 }

@@ -23,10 +23,12 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdout io.Writ
 	if len(args) != 2 || !slices.Contains([]string{"grant", "revoke", "show"}, args[0]) {
 		return errors.New("usage: boxoffice admin grant|revoke|show <username>")
 	}
-	if cfg.RedisURL == "" {
-		return errors.New("admin commands need REDIS_URL: the embedded Redis lives only inside a running server")
+	if !cfg.externalRedis() {
+		return errors.New("admin commands need REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS: the embedded Redis lives only inside a running server")
 	}
-	rdb, err := session.NewClient(session.ClientConfig{URL: cfg.RedisURL, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	rdb, err := session.NewClient(session.ClientConfig{URL: cfg.RedisURL, ClusterAddrs: cfg.ClusterAddrs,
+		SentinelAddrs: cfg.SentinelAddrs, MasterName: cfg.SentinelMaster, Username: cfg.RedisUsername,
+		Password: cfg.RedisPassword, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}

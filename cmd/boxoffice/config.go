@@ -18,6 +18,11 @@ import (
 type config struct {
 	Addr            string
 	RedisURL        string
+	ClusterAddrs    []string
+	SentinelAddrs   []string
+	SentinelMaster  string
+	RedisUsername   string
+	RedisPassword   string
 	JWTSecret       []byte
 	PreviousSecrets [][]byte
 	SecretGenerated bool
@@ -51,6 +56,27 @@ type config struct {
 	RedisPoolSize   int
 	HashConcurrency int
 	LogLevel        slog.Level
+}
+
+// externalRedis reports whether a Redis to connect to is configured (else: embedded).
+func (c config) externalRedis() bool {
+	return c.RedisURL != "" || len(c.ClusterAddrs) > 0 || len(c.SentinelAddrs) > 0
+}
+
+// hostPorts reads a comma-separated list of host:port addresses.
+func hostPorts(name string, getenv func(string) string, bad func(string, ...any)) []string {
+	var out []string
+	for _, a := range strings.Split(getenv(name), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("%s: %q is not host:port", name, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // loadConfig reads the BOXOFFICE_* and REDIS_URL variables. It reports every problem at once.
@@ -131,6 +157,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("REDIS_URL must start with redis:// or rediss://")
 	}
+	c.ClusterAddrs = hostPorts("REDIS_CLUSTER_ADDRS", getenv, bad)
+	c.SentinelAddrs = hostPorts("REDIS_SENTINEL_ADDRS", getenv, bad)
+	c.SentinelMaster = strings.TrimSpace(getenv("REDIS_SENTINEL_MASTER"))
+	c.RedisUsername, c.RedisPassword = getenv("REDIS_USERNAME"), getenv("REDIS_PASSWORD")
+	topologies := 0
+	for _, set := range []bool{c.RedisURL != "", len(c.ClusterAddrs) > 0, len(c.SentinelAddrs) > 0} {
+		if set {
+			topologies++
+		}
+	}
+	if topologies > 1 {
+		bad("set only one of REDIS_URL, REDIS_CLUSTER_ADDRS and REDIS_SENTINEL_ADDRS")
+	}
+	if (len(c.SentinelAddrs) > 0) != (c.SentinelMaster != "") {
+		bad("REDIS_SENTINEL_ADDRS and REDIS_SENTINEL_MASTER go together")
+	}
 	if c.AbsoluteTTL < c.AccessTTL {
 		bad("BOXOFFICE_ABSOLUTE_TTL (%s) must not be shorter than BOXOFFICE_ACCESS_TTL (%s)", c.AbsoluteTTL, c.AccessTTL)
 	}
@@ -172,8 +214,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("BOXOFFICE_JWT_SECRET must be at least 32 bytes (generate one with: openssl rand -base64 48)")
 	case secret != "":
 		c.JWTSecret = []byte(secret)
-	case c.RedisURL != "":
-		bad("BOXOFFICE_JWT_SECRET is required when REDIS_URL is set: every instance sharing the Redis must sign with the same key (generate one with: openssl rand -base64 48)")
+	case c.externalRedis():
+		bad("BOXOFFICE_JWT_SECRET is required with an external Redis (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): every instance sharing the Redis must sign with the same key (generate one with: openssl rand -base64 48)")
 	default:
 		b := make([]byte, 48)
 		rand.Read(b)

@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	redisURL := cfg.RedisURL
-	if redisURL == "" {
+	if !cfg.externalRedis() {
 		m := miniredis.NewMiniRedis()
 		m.ClockTTL(true)
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
@@ -58,7 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	rdb, err := session.NewClient(session.ClientConfig{
-		URL: redisURL, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
+		URL: redisURL, ClusterAddrs: cfg.ClusterAddrs, SentinelAddrs: cfg.SentinelAddrs,
+		MasterName: cfg.SentinelMaster, Username: cfg.RedisUsername, Password: cfg.RedisPassword,
+		ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
 		PoolTimeout: cfg.RedisTimeout, PoolSize: cfg.RedisPoolSize,
 	})
 	if err != nil {
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("redis is not reachable yet; answering 503 until it is", "err", err)
 	}
 	cancel()
-	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", cfg.RedisURL == "")
+	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", !cfg.externalRedis())
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

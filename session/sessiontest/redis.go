@@ -108,21 +108,34 @@ func NewServer(dir string, extra ...string) (*Redis, error) {
 		if err != nil {
 			return nil, err
 		}
-		args := append([]string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--daemonize", "no", "--logfile", "",
-		}, extra...)
-		r := &Redis{Kind: KindServer, Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, args: args}
-		if lastErr = r.startProcess(); lastErr == nil {
+		r, err := newOnPort(dir, port, serverArgs(dir, port, extra...))
+		if err == nil {
 			return r, nil
 		}
+		lastErr = err
 	}
 	return nil, lastErr
 }
 
+func serverArgs(dir string, port int, extra ...string) []string {
+	return append([]string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--daemonize", "no", "--logfile", "",
+	}, extra...)
+}
+
+// newOnPort starts redis-server with args, expecting it to answer on port.
+func newOnPort(dir string, port int, args []string) (*Redis, error) {
+	r := &Redis{Kind: KindServer, Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, args: args}
+	if err := r.startProcess(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func (r *Redis) startProcess() error {
 	cmd := exec.Command("redis-server", r.args...)
-	out, err := os.Create(r.dir + "/redis.log")
+	out, err := os.OpenFile(r.dir+"/redis.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
