@@ -9,7 +9,7 @@ import (
 
 // lifecycle runs the whole session lifecycle spread over the deployment's instances and fails
 // on any deviation. It is the workload of the topology and deployment tests.
-func lifecycle(t *testing.T, d *deployment) {
+func lifecycle(t *testing.T, d interface{ inst(int) *client }) {
 	t.Helper()
 	name, pw := uniqueName()
 	expect(t, d.inst(0).do(t, "POST", "/v1/users", "", map[string]string{"username": name, "password": pw}), 201, "")
