@@ -167,7 +167,7 @@ type Reissue struct {
 // it stops working. It returns the new session, or ErrRevoked, ErrExpired or ErrUnavailable.
 func (s *Store) Reissue(ctx context.Context, r Reissue) (Session, error) {
 	uid := r.UserID
-	rep, err := s.run(ctx, "reissue", s.sc.reissue, []string{
+	rep, err := s.runDurable(ctx, "reissue", s.sc.reissue, []string{
 		s.keys.session(uid, r.OldSessionID), s.keys.revoked(uid, r.OldSessionID),
 		s.keys.session(uid, r.NewSessionID), s.keys.index(uid),
 	}, s.nowMS(), r.OldSessionID, r.NewSessionID, r.RefreshHash, ms(r.AccessExpiresAt),
@@ -197,7 +197,7 @@ type Rotation struct {
 // Also returns ErrRevoked, ErrExpired or ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, r Rotation) (sess Session, grace bool, err error) {
 	uid, sid := r.UserID, r.SessionID
-	rep, err := s.run(ctx, "rotate", s.sc.rotate,
+	rep, err := s.runDurable(ctx, "rotate", s.sc.rotate,
 		[]string{s.keys.session(uid, sid), s.keys.revoked(uid, sid), s.keys.index(uid)},
 		s.nowMS(), s.cfg.IdleTTL.Milliseconds(), sid, r.PresentedHash, r.SuccessorHash,
 		r.RequestID, s.cfg.RefreshGrace.Milliseconds(), ms(r.AccessExpiresAt), s.cfg.RevocationPad.Milliseconds())

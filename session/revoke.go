@@ -33,7 +33,7 @@ func (s *Store) Revoke(ctx context.Context, uid, callerSID, targetSID, reason st
 	if csid == "" {
 		csid = targetSID // keys must be valid and in the same slot even when unused
 	}
-	r, err := s.run(ctx, "revoke", s.sc.revoke, []string{
+	r, err := s.runDurable(ctx, "revoke", s.sc.revoke, []string{
 		s.keys.session(uid, csid), s.keys.revoked(uid, csid),
 		s.keys.session(uid, targetSID), s.keys.revoked(uid, targetSID), s.keys.index(uid),
 	}, s.nowMS(), callerSID, targetSID, s.cfg.RevocationPad.Milliseconds(), reason)
@@ -72,11 +72,12 @@ func (s *Store) RevokeAll(ctx context.Context, uid, callerSID, reason string, ke
 			keys = append(keys, s.keys.session(uid, sid), s.keys.revoked(uid, sid))
 			args = append(args, sid)
 		}
-		n, err := s.sc.revokeAll.Run(ctx, s.rdb, keys, args...).Int()
+		r, err := s.runDurable(ctx, "revoke_all", s.sc.revokeAll, keys, args...)
 		if err != nil {
-			return total, classify("revoke_all", err)
+			return total, err
 		}
-		total += n
+		n, _ := r.vals[0].(int64)
+		total += int(n)
 	}
 	return total, nil
 }

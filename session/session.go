@@ -75,23 +75,28 @@ type Config struct {
 	RefreshGrace  time.Duration // window in which a rotated token returns the same successor; default 10s, 0 disables
 	TouchInterval time.Duration // minimum time between idle-deadline writes on reads; default 1m
 	RevocationPad time.Duration // added to a revocation marker's lifetime (clock skew, leeway); default 10s
-	MaxDataKeys   int           // default 64
-	MaxDataBytes  int           // sum of key and value bytes; default 16 KiB
-	Now           func() time.Time
+	// RevocationReplicas, when positive, makes every revocation and rotation wait (WAIT) until
+	// that many replicas hold it, answering ErrUnavailable otherwise; default 0 (no wait).
+	RevocationReplicas int
+	RevocationWait     time.Duration // how long to wait for them; default 200ms
+	MaxDataKeys        int           // default 64
+	MaxDataBytes       int           // sum of key and value bytes; default 16 KiB
+	Now                func() time.Time
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		Prefix:        "bx:",
-		IdleTTL:       7 * 24 * time.Hour,
-		AbsoluteTTL:   30 * 24 * time.Hour,
-		RefreshGrace:  10 * time.Second,
-		TouchInterval: time.Minute,
-		RevocationPad: 10 * time.Second,
-		MaxDataKeys:   64,
-		MaxDataBytes:  16 << 10,
-		Now:           time.Now,
+		Prefix:         "bx:",
+		IdleTTL:        7 * 24 * time.Hour,
+		AbsoluteTTL:    30 * 24 * time.Hour,
+		RefreshGrace:   10 * time.Second,
+		TouchInterval:  time.Minute,
+		RevocationPad:  10 * time.Second,
+		RevocationWait: 200 * time.Millisecond,
+		MaxDataKeys:    64,
+		MaxDataBytes:   16 << 10,
+		Now:            time.Now,
 	}
 }
 

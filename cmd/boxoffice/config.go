@@ -56,6 +56,11 @@ type config struct {
 	RedisPoolSize   int
 	HashConcurrency int
 	LogLevel        slog.Level
+
+	RevocationReplicas int
+	RevocationWait     time.Duration
+	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
+	ClockOffset time.Duration
 }
 
 // externalRedis reports whether a Redis to connect to is configured (else: embedded).
@@ -146,6 +151,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisTimeout:    dur("REDIS_TIMEOUT", 300*time.Millisecond, 10*time.Millisecond),
 		RedisPoolSize:   num("REDIS_POOL_SIZE", 0, 0),
 		HashConcurrency: num("BOXOFFICE_HASH_CONCURRENCY", 4, 1),
+
+		RevocationReplicas: num("BOXOFFICE_REVOCATION_REPLICAS", 0, 0),
+		RevocationWait:     dur("BOXOFFICE_REVOCATION_WAIT", 200*time.Millisecond, time.Millisecond),
+	}
+	if v := getenv("BOXOFFICE_CLOCK_OFFSET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad("BOXOFFICE_CLOCK_OFFSET=%q is not a duration", v)
+		}
+		c.ClockOffset = d
+	}
+	if c.RevocationReplicas > 0 && c.RevocationWait >= c.RedisTimeout {
+		bad("BOXOFFICE_REVOCATION_WAIT (%s) must be shorter than REDIS_TIMEOUT (%s)", c.RevocationWait, c.RedisTimeout)
 	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(str("BOXOFFICE_LOG_LEVEL", "info"))); err != nil {

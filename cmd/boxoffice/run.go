@@ -83,6 +83,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cancel()
 	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", !cfg.externalRedis())
+	if cfg.ClockOffset != 0 {
+		log.Warn("BOXOFFICE_CLOCK_OFFSET shifts this instance's clock; it exists for tests", "offset", cfg.ClockOffset.String())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -109,6 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // newServer wires the domain packages and the HTTP API over one Redis client.
 func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, *session.Store, error) {
 	now := time.Now
+	if cfg.ClockOffset != 0 {
+		now = func() time.Time { return time.Now().Add(cfg.ClockOffset) }
+	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
 		Key: cfg.JWTSecret, PreviousKeys: cfg.PreviousSecrets,
@@ -122,6 +128,8 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	scfg.RefreshGrace = cfg.RefreshGrace
 	scfg.TouchInterval = cfg.TouchInterval
 	scfg.RevocationPad = max(tokens.Leeway()+5*time.Second, time.Second)
+	scfg.RevocationReplicas = cfg.RevocationReplicas
+	scfg.RevocationWait = cfg.RevocationWait
 	scfg.MaxDataKeys = cfg.MaxDataKeys
 	scfg.MaxDataBytes = cfg.MaxDataBytes
 	scfg.Now = now

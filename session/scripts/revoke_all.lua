@@ -1,6 +1,6 @@
 -- revoke_all ends the listed sessions of one user.
 -- KEYS: index, then session and revoked-marker keys in pairs. ARGV: now, pad_ms, reason, then
--- the session ids in the same order. Returns the number of sessions revoked.
+-- the session ids in the same order. Returns {'ok', number of sessions revoked}.
 local now, pad, n = tonumber(ARGV[1]), tonumber(ARGV[2]), 0
 for i = 4, #ARGV do
   local key, rkey = KEYS[2 * (i - 3)], KEYS[2 * (i - 3) + 1]
@@ -12,4 +12,4 @@ for i = 4, #ARGV do
     redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end
-return n
+return {'ok', n}
