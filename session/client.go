@@ -56,6 +56,9 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 			DialTimeout: dial, ReadTimeout: read, WriteTimeout: write, PoolTimeout: pool, PoolSize: cfg.PoolSize,
 			ContextTimeoutEnabled: true, MaxRetries: retries, MinRetryBackoff: minBackoff, MaxRetryBackoff: maxBackoff,
 			DialerRetries: dialRetries, DialerRetryTimeout: dialRetryWait, DisableIdentity: true,
+			// go-redis re-reads the slot map every 60 s, or on MOVED; a dead primary answers
+			// nothing, so after a failover requests would keep going to it for up to a minute.
+			ClusterStateReloadInterval: 2 * time.Second,
 		}), nil
 	case len(cfg.SentinelAddrs) > 0:
 		if cfg.MasterName == "" {

@@ -57,6 +57,8 @@ type config struct {
 	HashConcurrency int
 	LogLevel        slog.Level
 
+	DebugAddr string // where pprof listens (loopback only); "" disables
+
 	RevocationReplicas int
 	RevocationWait     time.Duration
 	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
@@ -152,6 +154,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisPoolSize:   num("REDIS_POOL_SIZE", 0, 0),
 		HashConcurrency: num("BOXOFFICE_HASH_CONCURRENCY", 4, 1),
 
+		DebugAddr: str("BOXOFFICE_DEBUG_ADDR", ""),
+
 		RevocationReplicas: num("BOXOFFICE_REVOCATION_REPLICAS", 0, 0),
 		RevocationWait:     dur("BOXOFFICE_REVOCATION_WAIT", 200*time.Millisecond, time.Millisecond),
 	}
@@ -161,6 +165,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("BOXOFFICE_CLOCK_OFFSET=%q is not a duration", v)
 		}
 		c.ClockOffset = d
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			bad("BOXOFFICE_DEBUG_ADDR=%q must be a loopback host:port (pprof must not be public)", c.DebugAddr)
+		}
 	}
 	if c.RevocationReplicas > 0 && c.RevocationWait >= c.RedisTimeout {
 		bad("BOXOFFICE_REVOCATION_WAIT (%s) must be shorter than REDIS_TIMEOUT (%s)", c.RevocationWait, c.RedisTimeout)

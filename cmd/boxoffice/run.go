@@ -87,6 +87,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("BOXOFFICE_CLOCK_OFFSET shifts this instance's clock; it exists for tests", "offset", cfg.ClockOffset.String())
 	}
 
+	if cfg.DebugAddr != "" {
+		if err := startDebug(ctx, cfg.DebugAddr, log); err != nil {
+			return err
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

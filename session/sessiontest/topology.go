@@ -57,7 +57,8 @@ func NewCluster(dir string) (*Cluster, error) {
 			return nil, err
 		}
 		n, err := newOnPort(nd, port, serverArgs(nd, port, "--cluster-enabled", "yes",
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500"))
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500",
+			"--repl-diskless-sync-delay", "0"))
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -78,8 +79,9 @@ func NewCluster(dir string) (*Cluster, error) {
 	return c, nil
 }
 
-// WaitHealthy waits until every node reports cluster_state:ok and sees 3 primaries with
-// replicas.
+// WaitHealthy waits until every live node reports cluster_state:ok with 3 primaries serving
+// slots, and every live replica has synced with its primary (a replica that never synced
+// cannot be promoted).
 func (c *Cluster) WaitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -90,6 +92,11 @@ func (c *Cluster) WaitHealthy(timeout time.Duration) error {
 			}
 			info, err := command(n.Addr, "CLUSTER", "INFO")
 			if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_size:3") {
+				ok = false
+				break
+			}
+			repl, err := command(n.Addr, "INFO", "replication")
+			if err != nil || (strings.Contains(repl, "role:slave") && !strings.Contains(repl, "master_link_status:up")) {
 				ok = false
 				break
 			}

@@ -1,0 +1,276 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"boxoffice/session/sessiontest"
+)
+
+// faultUser signs a user in twice through d and revokes the second session, returning the live
+// and the revoked tokens.
+func faultUser(t *testing.T, d *deployment) (live, revoked tokens) {
+	t.Helper()
+	name, pw := newUser(t, d.inst(0))
+	live = login(t, d.inst(0), name, pw)
+	revoked = login(t, d.inst(1), name, pw)
+	expect(t, d.inst(1).do(t, "POST", "/v1/auth/logout", revoked.AccessToken, nil), 204, "")
+	return live, revoked
+}
+
+// afterRecovery checks that the live session works and the revoked one stays revoked on every
+// instance.
+func afterRecovery(t *testing.T, d *deployment, live, revoked tokens) {
+	t.Helper()
+	for i := range d.procs {
+		expect(t, d.inst(i).do(t, "GET", "/v1/session", live.AccessToken, nil), 200, "")
+		expect(t, d.inst(i).do(t, "GET", "/v1/session", revoked.AccessToken, nil), 401, "session_revoked")
+	}
+}
+
+// TestFaultRedisKilledAndRestarted: Redis (with an append-only file) dies under load and comes
+// back. Meanwhile every answer is 200 or 503 with Retry-After; afterwards sessions and
+// revocations are as they were, and no instance leaked goroutines.
+func TestFaultRedisKilledAndRestarted(t *testing.T) {
+	longFault(t)
+	r := sessiontest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
+	d, debug := faultDeployment(t, 2, r.URL(), nil)
+	live, revoked := faultUser(t, d)
+	before := countGoroutines(t, debug)
+	load := startLoad(t, d, live.AccessToken, 4)
+	time.Sleep(300 * time.Millisecond)
+	at := time.Now()
+	r.Kill()
+	time.Sleep(2 * time.Second)
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, func() bool { return get(d.procs[0].base+"/readyz") == 200 && get(d.procs[1].base+"/readyz") == 200 })
+	time.Sleep(500 * time.Millisecond)
+	o := summarise(load.finish(t), at)
+	t.Logf("Redis killed for 2s: %s", o)
+	if o.n503 == 0 {
+		t.Fatal("no 503 while Redis was down: requests were answered without checking sessions")
+	}
+	afterRecovery(t, d, live, revoked)
+	noLeak(t, debug, before)
+}
+
+// TestFaultRedisHung: Redis stops answering (SIGSTOP) for 3 s under load: answers turn into
+// 503 within the request deadline instead of hanging, and recover when it resumes.
+func TestFaultRedisHung(t *testing.T) {
+	longFault(t)
+	r := sessiontest.StartServer(t)
+	d, debug := faultDeployment(t, 2, r.URL(), map[string]string{"BOXOFFICE_REQUEST_TIMEOUT": "1s"})
+	live, revoked := faultUser(t, d)
+	before := countGoroutines(t, debug)
+	load := startLoad(t, d, live.AccessToken, 4)
+	time.Sleep(300 * time.Millisecond)
+	at := time.Now()
+	r.Pause()
+	time.Sleep(3 * time.Second)
+	r.Resume()
+	time.Sleep(1500 * time.Millisecond)
+	o := summarise(load.finish(t), at)
+	t.Logf("Redis hung for 3s: %s", o)
+	if o.n503 == 0 {
+		t.Fatal("no 503 while Redis was hung")
+	}
+	if o.slowest > 5*time.Second {
+		t.Fatalf("an answer took %s: requests hang with Redis instead of failing at the deadline", o.slowest)
+	}
+	afterRecovery(t, d, live, revoked)
+	noLeak(t, debug, before)
+}
+
+// TestFaultSentinelFailover: the primary dies under load; Sentinel promotes the replica and the
+// instances follow it. Revocations were acknowledged by the replica (BOXOFFICE_REVOCATION_
+// REPLICAS=1), so none comes back to life on the new primary.
+func TestFaultSentinelFailover(t *testing.T) {
+	longFault(t)
+	s := sessiontest.StartSentinel(t)
+	d, debug := faultDeployment(t, 2, "", map[string]string{
+		"REDIS_SENTINEL_ADDRS": strings.Join(s.Addrs, ","), "REDIS_SENTINEL_MASTER": s.Master,
+		"BOXOFFICE_REVOCATION_REPLICAS": "1",
+	})
+	live, revoked := faultUser(t, d)
+	before := countGoroutines(t, debug)
+	load := startLoad(t, d, live.AccessToken, 4)
+	time.Sleep(300 * time.Millisecond)
+	at := time.Now()
+	old := s.Primary.Addr
+	s.Primary.Kill()
+	waitFor(t, 30*time.Second, func() bool {
+		addr, err := s.MasterAddr()
+		return err == nil && addr != old
+	})
+	waitFor(t, 15*time.Second, func() bool { return get(d.procs[0].base+"/readyz") == 200 && get(d.procs[1].base+"/readyz") == 200 })
+	time.Sleep(500 * time.Millisecond)
+	o := summarise(load.finish(t), at)
+	t.Logf("Sentinel failover: %s", o)
+	afterRecovery(t, d, live, revoked)
+	noLeak(t, debug, before)
+}
+
+// TestFaultClusterPromotion: a Cluster primary dies under load; its replica is promoted and the
+// sessions whose slots it served are readable again.
+func TestFaultClusterPromotion(t *testing.T) {
+	longFault(t)
+	c := sessiontest.StartCluster(t)
+	d, debug := faultDeployment(t, 2, "", map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs, ",")})
+	var lives, revokeds []tokens
+	for i := 0; i < 6; i++ { // users spread over the three primaries
+		l, r := faultUser(t, d)
+		lives, revokeds = append(lives, l), append(revokeds, r)
+	}
+	time.Sleep(500 * time.Millisecond) // asynchronous replication catches up
+	before := countGoroutines(t, debug)
+	load := startLoad(t, d, lives[0].AccessToken, 4)
+	time.Sleep(300 * time.Millisecond)
+	at := time.Now()
+	c.Primaries()[0].Kill()
+	// Healthy again means: the failure was detected and the replica promoted (3 primaries
+	// serving every slot among the live nodes).
+	waitFor(t, 30*time.Second, func() bool { return len(c.Primaries()) == 3 })
+	if err := c.WaitHealthy(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for i := range lives {
+		for {
+			r := d.inst(i).do(t, "GET", "/v1/session", lives[i].AccessToken, nil)
+			if r.status == 200 {
+				break
+			}
+			if r.status != 503 || time.Now().After(deadline) {
+				d.dumpLogs(os.Stderr)
+				t.Fatalf("user %d after promotion: %d %s", i, r.status, r.body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	o := summarise(load.finish(t), at)
+	t.Logf("Cluster primary killed: %s", o)
+	for i := range lives {
+		afterRecovery(t, d, lives[i], revokeds[i])
+	}
+	noLeak(t, debug, before)
+}
+
+// TestFaultInstanceKilledMidRefresh: the instance handling a refresh dies at a random moment;
+// the client retries the same refresh token on another instance and stays signed in.
+func TestFaultInstanceKilledMidRefresh(t *testing.T) {
+	longFault(t)
+	r := sessiontest.StartServer(t)
+	stable, _ := faultDeployment(t, 1, r.URL(), nil)
+	for round := 0; round < 8; round++ {
+		victim, _ := faultDeployment(t, 1, r.URL(), nil)
+		name, pw := newUser(t, stable.inst(0))
+		tk := login(t, stable.inst(0), name, pw)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = rawRefresh(ctx, victim.procs[0].base, tk.RefreshToken) // may or may not complete
+		}()
+		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
+		victim.procs[0].signal(syscall.SIGKILL)
+		wg.Wait()
+		// The client's retry, on another instance, with the token it still holds.
+		rr := stable.inst(0).do(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tk.RefreshToken})
+		expect(t, rr, 200, "")
+		var next tokens
+		rr.decode(t, &next)
+		expect(t, stable.inst(0).do(t, "GET", "/v1/session", next.AccessToken, nil), 200, "")
+	}
+}
+
+// TestFaultGracefulDrain: SIGTERM during in-flight logins lets every one of them finish, marks
+// the instance not ready first, and exits cleanly.
+func TestFaultGracefulDrain(t *testing.T) {
+	r := sessiontest.StartServer(t)
+	d, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_DRAIN_DELAY": "1s"})
+	c := d.inst(0)
+	name, pw := newUser(t, c)
+	var wg sync.WaitGroup
+	results := make(chan int, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": name, "password": pw}).status
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	d.procs[0].signal(syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	if st := get(c.base + "/readyz"); st != 503 {
+		t.Errorf("/readyz while draining = %d, want 503", st)
+	}
+	wg.Wait()
+	close(results)
+	for st := range results {
+		if st != 200 {
+			t.Errorf("in-flight login answered %d during shutdown", st)
+		}
+	}
+	select {
+	case <-d.procs[0].done:
+		if code := d.procs[0].cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("instance did not exit after SIGTERM")
+	}
+}
+
+// TestFaultRedisOutOfMemory: with noeviction, a Redis at its memory limit refuses writes;
+// reads keep working, writes answer 503 (never 500), revoked sessions stay revoked, and
+// everything works again once memory is available.
+func TestFaultRedisOutOfMemory(t *testing.T) {
+	r := sessiontest.StartServer(t, "--maxmemory-policy", "noeviction")
+	d, _ := faultDeployment(t, 1, r.URL(), nil)
+	c := d.inst(0)
+	live, revoked := faultUser(t, d)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	// A limit below what Redis already uses: every write that needs memory is refused.
+	if err := rdb.ConfigSet(ctx, "maxmemory", "100kb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "probe", "x", 0).Err(); err == nil || !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("Redis is not refusing writes: %v", err)
+	}
+	expect(t, c.do(t, "GET", "/v1/session", live.AccessToken, nil), 200, "")
+	expect(t, c.do(t, "PATCH", "/v1/session/data", live.AccessToken, `{"big":"`+strings.Repeat("y", 4000)+`"}`), 503, "service_unavailable")
+	expect(t, c.do(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": live.RefreshToken}), 503, "service_unavailable")
+	expect(t, c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": "nobody-oom", "password": "whatever-pw"}), 503, "service_unavailable")
+	expect(t, c.do(t, "GET", "/v1/session", revoked.AccessToken, nil), 401, "session_revoked")
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c.do(t, "PATCH", "/v1/session/data", live.AccessToken, `{"ok":true}`), 200, "")
+	expect(t, c.do(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": live.RefreshToken}), 200, "")
+}
+
+// TestFaultClockSkew: instances whose clocks differ by ±2 s (inside the JWT leeway) serve the
+// same sessions; tokens issued by the fast one are accepted by the slow one and vice versa.
+func TestFaultClockSkew(t *testing.T) {
+	r := sessiontest.StartServer(t)
+	fast, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_CLOCK_OFFSET": "2s"})
+	slow, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_CLOCK_OFFSET": "-2s"})
+	both := &deployment{procs: []*process{fast.procs[0], slow.procs[0]}}
+	lifecycle(t, both)
+	name, pw := newUser(t, fast.inst(0))
+	tk := login(t, fast.inst(0), name, pw)
+	expect(t, slow.inst(0).do(t, "GET", "/v1/session", tk.AccessToken, nil), 200, "")
+	tk2 := login(t, slow.inst(0), name, pw)
+	expect(t, fast.inst(0).do(t, "GET", "/v1/session", tk2.AccessToken, nil), 200, "")
+}
