@@ -159,13 +159,26 @@ func faultDeployment(t *testing.T, n int, redisURL string, env map[string]string
 		d.procs = append(d.procs, p)
 		debug = append(debug, "http://127.0.0.1:"+strconv.Itoa(port))
 	}
-	t.Cleanup(d.stop)
+	t.Cleanup(func() {
+		d.stop()
+		d.checkLogs(t, "panic", "goroutine ", "fatal error")
+	})
 	for _, p := range d.procs {
 		if err := p.waitReady(20 * time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return d, debug
+}
+
+// redisClients counts the connections a Redis server has open, the test's own included.
+func redisClients(t *testing.T, r *sessiontest.Redis) int {
+	t.Helper()
+	list, err := r.Client(t).ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(list, "\n")
 }
 
 var goroutineTotal = regexp.MustCompile(`goroutine profile: total (\d+)`)

@@ -59,6 +59,9 @@ func TestFaultRedisKilledAndRestarted(t *testing.T) {
 	}
 	afterRecovery(t, d, live, revoked)
 	noLeak(t, debug, before)
+	if n := redisClients(t, r); n > 2*8+2 { // two instances with REDIS_POOL_SIZE=8, and us
+		t.Fatalf("%d connections to Redis after recovery: the pools leak", n)
+	}
 }
 
 // TestFaultRedisHung: Redis stops answering (SIGSTOP) for 3 s under load: answers turn into
@@ -86,6 +89,9 @@ func TestFaultRedisHung(t *testing.T) {
 	}
 	afterRecovery(t, d, live, revoked)
 	noLeak(t, debug, before)
+	if n := redisClients(t, r); n > 2*8+2 {
+		t.Fatalf("%d connections to Redis after recovery: the pools leak", n)
+	}
 }
 
 // TestFaultSentinelFailover: the primary dies under load; Sentinel promotes the replica and the
