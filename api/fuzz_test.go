@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -17,13 +16,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/valyala/fasthttp/fasthttputil"
-
-	"boxoffice"
-	"boxoffice/auth"
-	"boxoffice/session"
-	"boxoffice/session/sessiontest"
 )
 
 // Fuzz targets for the request decoders. Seed corpora live in testdata/fuzz/<FuzzName>/; run
@@ -488,33 +481,8 @@ func FuzzParseIfMatch(f *testing.F) {
 // millions of failed logins from one address) and registration unthrottled.
 func newFuzzServer(tb testing.TB) *Server {
 	tb.Helper()
-	r := sessiontest.Start(tb)
-	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { rdb.Close() })
-	store, err := session.New(rdb, session.DefaultConfig())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	secret := []byte("fuzz-secret-fuzz-secret-fuzz-secret!")
-	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret, CacheSize: 1000})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	limits := LoginLimits{PerAccount: 1 << 30, PerAccountGlobal: 1 << 30, PerIP: 1 << 30}
-	srv, err := NewServer(Config{Login: limits}, Deps{
-		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
-		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
-		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret), CSRF: auth.NewCSRF(secret),
-		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
-		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return srv
+	return newTestServerWith(tb, Config{Login: limits}).srv
 }
 
 // fuzzRoutes are the unauthenticated endpoints that decode a JSON body, with the statuses

@@ -41,6 +41,12 @@ type testServer struct {
 
 func newTestServer(tb testing.TB) *testServer {
 	tb.Helper()
+	return newTestServerWith(tb, Config{})
+}
+
+// newTestServerWith is newTestServer with an HTTP-layer configuration.
+func newTestServerWith(tb testing.TB, cfg Config) *testServer {
+	tb.Helper()
 	r := sessiontest.Start(tb)
 	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
 	if err != nil {
@@ -58,7 +64,7 @@ func newTestServer(tb testing.TB) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := NewServer(Config{}, Deps{
+	srv, err := NewServer(cfg, Deps{
 		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
 		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
 		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret), CSRF: auth.NewCSRF(secret),
