@@ -130,9 +130,6 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		touches: make(chan struct{}, maxBackgroundTouches)}, nil
 }
 
-// Config returns the store's configuration.
-func (s *Store) Config() Config { return s.cfg }
-
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func (s *Store) nowMS() int64 { return ms(s.cfg.Now()) }

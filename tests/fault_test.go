@@ -33,6 +33,44 @@ func afterRecovery(t *testing.T, d *deployment, live, revoked tokens) {
 	}
 }
 
+// underLoad reads the live session from every instance while fault runs (fault returns once
+// the fault is over and the deployment ready again), checks the outage contract on every answer
+// and that no goroutines leaked, and returns the outage's timing.
+func underLoad(t *testing.T, d *deployment, debug []string, live tokens, fault func()) outage {
+	t.Helper()
+	before := countGoroutines(t, debug)
+	load := startLoad(t, d, live.AccessToken, 4)
+	time.Sleep(300 * time.Millisecond)
+	at := time.Now()
+	fault()
+	time.Sleep(500 * time.Millisecond)
+	o := summarise(load.finish(t), at)
+	noLeak(t, debug, before)
+	return o
+}
+
+// allReady waits until every instance of d answers /readyz with 200.
+func allReady(t *testing.T, d *deployment) {
+	t.Helper()
+	waitFor(t, 15*time.Second, func() bool {
+		for _, p := range d.procs {
+			if get(p.base+"/readyz") != 200 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// boundedPools fails when Redis holds more connections than two instances' pools (8 each)
+// and the test's own client: the pools leaked across the outage.
+func boundedPools(t *testing.T, r *sessiontest.Redis) {
+	t.Helper()
+	if n := redisClients(t, r); n > 2*8+2 {
+		t.Fatalf("%d connections to Redis after recovery: the pools leak", n)
+	}
+}
+
 // TestFaultRedisKilledAndRestarted: Redis (with an append-only file) dies under load and comes
 // back. Meanwhile every answer is 200 or 503 with Retry-After; afterwards sessions and
 // revocations are as they were, and no instance leaked goroutines.
@@ -41,27 +79,20 @@ func TestFaultRedisKilledAndRestarted(t *testing.T) {
 	r := sessiontest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	d, debug := faultDeployment(t, 2, r.URL(), nil)
 	live, revoked := faultUser(t, d)
-	before := countGoroutines(t, debug)
-	load := startLoad(t, d, live.AccessToken, 4)
-	time.Sleep(300 * time.Millisecond)
-	at := time.Now()
-	r.Kill()
-	time.Sleep(2 * time.Second)
-	if err := r.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 15*time.Second, func() bool { return get(d.procs[0].base+"/readyz") == 200 && get(d.procs[1].base+"/readyz") == 200 })
-	time.Sleep(500 * time.Millisecond)
-	o := summarise(load.finish(t), at)
+	o := underLoad(t, d, debug, live, func() {
+		r.Kill()
+		time.Sleep(2 * time.Second)
+		if err := r.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		allReady(t, d)
+	})
 	t.Logf("Redis killed for 2s: %s", o)
 	if o.n503 == 0 {
 		t.Fatal("no 503 while Redis was down: requests were answered without checking sessions")
 	}
 	afterRecovery(t, d, live, revoked)
-	noLeak(t, debug, before)
-	if n := redisClients(t, r); n > 2*8+2 { // two instances with REDIS_POOL_SIZE=8, and us
-		t.Fatalf("%d connections to Redis after recovery: the pools leak", n)
-	}
+	boundedPools(t, r)
 }
 
 // TestFaultRedisHung: Redis stops answering (SIGSTOP) for 3 s under load: answers turn into
@@ -71,15 +102,12 @@ func TestFaultRedisHung(t *testing.T) {
 	r := sessiontest.StartServer(t)
 	d, debug := faultDeployment(t, 2, r.URL(), map[string]string{"BOXOFFICE_REQUEST_TIMEOUT": "1s"})
 	live, revoked := faultUser(t, d)
-	before := countGoroutines(t, debug)
-	load := startLoad(t, d, live.AccessToken, 4)
-	time.Sleep(300 * time.Millisecond)
-	at := time.Now()
-	r.Pause()
-	time.Sleep(3 * time.Second)
-	r.Resume()
-	time.Sleep(1500 * time.Millisecond)
-	o := summarise(load.finish(t), at)
+	o := underLoad(t, d, debug, live, func() {
+		r.Pause()
+		time.Sleep(3 * time.Second)
+		r.Resume()
+		allReady(t, d)
+	})
 	t.Logf("Redis hung for 3s: %s", o)
 	if o.n503 == 0 {
 		t.Fatal("no 503 while Redis was hung")
@@ -88,10 +116,7 @@ func TestFaultRedisHung(t *testing.T) {
 		t.Fatalf("an answer took %s: requests hang with Redis instead of failing at the deadline", o.slowest)
 	}
 	afterRecovery(t, d, live, revoked)
-	noLeak(t, debug, before)
-	if n := redisClients(t, r); n > 2*8+2 {
-		t.Fatalf("%d connections to Redis after recovery: the pools leak", n)
-	}
+	boundedPools(t, r)
 }
 
 // TestFaultSentinelFailover: the primary dies under load; Sentinel promotes the replica and the
@@ -105,22 +130,17 @@ func TestFaultSentinelFailover(t *testing.T) {
 		"BOXOFFICE_REVOCATION_REPLICAS": "1",
 	})
 	live, revoked := faultUser(t, d)
-	before := countGoroutines(t, debug)
-	load := startLoad(t, d, live.AccessToken, 4)
-	time.Sleep(300 * time.Millisecond)
-	at := time.Now()
-	old := s.Primary.Addr
-	s.Primary.Kill()
-	waitFor(t, 30*time.Second, func() bool {
-		addr, err := s.MasterAddr()
-		return err == nil && addr != old
+	o := underLoad(t, d, debug, live, func() {
+		old := s.Primary.Addr
+		s.Primary.Kill()
+		waitFor(t, 30*time.Second, func() bool {
+			addr, err := s.MasterAddr()
+			return err == nil && addr != old
+		})
+		allReady(t, d)
 	})
-	waitFor(t, 15*time.Second, func() bool { return get(d.procs[0].base+"/readyz") == 200 && get(d.procs[1].base+"/readyz") == 200 })
-	time.Sleep(500 * time.Millisecond)
-	o := summarise(load.finish(t), at)
 	t.Logf("Sentinel failover: %s", o)
 	afterRecovery(t, d, live, revoked)
-	noLeak(t, debug, before)
 }
 
 // TestFaultClusterPromotion: a Cluster primary dies under load; its replica is promoted and the
@@ -135,37 +155,33 @@ func TestFaultClusterPromotion(t *testing.T) {
 		lives, revokeds = append(lives, l), append(revokeds, r)
 	}
 	time.Sleep(500 * time.Millisecond) // asynchronous replication catches up
-	before := countGoroutines(t, debug)
-	load := startLoad(t, d, lives[0].AccessToken, 4)
-	time.Sleep(300 * time.Millisecond)
-	at := time.Now()
-	c.Primaries()[0].Kill()
-	// Healthy again means: the failure was detected and the replica promoted (3 primaries
-	// serving every slot among the live nodes).
-	waitFor(t, 30*time.Second, func() bool { return len(c.Primaries()) == 3 })
-	if err := c.WaitHealthy(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for i := range lives {
-		for {
-			r := d.inst(i).do(t, "GET", "/v1/session", lives[i].AccessToken, nil)
-			if r.status == 200 {
-				break
-			}
-			if r.status != 503 || time.Now().After(deadline) {
-				d.dumpLogs(os.Stderr)
-				t.Fatalf("user %d after promotion: %d %s", i, r.status, r.body)
-			}
-			time.Sleep(100 * time.Millisecond)
+	o := underLoad(t, d, debug, lives[0], func() {
+		c.Primaries()[0].Kill()
+		// Healthy again means: the failure was detected and the replica promoted (3 primaries
+		// serving every slot among the live nodes).
+		waitFor(t, 30*time.Second, func() bool { return len(c.Primaries()) == 3 })
+		if err := c.WaitHealthy(30 * time.Second); err != nil {
+			t.Fatal(err)
 		}
-	}
-	o := summarise(load.finish(t), at)
+		deadline := time.Now().Add(15 * time.Second)
+		for i := range lives {
+			for {
+				r := d.inst(i).do(t, "GET", "/v1/session", lives[i].AccessToken, nil)
+				if r.status == 200 {
+					break
+				}
+				if r.status != 503 || time.Now().After(deadline) {
+					d.dumpLogs(os.Stderr)
+					t.Fatalf("user %d after promotion: %d %s", i, r.status, r.body)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	})
 	t.Logf("Cluster primary killed: %s", o)
 	for i := range lives {
 		afterRecovery(t, d, lives[i], revokeds[i])
 	}
-	noLeak(t, debug, before)
 }
 
 // TestFaultInstanceKilledMidRefresh: the instance handling a refresh dies at a random moment;
