@@ -45,6 +45,10 @@ type Config struct {
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to call the API with
 	// credentials; none means same-origin only. Never "*".
 	CORSOrigins []string
+	// PublicOrigins are the origins (scheme://host[:port]) under which browsers reach this API
+	// itself; a cookie-authenticated state change is accepted from them and from CORSOrigins
+	// only. The request's Host header is never trusted for this.
+	PublicOrigins []string
 	// InsecureDevCookies lets the cookie transport work over plain HTTP, for requests to a
 	// loopback host only (local development). Default false.
 	InsecureDevCookies bool

@@ -42,6 +42,17 @@ type Argon2Params struct {
 // DefaultArgon2 is OWASP's recommended minimum (m=19 MiB, t=2, p=1).
 var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 
+// AtLeastOWASP reports whether p costs at least as much as one of OWASP's equivalent argon2id
+// configurations (m=47104 t=1, m=19456 t=2, m=12288 t=3, m=9216 t=4, m=7168 t=5).
+func (p Argon2Params) AtLeastOWASP() bool {
+	for _, o := range []Argon2Params{{47104, 1, 1}, {19456, 2, 1}, {12288, 3, 1}, {9216, 4, 1}, {7168, 5, 1}} {
+		if p.MemoryKiB >= o.MemoryKiB && p.Time >= o.Time {
+			return true
+		}
+	}
+	return false
+}
+
 // Passwords hashes and verifies passwords with argon2id, running at most a fixed number of
 // hashes at once so that a login flood cannot exhaust memory (each hash holds MemoryKiB).
 type Passwords struct {

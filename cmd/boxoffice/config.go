@@ -35,8 +35,13 @@ type config struct {
 	RefreshGrace  time.Duration
 	TouchInterval time.Duration
 
-	MaxDataKeys  int
-	MaxDataBytes int
+	MaxDataKeys      int
+	MaxDataBytes     int
+	UserDataMaxBytes int // session data of all of a user's sessions together
+	MaxSessions      int // live sessions per user; login beyond it revokes the least recently used
+
+	Argon2MemoryKiB uint32
+	Argon2Time      uint32
 
 	LoginMaxPerAccount       int
 	LoginMaxPerAccountGlobal int
@@ -47,6 +52,7 @@ type config struct {
 	TrustedProxies  []string
 	ProxyHeader     string
 	CORSOrigins     []string
+	PublicOrigins   []string // origins (scheme://host[:port]) under which browsers reach this API
 	InsecureCookies bool
 
 	RequestTimeout  time.Duration
@@ -68,6 +74,24 @@ type config struct {
 // externalRedis reports whether a Redis to connect to is configured (else: embedded).
 func (c config) externalRedis() bool {
 	return c.RedisURL != "" || len(c.ClusterAddrs) > 0 || len(c.SentinelAddrs) > 0
+}
+
+// origins reads a comma-separated list of browser origins such as https://app.example.com.
+func origins(name string, getenv func(string) string, bad func(string, ...any)) []string {
+	var out []string
+	for _, o := range strings.Split(getenv(name), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(o, "*") {
+			bad("%s: %q is not an origin like https://app.example.com (no wildcards, paths or trailing slash)", name, o)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // hostPorts reads a comma-separated list of host:port addresses.
@@ -136,8 +160,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RefreshGrace:  dur("BOXOFFICE_REFRESH_GRACE", 10*time.Second, 0),
 		TouchInterval: dur("BOXOFFICE_TOUCH_INTERVAL", time.Minute, 0),
 
-		MaxDataKeys:  num("BOXOFFICE_SESSION_DATA_MAX_KEYS", 64, 1),
-		MaxDataBytes: num("BOXOFFICE_SESSION_DATA_MAX_BYTES", 16<<10, 1),
+		MaxDataKeys:      num("BOXOFFICE_SESSION_DATA_MAX_KEYS", 64, 1),
+		MaxDataBytes:     num("BOXOFFICE_SESSION_DATA_MAX_BYTES", 16<<10, 1),
+		UserDataMaxBytes: num("BOXOFFICE_USER_DATA_MAX_BYTES", 256<<10, 1),
+		MaxSessions:      num("BOXOFFICE_MAX_SESSIONS_PER_USER", 50, 1),
+
+		Argon2MemoryKiB: uint32(num("BOXOFFICE_ARGON2_MEMORY_KIB", 19*1024, 8)),
+		Argon2Time:      uint32(num("BOXOFFICE_ARGON2_ITERATIONS", 2, 1)),
 
 		LoginMaxPerAccount:       num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT", 10, 1),
 		LoginMaxPerAccountGlobal: num("BOXOFFICE_LOGIN_MAX_PER_ACCOUNT_GLOBAL", 100, 1),
@@ -217,17 +246,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 
-	for _, o := range strings.Split(getenv("BOXOFFICE_CORS_ORIGINS"), ",") {
-		if o = strings.TrimSpace(o); o == "" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
-			u.RawQuery != "" || u.User != nil || strings.Contains(o, "*") {
-			bad("BOXOFFICE_CORS_ORIGINS: %q is not an origin like https://app.example.com (no wildcards, paths or trailing slash)", o)
-			continue
-		}
-		c.CORSOrigins = append(c.CORSOrigins, o)
+	c.CORSOrigins = origins("BOXOFFICE_CORS_ORIGINS", getenv, bad)
+	c.PublicOrigins = origins("BOXOFFICE_PUBLIC_ORIGINS", getenv, bad)
+	if c.UserDataMaxBytes < c.MaxDataBytes {
+		bad("BOXOFFICE_USER_DATA_MAX_BYTES (%d) must not be below BOXOFFICE_SESSION_DATA_MAX_BYTES (%d)", c.UserDataMaxBytes, c.MaxDataBytes)
+	}
+	if c.Argon2MemoryKiB > 4<<20 || c.Argon2Time > 64 {
+		bad("BOXOFFICE_ARGON2_MEMORY_KIB must be at most 4194304 and BOXOFFICE_ARGON2_ITERATIONS at most 64")
 	}
 	switch v := getenv("BOXOFFICE_INSECURE_DEV_COOKIES"); v {
 	case "", "false", "0":

@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		redisURL = "redis://" + m.Addr()
 		log.Warn("REDIS_URL is not set: using an embedded in-process Redis; sessions are not shared with other instances and are lost on exit")
 	}
+	if p := argon2Params(cfg); !p.AtLeastOWASP() {
+		log.Warn("BOXOFFICE_ARGON2_MEMORY_KIB and BOXOFFICE_ARGON2_ITERATIONS are below OWASP's minimum for argon2id (19 MiB, 2 iterations): use such settings for tests only",
+			"memory_kib", p.MemoryKiB, "iterations", p.Time)
+	}
 	if cfg.SecretGenerated {
 		log.Warn("BOXOFFICE_JWT_SECRET is not set: using a random key; tokens stop working when the process exits")
 	}
@@ -153,12 +157,13 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		},
 		RegisterPerIP:      cfg.RegisterMaxPerIP,
 		CORSOrigins:        cfg.CORSOrigins,
+		PublicOrigins:      cfg.PublicOrigins,
 		InsecureDevCookies: cfg.InsecureCookies,
 	}, api.Deps{
 		Sessions:  store,
 		Users:     store.Users(),
 		Throttle:  store.Throttle(),
-		Passwords: auth.NewPasswords(auth.DefaultArgon2, min(cfg.HashConcurrency, 4*runtime.NumCPU())),
+		Passwords: auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU())),
 		Tokens:    tokens,
 		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
 		CSRF:      auth.NewCSRF(cfg.JWTSecret, cfg.PreviousSecrets...),
@@ -169,6 +174,11 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Now:       now,
 	})
 	return srv, store, err
+}
+
+// argon2Params are the password-hashing costs the configuration asks for.
+func argon2Params(cfg config) auth.Argon2Params {
+	return auth.Argon2Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: auth.DefaultArgon2.Threads}
 }
 
 // healthcheck asks the local server's /healthz (for container HEALTHCHECK in images without
