@@ -43,24 +43,24 @@ func targetUser(c *fiber.Ctx, users auth.UserStore) (string, error) {
 	return id, nil
 }
 
-// handleAdminListSessions lists any user's live sessions.
+// handleAdminListSessions lists one page of any user's live sessions, newest first, without
+// their data, with the same limit and cursor parameters (and 422s) as handleListSessions.
+// The parameters are checked after the caller's role and the target user (403, 404 first).
 func handleAdminListSessions(sessions *session.Store, users auth.UserStore) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		uid, err := targetUser(c, users)
 		if err != nil {
 			return err
 		}
-		list, err := sessions.List(c.UserContext(), uid, "")
+		page, err := listPage(c)
 		if err != nil {
 			return err
 		}
-		items := make([]sessionView, 0, len(list))
-		for _, s := range list {
-			items = append(items, viewSession(s, claims(c).SessionID))
+		list, next, err := sessions.List(c.UserContext(), uid, "", page)
+		if err != nil {
+			return listError(err)
 		}
-		return writeJSON(c, fiber.MIMEApplicationJSON, struct {
-			Items []sessionView `json:"items"`
-		}{items})
+		return writeJSON(c, fiber.MIMEApplicationJSON, viewSessionPage(list, next, claims(c).SessionID))
 	}
 }
 

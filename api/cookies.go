@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +39,32 @@ var errCSRF = errors.New("csrf check failed")
 
 // cookieJar sets, reads and checks the transport cookies.
 type cookieJar struct {
-	csrf        *auth.CSRF
-	origins     map[string]bool // CORS allow-list: origins trusted besides this server's own
-	insecureDev bool            // plain-HTTP cookie names and no Secure, for loopback hosts only
+	csrf *auth.CSRF
+	// origins holds, in canonical form (see canonicalOrigin), the origins a cookie-authenticated
+	// state change may come from: Config.PublicOrigins and Config.CORSOrigins.
+	origins     map[string]bool
+	insecureDev bool // plain-HTTP cookie names, no Secure and loopback origins, for loopback hosts only
+}
+
+// newCookieJar builds the jar of a server: the CSRF token minter and the origin set of
+// cfg.PublicOrigins and cfg.CORSOrigins. It returns an error naming the first configured origin
+// that is not an http(s) origin scheme://host[:port] (no path, not even "/", no query, fragment,
+// user info or wildcard).
+func newCookieJar(csrf *auth.CSRF, cfg Config) (cookieJar, error) {
+	j := cookieJar{csrf: csrf, origins: map[string]bool{}, insecureDev: cfg.InsecureDevCookies}
+	for _, list := range []struct {
+		name    string
+		origins []string
+	}{{"PublicOrigins", cfg.PublicOrigins}, {"CORSOrigins", cfg.CORSOrigins}} {
+		for _, o := range list.origins {
+			co, ok := canonicalOrigin(o)
+			if !ok {
+				return cookieJar{}, fmt.Errorf("api: Config.%s: %q is not an origin like https://app.example.com", list.name, o)
+			}
+			j.origins[co] = true
+		}
+	}
+	return j, nil
 }
 
 // names returns the cookie names and the Secure flag for this request. The development switch
@@ -52,11 +77,13 @@ func (j cookieJar) names(c *fiber.Ctx) (access, refresh, csrf string, secure boo
 	return cookieAccess, cookieRefresh, cookieCSRF, true
 }
 
+// loopbackHost reports whether host (a Host header value or a host name, with or without a
+// port, IPv6 in brackets or not) is localhost or a loopback IP address (127.0.0.0/8, ::1).
 func loopbackHost(host string) bool {
-	host = strings.Trim(host, "[]")
 	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = strings.Trim(h, "[]")
+		host = h
 	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	if host == "localhost" {
 		return true
 	}
@@ -102,13 +129,25 @@ func (j cookieJar) refreshToken(c *fiber.Ctx) string {
 	return strings.Clone(c.Cookies(rt))
 }
 
-// checkOrigin refuses a cookie-carrying state change that a browser says comes from another
-// site: Sec-Fetch-Site must be same-origin (or the Origin must be allowed by CORS), and an
-// Origin header must be this server's or an allowed one. Requests without either header (not
-// from a browser) rely on the CSRF token alone.
+// checkOrigin refuses a cookie-carrying state change (and a cookie-transport login) that a
+// browser says comes from another origin. The Origin header, when present, must be exactly one
+// of the jar's origins (Config.PublicOrigins and Config.CORSOrigins) after canonicalOrigin:
+// scheme, host and port all count, and the request's Host header is never consulted, since
+// behind some proxies a client chooses it. "null", paths and anything else that is not an
+// http(s) origin are refused. Sec-Fetch-Site must be absent or "same-origin", or "same-site" /
+// "cross-site" with an accepted Origin; "none" (address bar, bookmark) is always refused.
+// Requests with neither header (not from a browser) rely on the CSRF token alone.
+//
+// Local development: with Config.InsecureDevCookies and a request for a loopback host (the
+// same test that selects the plain-HTTP cookie names), any http://localhost:<port>,
+// http://127.0.0.1:<port> (127.0.0.0/8) or http://[::1]:<port> origin is accepted too, so a
+// dev server on another port can call the API; https loopback origins are not (SameSite=Strict
+// would withhold the plain-HTTP cookies from them anyway).
+//
+// It returns errCSRF (403 csrf_failed) when the request is refused.
 func (j cookieJar) checkOrigin(c *fiber.Ctx) error {
 	origin := c.Get(fiber.HeaderOrigin)
-	allowed := origin != "" && (j.origins[strings.ToLower(origin)] || sameOrigin(origin, c.Hostname()))
+	allowed := origin != "" && j.originAllowed(c, origin)
 	switch c.Get("Sec-Fetch-Site") {
 	case "", "same-origin":
 	case "same-site", "cross-site":
@@ -124,13 +163,64 @@ func (j cookieJar) checkOrigin(c *fiber.Ctx) error {
 	return nil
 }
 
-// sameOrigin reports whether origin names the host (with port) the request was sent to.
-func sameOrigin(origin, host string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" {
+// originAllowed reports whether the Origin header value origin is one of the jar's origins, or
+// a loopback http origin while the development switch applies to this request.
+func (j cookieJar) originAllowed(c *fiber.Ctx, origin string) bool {
+	co, ok := canonicalOrigin(origin)
+	if !ok {
 		return false
 	}
-	return strings.EqualFold(u.Host, host)
+	if j.origins[co] {
+		return true
+	}
+	if j.insecureDev && loopbackHost(c.Hostname()) {
+		if rest, isHTTP := strings.CutPrefix(co, "http://"); isHTTP {
+			return loopbackHost(rest) // rest is host[:port], IPv6 in brackets
+		}
+	}
+	return false
+}
+
+// canonicalOrigin returns origin as browsers serialise it, scheme://host[:port]: scheme and
+// host lowercased, IPv6 hosts in brackets, the port in decimal and dropped when it is the
+// scheme's default (80 for http, 443 for https). ok is false for anything but an http or https
+// origin: "null", a path (even "/"), a query, a fragment, user info, a backslash, a
+// percent-escape, a wildcard, a host that is neither an IP address nor made of ASCII letters,
+// digits, '.', '-' and '_' (write internationalised names in punycode, as browsers send them),
+// or a port outside 1-65535.
+func canonicalOrigin(origin string) (canonical string, ok bool) {
+	scheme, rest, found := strings.Cut(origin, "://")
+	scheme = strings.ToLower(scheme)
+	if !found || (scheme != "http" && scheme != "https") || rest == "" || strings.ContainsAny(rest, "/?#@\\%") {
+		return "", false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if ip := net.ParseIP(host); ip != nil && strings.Contains(host, ":") {
+		if ip.To4() == nil {
+			host = ip.String() // the compressed form browsers send: [::1], not [0:0::1]
+		}
+		host = "[" + host + "]"
+	} else if ip == nil && strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != "" {
+		return "", false // wildcards and other characters no browser puts in an Origin host
+	}
+	switch p := u.Port(); {
+	case p == "" && strings.HasSuffix(u.Host, ":"):
+		return "", false // "host:" with an empty port
+	case p == "":
+	default:
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", false
+		}
+		if !(scheme == "http" && n == 80) && !(scheme == "https" && n == 443) {
+			host += ":" + strconv.Itoa(n)
+		}
+	}
+	return scheme + "://" + host, true
 }
 
 // checkCSRF requires the signed double-submit token: the X-CSRF-Token header must equal the

@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"boxoffice/accounts"
 )
 
 // Fuzz targets for the request decoders. Seed corpora live in testdata/fuzz/<FuzzName>/; run
@@ -481,8 +483,9 @@ func FuzzParseIfMatch(f *testing.F) {
 // millions of failed logins from one address) and registration unthrottled.
 func newFuzzServer(tb testing.TB) *Server {
 	tb.Helper()
-	limits := LoginLimits{PerAccount: 1 << 30, PerAccountGlobal: 1 << 30, PerIP: 1 << 30}
-	return newTestServerWith(tb, Config{Login: limits}).srv
+	return newTestServerWith(tb, Config{}, func(a *accounts.Service) {
+		a.Limits = accounts.Limits{PerAccount: 1 << 30, PerAccountGlobal: 1 << 30, PerIP: 1 << 30}
+	}).srv
 }
 
 // fuzzRoutes are the unauthenticated endpoints that decode a JSON body, with the statuses

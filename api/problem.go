@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"boxoffice/accounts"
 	"boxoffice/auth"
 	"boxoffice/session"
 )
@@ -37,17 +38,14 @@ var (
 	errBodyTooLarge     = errors.New("body too large")
 	errNotFound         = errors.New("not found")
 	errForbidden        = errors.New("forbidden")
+	errValidation       = errors.New("invalid request")
 )
 
-// validationError lists invalid fields of a request body (422).
+// validationError lists invalid fields of a request (422).
 type validationError struct{ fields map[string]string }
 
-func (e *validationError) Error() string { return fmt.Sprintf("invalid fields: %v", e.fields) }
-
-// throttledError is a refused attempt with the time until the next is allowed (429).
-type throttledError struct{ retryAfter time.Duration }
-
-func (e *throttledError) Error() string { return "too many attempts" }
+func (e *validationError) Error() string   { return fmt.Sprintf("invalid fields: %v", e.fields) }
+func (e *validationError) Is(t error) bool { return t == errValidation }
 
 // malformedError carries a client-safe description of why a body could not be parsed (400).
 type malformedError struct{ detail string }
@@ -55,74 +53,97 @@ type malformedError struct{ detail string }
 func (e *malformedError) Error() string   { return e.detail }
 func (e *malformedError) Is(t error) bool { return t == errMalformedJSON }
 
-// problemFor is the single place where errors become HTTP problems. Anything it does not
-// recognise is a 500 whose body says nothing about the cause.
+// problemRow maps every error that errors.Is matches err to one problem. detail "" takes the
+// error's own client-safe text (the error types that carry one say so).
+type problemRow struct {
+	err                 error
+	status              int
+	code, title, detail string
+}
+
+// problemTable is every error → problem mapping, in order; the first match wins. A test checks
+// that each code appears in openapi.yaml and that each sentinel the domain packages export
+// has a row.
+var problemTable = []problemRow{
+	{errMissingToken, 401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>', or sign in with the cookie transport."},
+	{auth.ErrTokenExpired, 401, "token_expired", "Access token expired", "Refresh the session to get a new access token."},
+	{auth.ErrTokenInvalid, 401, "invalid_token", "Invalid access token", "The access token is not valid."},
+	{session.ErrRevoked, 401, "session_revoked", "Session revoked", "This session was signed out or revoked; sign in again."},
+	{session.ErrExpired, 401, "session_expired", "Session expired", "This session has ended; sign in again."},
+	{accounts.ErrInvalidCredentials, 401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."},
+	{auth.ErrPasswordMismatch, 401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."},
+	{auth.ErrUserNotFound, 401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."},
+	{session.ErrStaleCredential, 401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."},
+	{auth.ErrRefreshInvalid, 401, "invalid_refresh_token", "Invalid refresh token", "The refresh token is not valid."},
+	{session.ErrRefreshReused, 401, "refresh_token_reused", "Refresh token reused",
+		"This refresh token was already used; the session has been revoked as a precaution. Sign in again."},
+	{errCSRF, 403, "csrf_failed", "Cross-site request refused",
+		"A cookie-authenticated change needs this site's origin and the session's X-CSRF-Token header."},
+	{errForbidden, 403, "forbidden", "Forbidden", "You may not perform this action."},
+	{errNotFound, 404, "not_found", "Not found", "No such resource."},
+	{session.ErrNotFound, 404, "not_found", "Not found", "No such resource."},
+	{auth.ErrUsernameTaken, 409, "username_taken", "Username taken", "That username is already registered."},
+	{accounts.ErrPasswordChanged, 409, "conflict", "Concurrent update", "The password was changed by another request; sign in again."},
+	{session.ErrCredentialChanged, 409, "conflict", "Concurrent update", "The password was changed by another request; sign in again."},
+	{session.ErrConflict, 409, "conflict", "Concurrent update", "The session data changed concurrently; retry the request."},
+	{session.ErrPrecondition, 412, "precondition_failed", "Precondition failed",
+		"The session data changed since the ETag in If-Match; fetch it again and retry."},
+	{session.ErrDataTooLarge, 413, "session_data_too_large", "Session data too large", ""},
+	{errBodyTooLarge, 413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."},
+	{errUnsupportedMedia, 415, "unsupported_media_type", "Unsupported media type",
+		"Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json) and no Content-Encoding."},
+	{errValidation, 422, "validation_failed", "Invalid request", "One or more fields are invalid."},
+	{accounts.ErrInvalidInput, 422, "validation_failed", "Invalid request", "One or more fields are invalid."},
+	{session.ErrInvalidData, 422, "invalid_session_data", "Invalid session data", ""},
+	{errBadIfMatch, 400, "invalid_if_match", "Malformed If-Match", `If-Match must be "*" or a list of entity tags such as "3".`},
+	{errMalformedJSON, 400, "malformed_json", "Malformed JSON", ""},
+	{accounts.ErrThrottled, 429, "too_many_attempts", "Too many attempts", "Too many failed attempts; wait before trying again."},
+	{session.ErrRotatingTooFast, 429, "too_many_attempts", "Too many attempts", "This session's refresh token is being rotated too often; wait before refreshing again."},
+	{session.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
+	{auth.ErrHashBusy, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
+}
+
+// problemFor is the single place where errors become HTTP problems (problemTable). Anything it
+// does not recognise is a 500 whose body says nothing about the cause.
 func problemFor(err error) (p Problem, retryAfter time.Duration) {
 	mk := func(status int, code, title, detail string) Problem {
 		return Problem{Type: ProblemTypePrefix + code, Title: title, Status: status, Code: code, Detail: detail}
 	}
-	var (
-		ve  *validationError
-		te  *throttledError
-		me  *malformedError
-		dle *session.DataLimitError
-		fe  *fiber.Error
-	)
-	switch {
-	case errors.Is(err, errMissingToken):
-		return mk(401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>', or sign in with the cookie transport."), 0
-	case errors.Is(err, auth.ErrTokenExpired):
-		return mk(401, "token_expired", "Access token expired", "Refresh the session to get a new access token."), 0
-	case errors.Is(err, auth.ErrTokenInvalid):
-		return mk(401, "invalid_token", "Invalid access token", "The access token is not valid."), 0
-	case errors.Is(err, session.ErrRevoked):
-		return mk(401, "session_revoked", "Session revoked", "This session was signed out or revoked; sign in again."), 0
-	case errors.Is(err, session.ErrExpired):
-		return mk(401, "session_expired", "Session expired", "This session has ended; sign in again."), 0
-	case errors.Is(err, auth.ErrPasswordMismatch), errors.Is(err, auth.ErrUserNotFound):
-		return mk(401, "invalid_credentials", "Invalid credentials", "The username or password is incorrect."), 0
-	case errors.Is(err, auth.ErrRefreshInvalid):
-		return mk(401, "invalid_refresh_token", "Invalid refresh token", "The refresh token is not valid."), 0
-	case errors.Is(err, session.ErrRefreshReused):
-		return mk(401, "refresh_token_reused", "Refresh token reused",
-			"This refresh token was already used; the session has been revoked as a precaution. Sign in again."), 0
-	case errors.Is(err, errCSRF):
-		return mk(403, "csrf_failed", "Cross-site request refused",
-			"A cookie-authenticated change needs this site's origin and the session's X-CSRF-Token header."), 0
-	case errors.Is(err, errForbidden):
-		return mk(403, "forbidden", "Forbidden", "You may not perform this action."), 0
-	case errors.Is(err, errNotFound), errors.Is(err, session.ErrNotFound):
-		return mk(404, "not_found", "Not found", "No such resource."), 0
-	case errors.Is(err, auth.ErrUsernameTaken):
-		return mk(409, "username_taken", "Username taken", "That username is already registered."), 0
-	case errors.Is(err, errPasswordChanged):
-		return mk(409, "conflict", "Concurrent update", "The password was changed by another request; sign in again."), 0
-	case errors.Is(err, session.ErrConflict):
-		return mk(409, "conflict", "Concurrent update", "The session data changed concurrently; retry the request."), 0
-	case errors.Is(err, session.ErrPrecondition):
-		return mk(412, "precondition_failed", "Precondition failed",
-			"The session data changed since the ETag in If-Match; fetch it again and retry."), 0
-	case errors.As(err, &dle):
-		return mk(413, "session_data_too_large", "Session data too large", dle.Error()), 0
-	case errors.Is(err, errBodyTooLarge):
-		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."), 0
-	case errors.Is(err, errUnsupportedMedia):
-		return mk(415, "unsupported_media_type", "Unsupported media type", "Send the body as JSON with a supported Content-Type (application/json; PATCH also accepts application/merge-patch+json) and no Content-Encoding."), 0
-	case errors.As(err, &ve):
-		p := mk(422, "validation_failed", "Invalid request", "One or more fields are invalid.")
-		p.Errors = ve.fields
-		return p, 0
-	case errors.Is(err, session.ErrInvalidData):
-		return mk(422, "invalid_session_data", "Invalid session data", err.Error()), 0
-	case errors.Is(err, errBadIfMatch):
-		return mk(400, "invalid_if_match", "Malformed If-Match", `If-Match must be "*" or a list of entity tags such as "3".`), 0
-	case errors.As(err, &me):
-		return mk(400, "malformed_json", "Malformed JSON", me.detail), 0
-	case errors.As(err, &te):
-		return mk(429, "too_many_attempts", "Too many attempts", "Too many failed attempts; wait before trying again."), te.retryAfter
-	case errors.Is(err, session.ErrUnavailable), errors.Is(err, auth.ErrHashBusy):
-		return mk(503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."), time.Second
-	case errors.As(err, &fe):
+	for _, r := range problemTable {
+		if !errors.Is(err, r.err) {
+			continue
+		}
+		p = mk(r.status, r.code, r.title, r.detail)
+		if p.Detail == "" {
+			var me *malformedError
+			if errors.As(err, &me) {
+				p.Detail = me.detail
+			} else {
+				p.Detail = err.Error() // DataLimitError and ErrInvalidData: written for clients
+			}
+		}
+		var (
+			ve *validationError
+			fe accounts.FieldErrors
+			te *accounts.ThrottledError
+			be *session.RotationBusyError
+		)
+		switch {
+		case errors.As(err, &ve):
+			p.Errors = ve.fields
+		case errors.As(err, &fe):
+			p.Errors = fe
+		case errors.As(err, &te):
+			retryAfter = te.RetryAfter
+		case errors.As(err, &be):
+			retryAfter = be.RetryAfter
+		case p.Status == 503:
+			retryAfter = time.Second
+		}
+		return p, retryAfter
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
 		return fiberProblem(fe.Code, mk), 0
 	}
 	return mk(500, "internal_error", "Internal server error", "An unexpected error occurred."), 0

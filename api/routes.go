@@ -3,12 +3,13 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
+
+	"boxoffice/accounts"
 )
 
 // routes is the whole API, in the order of openapi.yaml.
 func (s *Server) routes() {
 	d := s.deps
-	is := issuer{sessions: d.Sessions, tokens: d.Tokens, refresh: d.Refresh, now: d.Now}
 	authed := authenticate(d.Tokens, s.jar)
 
 	s.app.Get("/healthz", handleHealthz())
@@ -20,11 +21,11 @@ func (s *Server) routes() {
 
 	v1 := s.app.Group("/v1")
 	v1.Post("/users", s.registerLimit(), handleCreateUser(d.Users, d.Passwords, d.Now))
-	v1.Post("/auth/login", handleLogin(d.Users, d.Passwords, d.Throttle, s.cfg.Login, is, s.jar, d.Logger))
-	v1.Post("/auth/refresh", handleRefresh(d.Refresh, is, s.jar))
+	v1.Post("/auth/login", handleLogin(d.Accounts, s.jar))
+	v1.Post("/auth/refresh", handleRefresh(d.Accounts, s.jar))
 	v1.Post("/auth/logout", authed, handleLogout(d.Sessions, s.jar))
 	v1.Post("/auth/logout-all", authed, handleLogoutAll(d.Sessions, s.jar))
-	v1.Post("/auth/password", authed, handleChangePassword(d.Sessions, d.Users, d.Passwords, d.Throttle, s.cfg.Login, is, s.jar, d.Logger))
+	v1.Post("/auth/password", authed, handleChangePassword(d.Accounts, s.jar))
 	v1.Get("/me", authed, handleMe(d.Sessions))
 	v1.Get("/session", authed, handleGetSession(d.Sessions))
 	v1.Patch("/session/data", authed, handlePatchSessionData(d.Sessions))
@@ -47,7 +48,7 @@ func (s *Server) registerLimit() fiber.Handler {
 	return limiter.New(limiter.Config{
 		Max:          s.cfg.RegisterPerIP,
 		Expiration:   s.cfg.RegisterWindow,
-		KeyGenerator: func(c *fiber.Ctx) string { return "register:" + ipBucket(clientIP(c)) },
+		KeyGenerator: func(c *fiber.Ctx) string { return "register:" + accounts.Network(clientIP(c)) },
 		Storage:      prefixed{s.deps.Storage, s.cfg.StoragePrefix + "limiter:"},
 		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests },
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/valyala/fasthttp"
 
+	"boxoffice/accounts"
 	"boxoffice/auth"
 	"boxoffice/session"
 )
@@ -34,7 +35,6 @@ type Config struct {
 	// with none, the peer address is the client IP and ProxyHeader is ignored.
 	TrustedProxies []string
 	ProxyHeader    string // default "X-Real-IP"
-	Login          LoginLimits
 	// RegisterPerIP bounds accounts created per client IP per RegisterWindow (a coarse limit
 	// over Fiber's limiter middleware and the shared Redis storage); 0 disables it (the
 	// command's configuration defaults it to 20). RegisterWindow defaults to 1h.
@@ -56,12 +56,11 @@ type Config struct {
 
 // Deps are the server's collaborators.
 type Deps struct {
+	Accounts  *accounts.Service // sign-in, refresh and password change
 	Sessions  *session.Store
 	Users     auth.UserStore
-	Throttle  *session.Throttle
-	Passwords *auth.Passwords
+	Passwords *auth.Passwords // hashes new accounts' passwords
 	Tokens    *auth.Tokens
-	Refresh   *auth.RefreshTokens
 	CSRF      *auth.CSRF
 	Storage   fiber.Storage // shared state for Fiber middlewares
 	Ping      func(context.Context) error
@@ -81,7 +80,8 @@ type Server struct {
 }
 
 // NewServer builds the API with every route registered. It returns an error when d.Spec is not
-// a valid OpenAPI document.
+// a valid OpenAPI document, d.CSRF or d.Accounts is nil, or an entry of cfg.PublicOrigins or cfg.CORSOrigins
+// is not an origin scheme://host[:port].
 func NewServer(cfg Config, d Deps) (*Server, error) {
 	cfg = withDefaults(cfg)
 	if d.Now == nil {
@@ -97,10 +97,14 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: cookieJar{csrf: d.CSRF, origins: map[string]bool{}, insecureDev: cfg.InsecureDevCookies}}
-	for _, o := range cfg.CORSOrigins {
-		s.jar.origins[strings.ToLower(o)] = true // origins compare case-insensitively, as in CORS
+	jar, err := newCookieJar(d.CSRF, cfg)
+	if err != nil {
+		return nil, err
 	}
+	if d.Accounts == nil {
+		return nil, errors.New("api: Deps.Accounts is required")
+	}
+	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: jar}
 	routes := &routeTable{}
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "boxoffice",
@@ -167,7 +171,6 @@ func withDefaults(c Config) Config {
 	def(&c.ReadTimeout, 10*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 60*time.Second)
-	def(&c.Login.Window, 15*time.Minute)
 	def(&c.RegisterWindow, time.Hour)
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 10
@@ -180,15 +183,6 @@ func withDefaults(c Config) Config {
 	}
 	if c.ProxyHeader == "" {
 		c.ProxyHeader = "X-Real-IP"
-	}
-	if c.Login.PerAccount <= 0 {
-		c.Login.PerAccount = 10
-	}
-	if c.Login.PerIP <= 0 {
-		c.Login.PerIP = 50
-	}
-	if c.Login.PerAccountGlobal <= 0 {
-		c.Login.PerAccountGlobal = 100
 	}
 	return c
 }

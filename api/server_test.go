@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"boxoffice"
+	"boxoffice/accounts"
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
@@ -44,8 +45,9 @@ func newTestServer(tb testing.TB) *testServer {
 	return newTestServerWith(tb, Config{})
 }
 
-// newTestServerWith is newTestServer with an HTTP-layer configuration.
-func newTestServerWith(tb testing.TB, cfg Config) *testServer {
+// newTestServerWith is newTestServer with an HTTP-layer configuration and changes to the
+// account flows' configuration.
+func newTestServerWith(tb testing.TB, cfg Config, mutate ...func(*accounts.Service)) *testServer {
 	tb.Helper()
 	r := sessiontest.Start(tb)
 	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
@@ -64,10 +66,16 @@ func newTestServerWith(tb testing.TB, cfg Config) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	passwords := auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4)
+	acc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
+		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
+		Devices: auth.NewDeviceTokens(secret)}
+	for _, m := range mutate {
+		m(acc)
+	}
 	srv, err := NewServer(cfg, Deps{
-		Sessions: store, Users: store.Users(), Throttle: store.Throttle(),
-		Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4),
-		Tokens:    tokens, Refresh: auth.NewRefreshTokens(secret), CSRF: auth.NewCSRF(secret),
+		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
+		Tokens: tokens, CSRF: auth.NewCSRF(secret),
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
 	})

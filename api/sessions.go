@@ -106,25 +106,71 @@ func parseIfMatch(h string) (tags []int64, wildcard bool, err error) {
 	return tags, false, nil
 }
 
-// handleListSessions returns the user's live sessions, the current one marked.
+// handleListSessions returns one page of the user's live sessions, newest first, without their
+// data, the current one marked (and its deadlines in the Session-*-Expires-At headers when it
+// is on the page). Query: limit (1 to 100, default 50) and cursor (the next_cursor of the
+// previous page); 422 validation_failed when either is invalid. Two Redis round trips (see
+// session.Store.List).
 func handleListSessions(sessions *session.Store) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		cl := claims(c)
-		list, err := sessions.List(c.UserContext(), cl.UserID, cl.SessionID)
+		page, err := listPage(c)
 		if err != nil {
 			return err
 		}
-		items := make([]sessionView, 0, len(list))
+		cl := claims(c)
+		list, next, err := sessions.List(c.UserContext(), cl.UserID, cl.SessionID, page)
+		if err != nil {
+			return listError(err)
+		}
 		for _, s := range list {
 			if s.ID == cl.SessionID {
 				setSessionHeaders(c, s)
 			}
-			items = append(items, viewSession(s, cl.SessionID))
 		}
-		return writeJSON(c, fiber.MIMEApplicationJSON, struct {
-			Items []sessionView `json:"items"`
-		}{items})
+		return writeJSON(c, fiber.MIMEApplicationJSON, viewSessionPage(list, next, cl.SessionID))
 	}
+}
+
+// listPage reads the limit and cursor query parameters of a session list. Each may be given at
+// most once; limit must be an integer from 1 to session.MaxPageLimit (absent:
+// session.DefaultPageLimit) and cursor a next_cursor the API returned. It returns a
+// *validationError naming every invalid parameter.
+func listPage(c *fiber.Ctx) (session.Page, error) {
+	args := c.Context().QueryArgs()
+	var page session.Page
+	errs := map[string]string{}
+	switch vals := args.PeekMulti("limit"); {
+	case len(vals) > 1:
+		errs["limit"] = "must be given once"
+	case len(vals) == 1:
+		text := string(vals[0])
+		n, err := strconv.Atoi(text)
+		if err != nil || strings.ContainsAny(text, "+-") || n < 1 || n > session.MaxPageLimit {
+			errs["limit"] = "must be an integer from 1 to " + strconv.Itoa(session.MaxPageLimit)
+		}
+		page.Limit = n
+	}
+	switch vals := args.PeekMulti("cursor"); {
+	case len(vals) > 1:
+		errs["cursor"] = "must be given once"
+	case len(vals) == 1:
+		page.Cursor = string(vals[0]) // a copy: it outlives Fiber's buffers in errors and logs
+		if !session.ValidCursor(page.Cursor) {
+			errs["cursor"] = "must be the next_cursor of a previous page"
+		}
+	}
+	if len(errs) > 0 {
+		return session.Page{}, &validationError{errs}
+	}
+	return page, nil
+}
+
+// listError reports a cursor the store refused like one listPage refused.
+func listError(err error) error {
+	if errors.Is(err, session.ErrBadCursor) {
+		return &validationError{map[string]string{"cursor": "must be the next_cursor of a previous page"}}
+	}
+	return err
 }
 
 // handleDeleteSession revokes one of the user's sessions: 204; 404 for an id that is not one

@@ -51,6 +51,48 @@ func viewSession(s session.Session, currentID string) sessionView {
 	}
 }
 
+// sessionSummaryView is a session in a list: the session view without its data (the data of
+// up to 100 sessions would make lists large; GET /v1/session has the current session's).
+type sessionSummaryView struct {
+	ID                string    `json:"id"`
+	UserID            string    `json:"user_id"`
+	CreatedAt         time.Time `json:"created_at"`
+	LastSeenAt        time.Time `json:"last_seen_at"`
+	IdleExpiresAt     time.Time `json:"idle_expires_at"`
+	AbsoluteExpiresAt time.Time `json:"absolute_expires_at"`
+	DeviceName        string    `json:"device_name"`
+	IP                string    `json:"ip"`
+	UserAgent         string    `json:"user_agent"`
+	Current           bool      `json:"current"`
+}
+
+func viewSessionSummary(s session.Session, currentID string) sessionSummaryView {
+	return sessionSummaryView{
+		ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+		IdleExpiresAt: s.IdleExpiresAt, AbsoluteExpiresAt: s.AbsoluteExpiresAt,
+		DeviceName: s.DeviceName, IP: s.IP, UserAgent: s.UserAgent,
+		Current: s.ID == currentID,
+	}
+}
+
+// sessionPageView answers the session lists: one page, newest first, and the cursor of the
+// next page (null on the last page).
+type sessionPageView struct {
+	Items      []sessionSummaryView `json:"items"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+func viewSessionPage(list []session.Session, next, currentID string) sessionPageView {
+	v := sessionPageView{Items: make([]sessionSummaryView, 0, len(list))}
+	for _, s := range list {
+		v.Items = append(v.Items, viewSessionSummary(s, currentID))
+	}
+	if next != "" {
+		v.NextCursor = &next
+	}
+	return v
+}
+
 // tokenResponse answers login and refresh.
 type tokenResponse struct {
 	AccessToken  string      `json:"access_token"`
@@ -59,16 +101,18 @@ type tokenResponse struct {
 	RefreshToken string      `json:"refresh_token"`
 	SessionID    string      `json:"session_id"`
 	Session      sessionView `json:"session"`
+	DeviceToken  string      `json:"device_token,omitempty"` // sign-in only
 }
 
 // cookieSessionResponse answers a cookie-transport login or refresh: the tokens are in
 // HttpOnly cookies, never in the body.
 type cookieSessionResponse struct {
-	Transport string      `json:"transport"`
-	ExpiresIn int64       `json:"expires_in"`
-	SessionID string      `json:"session_id"`
-	Session   sessionView `json:"session"`
-	CSRFToken string      `json:"csrf_token"`
+	Transport   string      `json:"transport"`
+	ExpiresIn   int64       `json:"expires_in"`
+	SessionID   string      `json:"session_id"`
+	Session     sessionView `json:"session"`
+	CSRFToken   string      `json:"csrf_token"`
+	DeviceToken string      `json:"device_token,omitempty"` // sign-in only
 }
 
 // etag is the strong entity tag of a session's data version.

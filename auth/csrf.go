@@ -13,13 +13,7 @@ type CSRF struct{ keys [][]byte }
 
 // NewCSRF derives the CSRF keys from the deployment's current and previous secrets.
 func NewCSRF(secret []byte, previous ...[]byte) *CSRF {
-	c := &CSRF{}
-	for _, s := range append([][]byte{secret}, previous...) {
-		m := hmac.New(sha256.New, s)
-		m.Write([]byte("boxoffice csrf key v1"))
-		c.keys = append(c.keys, m.Sum(nil))
-	}
-	return c
+	return &CSRF{keys: deriveKeys("boxoffice csrf key v1", secret, previous...)}
 }
 
 // Token returns the CSRF token of session sid (43 characters of base64url).

@@ -59,13 +59,7 @@ type RefreshTokens struct{ keys [][]byte }
 // NewRefreshTokens derives the refresh-token keys from the deployment's current secret and its
 // previous secrets (still accepted during a rotation).
 func NewRefreshTokens(secret []byte, previous ...[]byte) *RefreshTokens {
-	rt := &RefreshTokens{}
-	for _, s := range append([][]byte{secret}, previous...) {
-		m := hmac.New(sha256.New, s)
-		m.Write([]byte("boxoffice refresh-token key v1"))
-		rt.keys = append(rt.keys, m.Sum(nil))
-	}
-	return rt
+	return &RefreshTokens{keys: deriveKeys("boxoffice refresh-token key v1", secret, previous...)}
 }
 
 // New returns a fresh random refresh token for the session.
@@ -83,6 +77,34 @@ func (rt *RefreshTokens) Next(t RefreshToken) RefreshToken {
 	n := RefreshToken{UserID: t.UserID, SessionID: t.SessionID}
 	copy(n.secret[:], rt.mac(t.key, "next", t))
 	return n
+}
+
+// Successor returns t's n-th successor (n = 0 gives t).
+func (rt *RefreshTokens) Successor(t RefreshToken, n int) RefreshToken {
+	for ; n > 0; n-- {
+		t = rt.Next(t)
+	}
+	return t
+}
+
+// Reissued returns the first refresh token of session newSID, which a password change moved
+// session oldSID of the user to, after which the user's password hash is passwordHash. It is
+// derived, not random, so that a client that lost the password change's answer can be given
+// the same token again (it proves itself with the new password); it is as unpredictable as the
+// deployment's key and the hash's salt. It returns ErrInvalidID for malformed ids.
+func (rt *RefreshTokens) Reissued(userID, oldSID, newSID, passwordHash string) (RefreshToken, error) {
+	if !ValidID(userID) || !ValidID(oldSID) || !ValidID(newSID) {
+		return RefreshToken{}, ErrInvalidID
+	}
+	m := hmac.New(sha256.New, rt.keys[0])
+	m.Write([]byte("reissue\x00"))
+	m.Write([]byte(userID))
+	m.Write([]byte(oldSID))
+	m.Write([]byte(newSID))
+	m.Write([]byte(passwordHash))
+	t := RefreshToken{UserID: userID, SessionID: newSID}
+	copy(t.secret[:], m.Sum(nil))
+	return t, nil
 }
 
 // Encode returns the token string handed to the client.

@@ -37,12 +37,6 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// accessClaims is the JWT payload: registered claims plus the session id.
-type accessClaims struct {
-	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
-}
-
 // TokenConfig configures access tokens. Zero values take the documented defaults.
 type TokenConfig struct {
 	Issuer   string        // default "boxoffice"
@@ -133,17 +127,15 @@ func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
 	c := accessClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.cfg.Issuer,
-			Subject:   userID,
-			Audience:  jwt.ClaimStrings{t.cfg.Audience},
-			ExpiresAt: jwt.NewNumericDate(exp),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        NewID(),
-		},
+		Issuer:    t.cfg.Issuer,
+		Subject:   userID,
+		Audience:  jwt.ClaimStrings{t.cfg.Audience},
+		ExpiresAt: jwt.NewNumericDate(exp),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ID:        NewID(),
 		SessionID: sessionID,
 	}
-	tok := jwt.NewWithClaims(t.method, c)
+	tok := jwt.NewWithClaims(t.method, &c)
 	tok.Header["kid"] = t.kid
 	tok.Header["typ"] = AccessTokenType
 	s, err := tok.SignedString(t.cfg.Key)
@@ -153,7 +145,9 @@ func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
 	return s, exp, nil
 }
 
-// Verify checks raw's size, header (typ, kid, no crit), signature and claims. It returns
+// Verify checks raw's size, header (typ, kid, no crit), signature and claims. Claims are
+// decoded strictly (see accessClaims.UnmarshalJSON): iss, aud, sub, sid, jti, iat and exp must
+// be present with their RFC 7519 types, exp/iat/nbf as whole seconds. It returns
 // ErrTokenExpired for a token that is valid except for having expired, else ErrTokenInvalid.
 func (t *Tokens) Verify(raw string) (Claims, error) {
 	if len(raw) == 0 || len(raw) > MaxTokenBytes || !compactJWS(raw) {
@@ -171,7 +165,8 @@ func (t *Tokens) Verify(raw string) (Claims, error) {
 		}
 		return Claims{}, ErrTokenInvalid
 	}
-	if !idsOK {
+	// The decoder requires iat and exp; a nil here must still be a refusal, never a panic.
+	if !idsOK || c.IssuedAt == nil || c.ExpiresAt == nil {
 		return Claims{}, ErrTokenInvalid
 	}
 	out := Claims{

@@ -458,8 +458,9 @@ func TestVerifyRejectsForgedTokens(t *testing.T) {
 		{"aud not a string", mod{claims: set("aud", 7)}},
 		{"missing exp", mod{claims: del("exp")}},
 		{"exp null", mod{claims: set("exp", nil)}},
-		// (A numeric string such as "1893553745" is accepted by jwt.NumericDate via json.Number;
-		// only our own key can sign one, so that leniency is harmless.)
+		// jwt.NumericDate would read a numeric string via json.Number; Verify's decoder does not
+		// (see TestVerifyClaimTypes).
+		{"exp as numeric string", mod{claims: set("exp", fmt.Sprint(t0.Add(5*time.Minute).Unix()))}},
 		{"exp as non-numeric string", mod{claims: set("exp", "tomorrow")}},
 		{"exp as bool", mod{claims: set("exp", true)}},
 		{"iat in the future beyond leeway", mod{claims: set("iat", t0.Add(time.Minute).Unix())}},
@@ -813,5 +814,152 @@ func TestTokensConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// BenchmarkVerify measures a full verification (header, signature, claims decode), with the
+// verified-token cache disabled so that every iteration pays for it.
+func BenchmarkVerify(b *testing.B) {
+	tk := newTokens(b, newClock(t0))
+	tok := mustIssue(b, tk, auth.NewID(), auth.NewID())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tk.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyCached measures the hot path of a client that sends the same token again.
+func BenchmarkVerifyCached(b *testing.B) {
+	tk := newTokens(b, newClock(t0), func(c *auth.TokenConfig) { c.CacheSize = 1024 })
+	tok := mustIssue(b, tk, auth.NewID(), auth.NewID())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tk.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestVerifyClaimTypes: a token signed with our key is accepted only when every claim Verify
+// relies on is present with the JSON type RFC 7519 gives it (exp, iat and nbf whole-second
+// numbers; sub, sid, jti and iss strings; aud a string or an array of strings), each at most
+// once and spelled in lower case. Anything else is ErrTokenInvalid, never a panic: a token
+// without iat used to pass jwt/v5's WithIssuedAt and crash Verify on a nil *NumericDate, and
+// jwt/v5's NumericDate accepts numeric strings such as "1893553745".
+func TestVerifyClaimTypes(t *testing.T) {
+	clk := newClock(t0)
+	tk := newTokens(t, clk)
+	env := forgeEnv{kid: kidOf(t, mustIssue(t, tk, auth.NewID(), auth.NewID())), uid: auth.NewID(), sid: auth.NewID(), now: t0}
+	iat, exp := t0.Unix(), t0.Add(5*time.Minute).Unix()
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	set := func(k string, v any) func(map[string]any) { return func(m map[string]any) { m[k] = v } }
+	del := func(k string) func(map[string]any) { return func(m map[string]any) { delete(m, k) } }
+	// prepend adds a member in front of the marshalled claims, so that json.Marshal's
+	// deduplication of map keys cannot hide a duplicate.
+	prepend := func(member string) func([]byte) []byte {
+		return func(b []byte) []byte { return append([]byte("{"+member+","), b[1:]...) }
+	}
+	appendMember := func(member string) func([]byte) []byte {
+		return func(b []byte) []byte { return append(b[:len(b)-1:len(b)-1], []byte(","+member+"}")...) }
+	}
+	tests := []struct {
+		name   string
+		claims func(map[string]any)
+		json   func([]byte) []byte
+		ok     bool
+	}{
+		{name: "control", ok: true},
+		{name: "aud as one string", claims: set("aud", "boxoffice"), ok: true},
+		{name: "aud with several entries", claims: set("aud", []string{"other", "boxoffice"}), ok: true},
+		{name: "nbf in the past", claims: set("nbf", iat-60), ok: true},
+		{name: "nbf zero", claims: set("nbf", 0), ok: true},
+		{name: "unknown claim ignored (RFC 7519 section 4)", claims: set("scope", []any{1, nil, "x"}), ok: true},
+		{name: "unknown claim with escapes and nesting", claims: set("x", map[string]any{"a": []any{"\"}]", map[string]any{"b": nil}}}), ok: true},
+		{name: "whitespace around members", json: func(b []byte) []byte {
+			return []byte(" \n\t{ " + strings.ReplaceAll(string(b[1:len(b)-1]), ",", " ,\r\n ") + " } ")
+		}, ok: true},
+
+		{name: "iat missing", claims: del("iat")},
+		{name: "iat null", claims: set("iat", nil)},
+		{name: "iat numeric string", claims: set("iat", fmt.Sprint(iat))},
+		{name: "iat non-numeric string", claims: set("iat", "now")},
+		{name: "iat bool", claims: set("iat", true)},
+		{name: "iat array", claims: set("iat", []int64{iat})},
+		{name: "iat object", claims: set("iat", map[string]int64{"s": iat})},
+		{name: "iat fractional", claims: set("iat", raw(fmt.Sprint(iat)+".5"))},
+		{name: "iat with .0", claims: set("iat", raw(fmt.Sprint(iat)+".0"))},
+		{name: "iat exponent", claims: set("iat", raw("1.8933e9"))},
+		{name: "iat negative", claims: set("iat", -1)},
+		{name: "iat minus zero", claims: set("iat", raw("-0"))},
+		{name: "exp missing", claims: del("exp")},
+		{name: "exp null", claims: set("exp", nil)},
+		{name: "exp numeric string", claims: set("exp", fmt.Sprint(exp))},
+		{name: "exp float", claims: set("exp", raw(fmt.Sprint(exp)+".25"))},
+		{name: "exp exponent", claims: set("exp", raw("1e10"))},
+		{name: "exp beyond year 9999", claims: set("exp", raw("253402300800"))},
+		{name: "exp 20 digits", claims: set("exp", raw("99999999999999999999"))},
+		{name: "exp 1e400", claims: set("exp", raw("1e400"))},
+		{name: "exp bool", claims: set("exp", false)},
+		{name: "nbf null", claims: set("nbf", nil)},
+		{name: "nbf numeric string", claims: set("nbf", fmt.Sprint(iat-60))},
+		{name: "nbf bool", claims: set("nbf", true)},
+		{name: "nbf fractional", claims: set("nbf", raw("1.5"))},
+		{name: "sub number", claims: set("sub", 12345)},
+		{name: "sub null", claims: set("sub", nil)},
+		{name: "sub array", claims: set("sub", []string{env.uid})},
+		{name: "sid null", claims: set("sid", nil)},
+		{name: "sid array", claims: set("sid", []string{env.sid})},
+		{name: "jti number", claims: set("jti", 7)},
+		{name: "jti null", claims: set("jti", nil)},
+		{name: "iss null", claims: set("iss", nil)},
+		{name: "iss number", claims: set("iss", 1)},
+		{name: "iss array", claims: set("iss", []string{"boxoffice"})},
+		{name: "aud number", claims: set("aud", 1)},
+		{name: "aud null", claims: set("aud", nil)},
+		{name: "aud bool", claims: set("aud", true)},
+		{name: "aud object", claims: set("aud", map[string]string{"boxoffice": "boxoffice"})},
+		{name: "aud array with a number", claims: set("aud", []any{"boxoffice", 1})},
+		{name: "aud array with null", claims: set("aud", []any{"boxoffice", nil})},
+		{name: "aud nested array", claims: set("aud", []any{[]string{"boxoffice"}})},
+		{name: "duplicate iat, string first", json: prepend(`"iat":"x"`)},
+		{name: "duplicate exp, both numbers", json: prepend(fmt.Sprintf(`"exp":%d`, exp+3600))},
+		{name: "duplicate sub", json: prepend(fmt.Sprintf(`"sub":%q`, auth.NewID()))},
+		{name: "duplicate aud", json: prepend(`"aud":"boxoffice"`)},
+		{name: "escaped duplicate of sid", json: prepend(`"\u0073id":"x"`)},
+		{name: "IAT instead of iat", claims: func(m map[string]any) { m["IAT"] = m["iat"]; delete(m, "iat") }},
+		{name: "Exp instead of exp", claims: func(m map[string]any) { m["Exp"] = m["exp"]; delete(m, "exp") }},
+		// encoding/json matches names case-insensitively, last one wins: "SUB" used to replace sub.
+		{name: "SUB after sub is an unknown claim", json: appendMember(fmt.Sprintf(`"SUB":%q`, auth.NewID())), ok: true},
+		{name: "Sid after sid is an unknown claim", json: appendMember(fmt.Sprintf(`"Sid":%q`, auth.NewID())), ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := env.claims()
+			if tt.claims != nil {
+				tt.claims(c)
+			}
+			payload, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.json != nil {
+				payload = tt.json(payload)
+			}
+			h, _ := json.Marshal(env.header())
+			tok := mintRaw(t, h, payload, jwt.SigningMethodHS256, testKey)
+			if !tt.ok {
+				assertInvalid(t, tk, tok)
+				return
+			}
+			got, err := tk.Verify(tok)
+			if err != nil {
+				t.Fatalf("Verify(%s) = %v, want nil", payload, err)
+			}
+			if got.UserID != env.uid || got.SessionID != env.sid || got.IssuedAt.Unix() != iat || got.ExpiresAt.Unix() != exp {
+				t.Fatalf("Verify(%s) = %+v", payload, got)
+			}
+		})
 	}
 }

@@ -17,6 +17,10 @@ type User struct {
 	PasswordHash string
 	Roles        []string
 	CreatedAt    time.Time
+	// CredentialEpoch counts the user's password changes. A login creates its session only if
+	// the epoch is still the one it read with the hash it verified, so a password change can
+	// never miss a session created by a login racing it.
+	CredentialEpoch int64
 }
 
 // HasRole reports whether the user holds role.

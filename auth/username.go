@@ -23,7 +23,14 @@ var (
 	ErrUsernameChars   = errors.New("may contain only letters, digits, '.', '_' and '-'")
 	ErrUsernameScripts = errors.New("must not mix letters from different scripts")
 	ErrUsernameEdge    = errors.New("must start and end with a letter or digit")
-	ErrDisplayName     = errors.New("must be at most 64 printable characters")
+	// ErrUsernameInvisible reports a letter that draws nothing, such as the Hangul fillers
+	// U+115F, U+1160, U+3164 and U+FFA0 (category Lo, so otherwise a letter).
+	ErrUsernameInvisible = errors.New("must not contain invisible characters")
+	ErrDisplayName       = errors.New("must be at most 64 printable characters")
+	// ErrDisplayNameInvisible reports a display or device name that is not empty but shows
+	// nothing (only spaces, marks, fillers or blank patterns), or that contains an invisible
+	// filler anywhere.
+	ErrDisplayNameInvisible = errors.New("must contain a visible character and no invisible ones")
 )
 
 // maxUsernameInput bounds the bytes of a username accepted for canonicalisation: 32 characters
@@ -50,8 +57,12 @@ func foldCherokee(s string) string {
 // CanonicalUsername returns the form under which a username is stored and compared: Unicode
 // NFKC, case-folded, NFKC again (folding can denormalise), with surrounding space trimmed. The
 // result must be 3–32 characters of letters, digits and ". _ -", begin and end with a letter or
-// digit, and use letters of a single script, so that look-alikes ("Ａｌｉｃｅ", "ALICE",
-// "alice" with a Cyrillic "а") cannot register as different accounts.
+// digit, use letters of a single script and no invisible letter, so that look-alikes
+// ("Ａｌｉｃｅ", "ALICE", "alice" with a Cyrillic "а") cannot register as different accounts.
+// Whole-name look-alikes in one script ("ѕсоре" in Cyrillic for "scope") pass here; the user
+// store keys names by UsernameSkeleton to refuse them. It returns ErrUsernameLength,
+// ErrUsernameChars, ErrUsernameScripts, ErrUsernameEdge or ErrUsernameInvisible (Hangul
+// fillers and other default-ignorable letters).
 func CanonicalUsername(s string) (string, error) {
 	if len(s) > maxUsernameInput {
 		return "", ErrUsernameLength // before normalising: NFKC can expand a rune 18-fold
@@ -74,6 +85,9 @@ func CanonicalUsername(s string) (string, error) {
 				return "", ErrUsernameChars // non-ASCII digits look like ASCII ones
 			}
 		case unicode.IsLetter(r):
+			if invisible(r) {
+				return "", ErrUsernameInvisible
+			}
 			s := scriptOf(r)
 			if s == nil {
 				return "", ErrUsernameChars
@@ -94,8 +108,13 @@ func CanonicalUsername(s string) (string, error) {
 	return c, nil
 }
 
-// CleanDisplayName normalises a display name to NFC with surrounding space trimmed and rejects
-// control and format characters (including bidi overrides) and names over 64 characters.
+// CleanDisplayName normalises a display name (or a session's device name) to NFC with
+// surrounding space trimmed. It returns ErrDisplayName for invalid UTF-8, names over 64
+// characters and control, format (including bidi overrides), non-printable and non-ASCII space
+// characters; and ErrDisplayNameInvisible for a non-empty input without a visible character
+// (only whitespace, marks, fillers, blank patterns...) and for invisible fillers anywhere
+// (Hangul fillers U+115F U+1160 U+3164 U+FFA0, U+2800 BRAILLE PATTERN BLANK, other
+// default-ignorable code points). The empty string is returned as is.
 func CleanDisplayName(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", ErrDisplayName
@@ -104,10 +123,18 @@ func CleanDisplayName(s string) (string, error) {
 	if utf8.RuneCountInString(c) > DisplayNameMaxLen {
 		return "", ErrDisplayName
 	}
+	seen := false
 	for _, r := range c {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || !unicode.IsPrint(r) && r != ' ' {
 			return "", ErrDisplayName
 		}
+		if invisible(r) {
+			return "", ErrDisplayNameInvisible
+		}
+		seen = seen || visible(r)
+	}
+	if s != "" && !seen {
+		return "", ErrDisplayNameInvisible
 	}
 	return c, nil
 }

@@ -362,3 +362,191 @@ func TestCleanDisplayNameRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestUsernameSkeletonLookAlikesCollide(t *testing.T) {
+	groups := [][]string{
+		{"scope", "ѕсоре"}, // Cyrillic dze, es, o, er, ie
+		{"admin", "ɑdmin", "admın", "ᴀdmin", "adrnin", "ᴀᴅᴍɪɴ"}, // U+0251, U+0131, U+1D00, rn for m
+		{"paypal", "раураl", "paypa1", "paypaI"},
+		{"bob", "b0b", "вов"}, // digit zero; Cyrillic ve (prototype small capital B) and o
+		{"apple", "аррlе"},
+		{"google", "gооgle", "g00gle"},
+		{"m", "rn"},
+		{"clean", "cIean", "c1ean"},
+	}
+	for _, g := range groups {
+		want := auth.UsernameSkeleton(g[0])
+		for _, in := range g[1:] {
+			if got := auth.UsernameSkeleton(in); got != want {
+				t.Errorf("UsernameSkeleton(%q) = %+q, want %+q (that of %q)", in, got, want, g[0])
+			}
+		}
+	}
+	// The examples are canonical usernames, so they reach the skeleton as typed.
+	for _, in := range []string{"ѕсоре", "ɑdmin", "admın", "ᴀdmin"} {
+		if c, err := auth.CanonicalUsername(in); err != nil || c != in {
+			t.Errorf("CanonicalUsername(%q) = %q, %v; want it unchanged", in, c, err)
+		}
+	}
+}
+
+func TestUsernameSkeletonDistinct(t *testing.T) {
+	pairs := [][2]string{
+		{"alice", "alicia"},
+		{"alice", "alice2"},
+		{"scope", "scape"},
+		{"a.b", "a_b"},
+		{"a.b", "a-b"},
+		{"a_b", "a-b"},
+		{"ab", "ba"},
+		{"admin", "admins"},
+		{"bob", "bobby"},
+		{"ivan", "иван"},
+		{"alice", "алиса"},
+		{"たなか", "タナカ"},
+		{"user1", "user2"},
+		{"user10", "user11"},
+	}
+	for _, p := range pairs {
+		if a, b := auth.UsernameSkeleton(p[0]), auth.UsernameSkeleton(p[1]); a == b {
+			t.Errorf("UsernameSkeleton(%q) = UsernameSkeleton(%q) = %+q; want them distinct", p[0], p[1], a)
+		}
+	}
+}
+
+// Every Latin small capital has the skeleton of the lower-case letter it is a capital of.
+func TestUsernameSkeletonSmallCapitals(t *testing.T) {
+	caps := "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ"
+	letters := "abcdefghijklmnopqrstuvwyz" // Unicode has no small capital X
+	if utf8.RuneCountInString(caps) != len(letters) {
+		t.Fatal("table mismatch")
+	}
+	i := 0
+	for _, r := range caps {
+		if got, want := auth.UsernameSkeleton(string(r)), auth.UsernameSkeleton(letters[i:i+1]); got != want {
+			t.Errorf("UsernameSkeleton(%q %U) = %+q, want %+q (that of %q)", r, r, got, want, letters[i:i+1])
+		}
+		i++
+	}
+}
+
+func TestUsernameSkeletonProperties(t *testing.T) {
+	for _, in := range []string{"", "alice", "admin", "ѕсоре", "ᴀdmin", "вов", "ǉubljana", "σοφια", "たなか", "田中", "x.y_z-1", "ꭺꭺꭺ", "ffi"} {
+		s := auth.UsernameSkeleton(in)
+		if again := auth.UsernameSkeleton(s); again != s {
+			t.Errorf("not idempotent: %q -> %+q -> %+q", in, s, again)
+		}
+		if !utf8.ValidString(s) {
+			t.Errorf("UsernameSkeleton(%q) = %+q: invalid UTF-8", in, s)
+		}
+		if s != strings.ToLower(s) {
+			t.Errorf("UsernameSkeleton(%q) = %+q: not lower case", in, s)
+		}
+	}
+}
+
+func TestUsernamesInvisibleRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"hangul filler U+3164", "\u3164\u3164\u3164", auth.ErrUsernameInvisible},
+		{"halfwidth hangul filler U+FFA0", "\uFFA0\uFFA0\uFFA0", auth.ErrUsernameInvisible},
+		{"choseong filler U+115F", "\u115F\u115F\u115F", auth.ErrUsernameInvisible},
+		{"jungseong filler U+1160", "\u1160\u1160\u1160", auth.ErrUsernameInvisible},
+		{"filler inside hangul", "김\u3164철수", auth.ErrUsernameInvisible},
+		{"filler at the end of hangul", "김철수\u3164", auth.ErrUsernameInvisible},
+		{"filler inside latin", "ali\u3164ce", auth.ErrUsernameInvisible},
+		{"braille blank U+2800", "\u2800\u2800\u2800", auth.ErrUsernameChars},
+		{"braille blank inside", "ali\u2800ce", auth.ErrUsernameChars},
+		{"ideographic spaces only", "\u3000\u3000\u3000", auth.ErrUsernameLength},
+		{"khmer inherent vowel", "ab\u17B4c", auth.ErrUsernameChars},
+		{"combining grapheme joiner", "ab\u034Fc", auth.ErrUsernameChars},
+		{"mongolian vowel separator", "ab\u180Ec", auth.ErrUsernameChars},
+		{"word joiner", "ab\u2060c", auth.ErrUsernameChars},
+		{"musical null notehead", "ab\U0001D159c", auth.ErrUsernameChars},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := auth.CanonicalUsername(tt.in); !errors.Is(err, tt.want) || got != "" {
+				t.Fatalf("CanonicalUsername(%q) = %q, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+	// Hangul itself stays welcome.
+	if got, err := auth.CanonicalUsername("김철수"); err != nil || got != "김철수" {
+		t.Fatalf("CanonicalUsername(hangul) = %q, %v", got, err)
+	}
+}
+
+func TestCleanDisplayNameInvisibleRefused(t *testing.T) {
+	for _, in := range []string{
+		"\u3164", "\u3164\u3164\u3164", "\uFFA0", "\u115F", "\u1160", "\u2800\u2800", "\U0001D159",
+		" ", "   ", "\u3000", "\u3000\u3000", "\t", "\u00A0", "\u0301", "\u0301\u0302", "\uFE0F",
+		"\u034F", "\u17B4", "\u3164 \u3164", " \u2800 ",
+		"Alice\u3164", "\u3164Alice", "Al\u2800ice", "Alice \uFFA0 Smith", "Al\u115Fice", "Alice\u034F",
+		"\U00016FE4x",
+	} {
+		got, err := auth.CleanDisplayName(in)
+		if !errors.Is(err, auth.ErrDisplayNameInvisible) && !errors.Is(err, auth.ErrDisplayName) || got != "" {
+			t.Errorf("CleanDisplayName(%+q) = %q, %v; want an error", in, got, err)
+		}
+	}
+	for _, in := range []string{"\u3164", "   ", "\u2800", "Alice\u3164"} {
+		if _, err := auth.CleanDisplayName(in); !errors.Is(err, auth.ErrDisplayNameInvisible) {
+			t.Errorf("CleanDisplayName(%+q) error = %v, want ErrDisplayNameInvisible", in, err)
+		}
+	}
+	for _, in := range []string{"", "A", "-", "…", "🎟", "Alice 🎟\uFE0F", "田中 太郎", "김철수", "e\u0301"} {
+		if _, err := auth.CleanDisplayName(in); err != nil {
+			t.Errorf("CleanDisplayName(%+q) = %v, want nil", in, err)
+		}
+	}
+}
+
+func TestCleanUserAgent(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"typical", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"},
+		{"right-to-left override", "Mozilla\u202Egnp.exe", "Mozillagnp.exe"},
+		{"every bidi control", "a\u202A\u202B\u202C\u202D\u202Eb\u2066\u2067\u2068\u2069c\u200E\u200F\u061Cd", "abcd"},
+		{"zero-width characters", "a\u200Bb\u200Cc\u200Dd\u2060e\uFEFFf", "abcdef"},
+		{"fillers", "a\u3164b\uFFA0c\u115Fd\u1160e\u2800f", "abcdef"},
+		{"tag characters", "a\U000E0041\U000E007Fb", "ab"},
+		{"controls", "a\x00b\x07c\x1bd\x7fe\u0085f", "abcd" + "e f"},
+		{"whitespace runs collapse", "a \t\n\r  b\u00A0\u3000c\u2028d", "a b c d"},
+		{"surrounding space", "  \t a b \n ", "a b"},
+		{"space around a dropped character", "a \u202E b", "a b"},
+		{"only invisible", "\u202E\u200B\u3164\t ", ""},
+		{"invalid utf-8 dropped", "a\xffb\xc3c\xed\xa0\x80d", "abcd"},
+		{"replacement character dropped", "a\uFFFDb", "ab"},
+		{"keeps non-ascii text", "Браузер/1.0 (日本語)", "Браузер/1.0 (日本語)"},
+		{"256 bytes kept", long[:256], long[:256]},
+		{"cut to 256 bytes", long, long[:256]},
+		{"cut never splits a rune", strings.Repeat("a", 255) + "é", strings.Repeat("a", 255)},
+		{"cut counts cleaned bytes", strings.Repeat("\u202E", 100) + long, long[:256]},
+		{"cut drops a pending space", strings.Repeat("a", 255) + " b", strings.Repeat("a", 255)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := auth.CleanUserAgent(tt.in)
+			if got != tt.want {
+				t.Fatalf("CleanUserAgent(%+q) = %+q, want %+q", tt.in, got, tt.want)
+			}
+			if again := auth.CleanUserAgent(got); again != got {
+				t.Fatalf("not idempotent: %+q -> %+q", got, again)
+			}
+		})
+	}
+}
+
+// BenchmarkUsernameSkeleton measures the skeleton of a typical name (paid once per registration
+// and login, next to an argon2id hash).
+func BenchmarkUsernameSkeleton(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		auth.UsernameSkeleton("administrator1")
+	}
+}

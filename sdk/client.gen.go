@@ -248,6 +248,9 @@ type CookieSessionResponse struct {
 	// CsrfToken The session's CSRF token (43 characters of base64url), also set as the readable `__Host-bx_csrf` cookie. Send it as `X-CSRF-Token` on every state-changing request and on cookie-mode refreshes. It is bound to the session id: it stays the same across refreshes and changes with a password change.
 	CsrfToken string `json:"csrf_token"`
 
+	// DeviceToken Sign-in only: marks this device as one the user signed in on. Keep it (it is not a credential and signs no one in) and send it as `device_token` at later sign-ins: they then still go through while someone else's failures have spent the account-wide limit.
+	DeviceToken *string `json:"device_token,omitempty"`
+
 	// ExpiresIn Seconds until the access token in the `__Host-bx_at` cookie expires (300 by default); then refresh with `POST /v1/auth/refresh` and no body. The cookies themselves live until the session's absolute deadline.
 	ExpiresIn int64 `json:"expires_in"`
 
@@ -270,7 +273,7 @@ type CookieSessionResponseTransport string
 //
 // Example: {"display_name":"Alice A.","password":"correct horse battery","username":"Alice"}
 type CreateUserRequest struct {
-	// DisplayName Optional; normalised to NFC and trimmed; at most 64 printable characters (no control or format characters). Defaults to the canonical username. Message: `must be at most 64 printable characters`.
+	// DisplayName Optional; normalised to NFC and trimmed; at most 64 printable characters (no control or format characters). Defaults to the canonical username when absent, `null` or `""`. Messages: `must be at most 64 printable characters`, `must contain a visible character and no invisible ones` (only white space, or invisible fillers such as U+3164 or U+2800).
 	//
 	// Example: Alice A.
 	DisplayName *string `json:"display_name,omitempty"`
@@ -280,7 +283,7 @@ type CreateUserRequest struct {
 	// Example: correct horse battery
 	Password string `json:"password"`
 
-	// Username Canonicalised (NFKC, case-folded, trimmed) before it is checked and stored. The canonical form must be 3 to 32 characters of letters, digits, `.`, `_` and `-`, start and end with a letter or digit, use letters of one script only and ASCII digits only. Messages: `is required`, `must be a string`, `must be 3 to 32 characters`, `may contain only letters, digits, '.', '_' and '-'`, `must not mix letters from different scripts`, `must start and end with a letter or digit`.
+	// Username Canonicalised (NFKC, case-folded, trimmed) before it is checked and stored. The canonical form must be 3 to 32 characters of letters, digits, `.`, `_` and `-`, start and end with a letter or digit, use letters of one script only and ASCII digits only. Messages: `is required`, `must be a string`, `must be 3 to 32 characters`, `may contain only letters, digits, '.', '_' and '-'`, `must not mix letters from different scripts`, `must start and end with a letter or digit`, `must not contain invisible characters` (such as Hangul fillers). A name that looks like a registered one (the same UTS #39 confusable skeleton: `ѕсоре` for `scope`, `ɑdmin` for `admin`; also `0`/`o`, `1`/`l`, `rn`/`m`) is `409 username_taken`.
 	//
 	// Example: Alice
 	Username string `json:"username"`
@@ -303,10 +306,15 @@ type LivenessStatusStatus string
 //
 // Example: {"device_name":"Laptop","password":"correct horse battery","username":"alice"}
 type LoginRequest struct {
-	// DeviceName Optional label stored with the session and shown in the session list; normalised to NFC and trimmed; at most 64 printable characters. Defaults to empty.
+	// DeviceName Optional label stored with the session and shown in the session list; normalised to NFC and trimmed; at most 64 printable characters, with a visible one and no invisible ones (same messages as `display_name`). Defaults to empty.
 	//
 	// Example: Laptop
 	DeviceName *string `json:"device_name,omitempty"`
+
+	// DeviceToken The `device_token` of an earlier sign-in on this device, if the client kept it. When the account-wide failed-sign-in limit is spent (someone guessing the password from many networks), a sign-in presenting a device token issued to this user still goes on, limited to 10 failures per window for that token. Anything that is not such a token is ignored.
+	//
+	// Example: bxd_6ZJ3hw1ld7g5bQ0nSF1qY1k3m4Z0o9rN8PqXyTzA1bC2dE3fG4hI5jK6lM7nO8pQ
+	DeviceToken *string `json:"device_token,omitempty"`
 
 	// Password Example: correct horse battery
 	Password string `json:"password"`
@@ -355,11 +363,11 @@ type Problem struct {
 	// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
 	// | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 	// | 413 | `payload_too_large` | The request body exceeds the size limit. |
-	// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
+	// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
 	// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 	// | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 	// | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-	// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
+	// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 	// | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 	// | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 	// | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -374,7 +382,7 @@ type Problem struct {
 	// Example: Refresh the session to get a new access token.
 	Detail *string `json:"detail,omitempty"`
 
-	// Errors Only for `validation_failed`: a message per invalid field of the request body. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
 	//
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors *map[string]string `json:"errors,omitempty"`
@@ -424,11 +432,11 @@ type Problem struct {
 // | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
 // | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 // | 413 | `payload_too_large` | The request body exceeds the size limit. |
-// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
+// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
 // | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 // | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 // | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
+// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 // | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 // | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 // | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -512,10 +520,56 @@ type SessionDataPatch map[string]interface{}
 // SessionGrant The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`).
 type SessionGrant = TokenResponse
 
-// SessionList Example: {"items":[{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"}]}
+// SessionList One page of a user's live sessions, newest first (by `created_at`, then `id`), and the cursor of the next page.
+//
+// Example: {"items":[{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"}],"next_cursor":null}
 type SessionList struct {
-	// Items The user's live sessions, newest first.
-	Items []Session `json:"items"`
+	// Items Up to `limit` sessions, newest first. A page holds fewer only when it is the last or when sessions ended while it was read: only `next_cursor: null` marks the end.
+	Items []SessionSummary `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` when no session follows this page (the walk is complete). Always present.
+	//
+	// Example: MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+	NextCursor *string `json:"next_cursor"`
+}
+
+// SessionSummary A session in a list: a `Session` without its `data` (`GET /v1/session` returns the current session's data).
+//
+// Example: {"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"}
+type SessionSummary struct {
+	// AbsoluteExpiresAt Absolute deadline, fixed at sign-in (30 days by default); nothing extends it.
+	AbsoluteExpiresAt time.Time `json:"absolute_expires_at"`
+
+	// CreatedAt Sign-in time (UTC, millisecond precision); lists are ordered by it, newest first.
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current Whether this is the session of the access token used for the request.
+	Current bool `json:"current"`
+
+	// DeviceName The `device_name` given at sign-in, or empty.
+	DeviceName string `json:"device_name"`
+
+	// Id A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
+	//
+	// Example: sv3fanforhh5mtcxz64bpav3ta
+	Id Id `json:"id"`
+
+	// IdleExpiresAt Idle deadline: the session ends at this time unless activity or a refresh slides it (7 days after the last activity by default, never past `absolute_expires_at`).
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+
+	// Ip The client IP at sign-in.
+	Ip string `json:"ip"`
+
+	// LastSeenAt Last recorded activity (refresh, or a request, recorded at most once a minute by default).
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// UserAgent The `User-Agent` at sign-in, cut to 256 bytes.
+	UserAgent string `json:"user_agent"`
+
+	// UserId A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
+	//
+	// Example: sv3fanforhh5mtcxz64bpav3ta
+	UserId Id `json:"user_id"`
 }
 
 // TokenResponse The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
@@ -524,6 +578,9 @@ type SessionList struct {
 type TokenResponse struct {
 	// AccessToken The access token (a JWT); send it as `Authorization: Bearer <token>`.
 	AccessToken string `json:"access_token"`
+
+	// DeviceToken Sign-in only: marks this device as one the user signed in on. Keep it (it is not a credential and signs no one in) and send it as `device_token` at later sign-ins: they then still go through while someone else's failures have spent the account-wide limit.
+	DeviceToken *string `json:"device_token,omitempty"`
 
 	// ExpiresIn Seconds until the access token expires (300 by default).
 	ExpiresIn int64 `json:"expires_in"`
@@ -576,7 +633,7 @@ type ValidationProblem struct {
 	// Example: Refresh the session to get a new access token.
 	Detail *string `json:"detail,omitempty"`
 
-	// Errors Only for `validation_failed`: a message per invalid field of the request body. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
 	//
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors map[string]string `json:"errors"`
@@ -615,6 +672,12 @@ type CsrfToken = string
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
+// PageCursor defines model for PageCursor.
+type PageCursor = string
+
+// PageLimit defines model for PageLimit.
+type PageLimit = int
+
 // RequestId defines model for RequestId.
 type RequestId = string
 
@@ -647,6 +710,11 @@ type InternalError = Problem
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type InvalidCredentials = Problem
+
+// InvalidListPage A `validation_failed` problem, whose `errors` lists every invalid field.
+//
+// Example: {"code":"validation_failed","detail":"One or more fields are invalid.","errors":{"Username":"unknown field","password":"must be at least 8 characters"},"request_id":"e7d48ca68018d2a58ec5bb97","status":422,"title":"Invalid request","type":"urn:boxoffice:problem:validation_failed"}
+type InvalidListPage = ValidationProblem
 
 // InvalidSessionData An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -751,6 +819,12 @@ type RevokeUserSessionsParams struct {
 
 // ListUserSessionsParams defines parameters for ListUserSessions.
 type ListUserSessionsParams struct {
+	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -846,6 +920,12 @@ type PatchSessionDataParams struct {
 
 // ListSessionsParams defines parameters for ListSessions.
 type ListSessionsParams struct {
+	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -1006,7 +1086,7 @@ type ClientInterface interface {
 
 	// ListUserSessions List a user's sessions
 	//
-	// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+	// Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
 	//
 	// Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
 	ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1022,8 +1102,8 @@ type ClientInterface interface {
 	//
 	// Verifies a username and password and starts a session. The username is canonicalised
 	// as at registration, so any case or width variant works. The client's IP and
-	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-	// `device_name`.
+	// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+	// characters) are stored with the session, together with the optional `device_name`.
 	//
 	// The answer depends on `transport`:
 	//
@@ -1042,13 +1122,21 @@ type ClientInterface interface {
 	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-	// account from all IPs together (100) and per client IP over all accounts (50); past a
-	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-	// A successful sign-in clears the account's counter for that IP. When the limits cannot
-	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-	// is 503.
+	// the same cost; so does a correct password that a password change replaced while this
+	// sign-in was in progress (no session is created). Failed attempts are limited in a
+	// fixed window (15 minutes) shared by every instance: per account from one network
+	// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+	// and per network over all accounts (50); past a limit the answer is
+	// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+	// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+	// `device_token` of an earlier sign-in of this user, or that comes from a network this
+	// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+	// failures per window for that device token or network. A successful sign-in clears
+	// the account's counter for that network. When the limits cannot be checked (Redis
+	// unavailable) or too many password hashes are in progress, the answer is 503.
+	//
+	// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+	// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1059,8 +1147,8 @@ type ClientInterface interface {
 	//
 	// Verifies a username and password and starts a session. The username is canonicalised
 	// as at registration, so any case or width variant works. The client's IP and
-	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-	// `device_name`.
+	// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+	// characters) are stored with the session, together with the optional `device_name`.
 	//
 	// The answer depends on `transport`:
 	//
@@ -1079,13 +1167,21 @@ type ClientInterface interface {
 	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-	// account from all IPs together (100) and per client IP over all accounts (50); past a
-	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-	// A successful sign-in clears the account's counter for that IP. When the limits cannot
-	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-	// is 503.
+	// the same cost; so does a correct password that a password change replaced while this
+	// sign-in was in progress (no session is created). Failed attempts are limited in a
+	// fixed window (15 minutes) shared by every instance: per account from one network
+	// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+	// and per network over all accounts (50); past a limit the answer is
+	// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+	// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+	// `device_token` of an earlier sign-in of this user, or that comes from a network this
+	// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+	// failures per window for that device token or network. A successful sign-in clears
+	// the account's counter for that network. When the limits cannot be checked (Redis
+	// unavailable) or too many password hashes are in progress, the answer is 503.
+	//
+	// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+	// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1101,7 +1197,7 @@ type ClientInterface interface {
 
 	// LogoutAll Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1114,10 +1210,12 @@ type ClientInterface interface {
 	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 	// current one and not equal the username (compared canonically).
 	//
-	// On success the new password is stored, **the current session moves to a new id** with
-	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-	// `password_changed`, so every token issued for it stops working) and **every other
-	// session of the user is revoked**. The answer is in the transport the request was
+	// On success — in one atomic step, all or nothing — the new password is stored, **the
+	// current session moves to a new id** with fresh tokens (keeping its data, device and
+	// deadlines; the old id is revoked, so every token issued for it stops working) and
+	// **every other session of the user is revoked**, including any that a sign-in with the
+	// old password racing this change would create afterwards (it fails with
+	// `401 invalid_credentials`). The answer is in the transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1125,9 +1223,15 @@ type ClientInterface interface {
 	// Errors: a wrong current password is `422 validation_failed` with
 	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 	// attempts give `429 too_many_attempts`; a concurrent password change by another request
-	// gives `409 conflict` (sign in again). When Redis fails after the new password was
-	// stored, the answer is 503 although the password has changed (and the old session id
-	// may already be revoked): sign in again with the new password.
+	// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+	// gets `401 session_revoked` and changes nothing.
+	//
+	// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+	// `503` because Redis or a replica did not answer in time), send the same request again
+	// with the same (old) access token. If its session was moved by that change and
+	// `new_password` is now the password, the answer is `200` with the moved session's
+	// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+	// the new password). Such a retry counts in the same throttle windows.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1142,10 +1246,12 @@ type ClientInterface interface {
 	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 	// current one and not equal the username (compared canonically).
 	//
-	// On success the new password is stored, **the current session moves to a new id** with
-	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-	// `password_changed`, so every token issued for it stops working) and **every other
-	// session of the user is revoked**. The answer is in the transport the request was
+	// On success — in one atomic step, all or nothing — the new password is stored, **the
+	// current session moves to a new id** with fresh tokens (keeping its data, device and
+	// deadlines; the old id is revoked, so every token issued for it stops working) and
+	// **every other session of the user is revoked**, including any that a sign-in with the
+	// old password racing this change would create afterwards (it fails with
+	// `401 invalid_credentials`). The answer is in the transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1153,9 +1259,15 @@ type ClientInterface interface {
 	// Errors: a wrong current password is `422 validation_failed` with
 	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 	// attempts give `429 too_many_attempts`; a concurrent password change by another request
-	// gives `409 conflict` (sign in again). When Redis fails after the new password was
-	// stored, the answer is 503 although the password has changed (and the old session id
-	// may already be revoked): sign in again with the new password.
+	// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+	// gets `401 session_revoked` and changes nothing.
+	//
+	// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+	// `503` because Redis or a replica did not answer in time), send the same request again
+	// with the same (old) access token. If its session was moved by that change and
+	// `new_password` is now the password, the answer is `200` with the moved session's
+	// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+	// the new password). Such a retry counts in the same throttle windows.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1185,10 +1297,18 @@ type ClientInterface interface {
 	//
 	// In both transports:
 	//
-	// * Presenting a spent token again within the grace window (10 s by default) returns the
-	//   same successor (safe retries, parallel tabs).
-	// * Presenting it after the grace window revokes the session (`refresh_token_reused`):
-	//   its access tokens then get `session_revoked`.
+	// * The grace rule: a spent token presented again no later than the grace window
+	//   (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+	//   is answered with a new access token and the session's **current** refresh token,
+	//   without rotating — however many rotations followed it (a retry whose answer was
+	//   lost, parallel tabs, a request that was in flight while another rotated twice). The
+	//   window is timed from when Redis applied the rotation (the later of the instance's
+	//   and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+	//   is safe to retry after `Retry-After`.
+	// * A spent token presented after its window revokes the session
+	//   (`refresh_token_reused`): its access tokens then get `session_revoked`.
+	// * A session rotated more than 16 times within one grace window gets
+	//   `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 	// * A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 	//   Redis.
 	//
@@ -1220,10 +1340,18 @@ type ClientInterface interface {
 	//
 	// In both transports:
 	//
-	// * Presenting a spent token again within the grace window (10 s by default) returns the
-	//   same successor (safe retries, parallel tabs).
-	// * Presenting it after the grace window revokes the session (`refresh_token_reused`):
-	//   its access tokens then get `session_revoked`.
+	// * The grace rule: a spent token presented again no later than the grace window
+	//   (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+	//   is answered with a new access token and the session's **current** refresh token,
+	//   without rotating — however many rotations followed it (a retry whose answer was
+	//   lost, parallel tabs, a request that was in flight while another rotated twice). The
+	//   window is timed from when Redis applied the rotation (the later of the instance's
+	//   and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+	//   is safe to retry after `Retry-After`.
+	// * A spent token presented after its window revokes the session
+	//   (`refresh_token_reused`): its access tokens then get `session_revoked`.
+	// * A session rotated more than 16 times within one grace window gets
+	//   `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 	// * A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 	//   Redis.
 	//
@@ -1260,8 +1388,10 @@ type ClientInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes any type of body and a specified content type.
@@ -1283,8 +1413,10 @@ type ClientInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes a body of the `application/json` content type.
@@ -1306,8 +1438,10 @@ type ClientInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes a body of the `application/merge-patch+json` content type.
@@ -1317,7 +1451,7 @@ type ClientInterface interface {
 
 	// ListSessions List my sessions
 	//
-	// Returns the current user's live sessions (every signed-in device), newest first, with the current one marked `current: true`. Each item includes that session's data.
+	// Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
 	//
 	// Corresponds with GET /v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1493,7 +1627,7 @@ func (c *Client) RevokeUserSessions(ctx context.Context, id AdminUserId, params 
 
 // ListUserSessions List a user's sessions
 //
-// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+// Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
 //
 // Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
 func (c *Client) ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1529,8 +1663,8 @@ func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, 
 //
 // Verifies a username and password and starts a session. The username is canonicalised
 // as at registration, so any case or width variant works. The client's IP and
-// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-// `device_name`.
+// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+// characters) are stored with the session, together with the optional `device_name`.
 //
 // The answer depends on `transport`:
 //
@@ -1549,13 +1683,21 @@ func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, 
 //     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-// account from all IPs together (100) and per client IP over all accounts (50); past a
-// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-// A successful sign-in clears the account's counter for that IP. When the limits cannot
-// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-// is 503.
+// the same cost; so does a correct password that a password change replaced while this
+// sign-in was in progress (no session is created). Failed attempts are limited in a
+// fixed window (15 minutes) shared by every instance: per account from one network
+// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+// and per network over all accounts (50); past a limit the answer is
+// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+// `device_token` of an earlier sign-in of this user, or that comes from a network this
+// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+// failures per window for that device token or network. A successful sign-in clears
+// the account's counter for that network. When the limits cannot be checked (Redis
+// unavailable) or too many password hashes are in progress, the answer is 503.
+//
+// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1576,8 +1718,8 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 //
 // Verifies a username and password and starts a session. The username is canonicalised
 // as at registration, so any case or width variant works. The client's IP and
-// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-// `device_name`.
+// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+// characters) are stored with the session, together with the optional `device_name`.
 //
 // The answer depends on `transport`:
 //
@@ -1596,13 +1738,21 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 //     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-// account from all IPs together (100) and per client IP over all accounts (50); past a
-// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-// A successful sign-in clears the account's counter for that IP. When the limits cannot
-// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-// is 503.
+// the same cost; so does a correct password that a password change replaced while this
+// sign-in was in progress (no session is created). Failed attempts are limited in a
+// fixed window (15 minutes) shared by every instance: per account from one network
+// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+// and per network over all accounts (50); past a limit the answer is
+// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+// `device_token` of an earlier sign-in of this user, or that comes from a network this
+// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+// failures per window for that device token or network. A successful sign-in clears
+// the account's counter for that network. When the limits cannot be checked (Redis
+// unavailable) or too many password hashes are in progress, the answer is 503.
+//
+// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1638,7 +1788,7 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 
 // LogoutAll Sign out everywhere
 //
-// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1661,10 +1811,12 @@ func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEdit
 // registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 // current one and not equal the username (compared canonically).
 //
-// On success the new password is stored, **the current session moves to a new id** with
-// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-// `password_changed`, so every token issued for it stops working) and **every other
-// session of the user is revoked**. The answer is in the transport the request was
+// On success — in one atomic step, all or nothing — the new password is stored, **the
+// current session moves to a new id** with fresh tokens (keeping its data, device and
+// deadlines; the old id is revoked, so every token issued for it stops working) and
+// **every other session of the user is revoked**, including any that a sign-in with the
+// old password racing this change would create afterwards (it fails with
+// `401 invalid_credentials`). The answer is in the transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1672,9 +1824,15 @@ func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEdit
 // Errors: a wrong current password is `422 validation_failed` with
 // `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 // attempts give `429 too_many_attempts`; a concurrent password change by another request
-// gives `409 conflict` (sign in again). When Redis fails after the new password was
-// stored, the answer is 503 although the password has changed (and the old session id
-// may already be revoked): sign in again with the new password.
+// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+// gets `401 session_revoked` and changes nothing.
+//
+// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+// `503` because Redis or a replica did not answer in time), send the same request again
+// with the same (old) access token. If its session was moved by that change and
+// `new_password` is now the password, the answer is `200` with the moved session's
+// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+// the new password). Such a retry counts in the same throttle windows.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1699,10 +1857,12 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePassw
 // registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 // current one and not equal the username (compared canonically).
 //
-// On success the new password is stored, **the current session moves to a new id** with
-// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-// `password_changed`, so every token issued for it stops working) and **every other
-// session of the user is revoked**. The answer is in the transport the request was
+// On success — in one atomic step, all or nothing — the new password is stored, **the
+// current session moves to a new id** with fresh tokens (keeping its data, device and
+// deadlines; the old id is revoked, so every token issued for it stops working) and
+// **every other session of the user is revoked**, including any that a sign-in with the
+// old password racing this change would create afterwards (it fails with
+// `401 invalid_credentials`). The answer is in the transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1710,9 +1870,15 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePassw
 // Errors: a wrong current password is `422 validation_failed` with
 // `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 // attempts give `429 too_many_attempts`; a concurrent password change by another request
-// gives `409 conflict` (sign in again). When Redis fails after the new password was
-// stored, the answer is 503 although the password has changed (and the old session id
-// may already be revoked): sign in again with the new password.
+// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+// gets `401 session_revoked` and changes nothing.
+//
+// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+// `503` because Redis or a replica did not answer in time), send the same request again
+// with the same (old) access token. If its session was moved by that change and
+// `new_password` is now the password, the answer is `200` with the moved session's
+// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+// the new password). Such a retry counts in the same throttle windows.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1752,10 +1918,18 @@ func (c *Client) ChangePassword(ctx context.Context, params *ChangePasswordParam
 //
 // In both transports:
 //
-//   - Presenting a spent token again within the grace window (10 s by default) returns the
-//     same successor (safe retries, parallel tabs).
-//   - Presenting it after the grace window revokes the session (`refresh_token_reused`):
-//     its access tokens then get `session_revoked`.
+//   - The grace rule: a spent token presented again no later than the grace window
+//     (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+//     is answered with a new access token and the session's **current** refresh token,
+//     without rotating — however many rotations followed it (a retry whose answer was
+//     lost, parallel tabs, a request that was in flight while another rotated twice). The
+//     window is timed from when Redis applied the rotation (the later of the instance's
+//     and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+//     is safe to retry after `Retry-After`.
+//   - A spent token presented after its window revokes the session
+//     (`refresh_token_reused`): its access tokens then get `session_revoked`.
+//   - A session rotated more than 16 times within one grace window gets
+//     `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 //   - A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 //     Redis.
 //
@@ -1797,10 +1971,18 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, params *RefreshTokenP
 //
 // In both transports:
 //
-//   - Presenting a spent token again within the grace window (10 s by default) returns the
-//     same successor (safe retries, parallel tabs).
-//   - Presenting it after the grace window revokes the session (`refresh_token_reused`):
-//     its access tokens then get `session_revoked`.
+//   - The grace rule: a spent token presented again no later than the grace window
+//     (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+//     is answered with a new access token and the session's **current** refresh token,
+//     without rotating — however many rotations followed it (a retry whose answer was
+//     lost, parallel tabs, a request that was in flight while another rotated twice). The
+//     window is timed from when Redis applied the rotation (the later of the instance's
+//     and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+//     is safe to retry after `Retry-After`.
+//   - A spent token presented after its window revokes the session
+//     (`refresh_token_reused`): its access tokens then get `session_revoked`.
+//   - A session rotated more than 16 times within one grace window gets
+//     `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 //   - A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 //     Redis.
 //
@@ -1867,8 +2049,10 @@ func (c *Client) GetSession(ctx context.Context, params *GetSessionParams, reqEd
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes any type of body and a specified content type.
@@ -1900,8 +2084,10 @@ func (c *Client) PatchSessionDataWithBody(ctx context.Context, params *PatchSess
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes a body of the `application/json` content type.
@@ -1933,8 +2119,10 @@ func (c *Client) PatchSessionData(ctx context.Context, params *PatchSessionDataP
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes a body of the `application/merge-patch+json` content type.
@@ -1954,7 +2142,7 @@ func (c *Client) PatchSessionDataWithApplicationMergePatchPlusJSONBody(ctx conte
 
 // ListSessions List my sessions
 //
-// Returns the current user's live sessions (every signed-in device), newest first, with the current one marked `current: true`. Each item includes that session's data.
+// Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
 //
 // Corresponds with GET /v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2333,6 +2521,45 @@ func NewListUserSessionsRequest(server string, id AdminUserId, params *ListUserS
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2941,6 +3168,45 @@ func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -3186,7 +3452,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListUserSessionsWithResponse List a user's sessions
 	//
-	// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+	// Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3206,8 +3472,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Verifies a username and password and starts a session. The username is canonicalised
 	// as at registration, so any case or width variant works. The client's IP and
-	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-	// `device_name`.
+	// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+	// characters) are stored with the session, together with the optional `device_name`.
 	//
 	// The answer depends on `transport`:
 	//
@@ -3226,13 +3492,21 @@ type ClientWithResponsesInterface interface {
 	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-	// account from all IPs together (100) and per client IP over all accounts (50); past a
-	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-	// A successful sign-in clears the account's counter for that IP. When the limits cannot
-	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-	// is 503.
+	// the same cost; so does a correct password that a password change replaced while this
+	// sign-in was in progress (no session is created). Failed attempts are limited in a
+	// fixed window (15 minutes) shared by every instance: per account from one network
+	// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+	// and per network over all accounts (50); past a limit the answer is
+	// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+	// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+	// `device_token` of an earlier sign-in of this user, or that comes from a network this
+	// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+	// failures per window for that device token or network. A successful sign-in clears
+	// the account's counter for that network. When the limits cannot be checked (Redis
+	// unavailable) or too many password hashes are in progress, the answer is 503.
+	//
+	// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+	// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3243,8 +3517,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Verifies a username and password and starts a session. The username is canonicalised
 	// as at registration, so any case or width variant works. The client's IP and
-	// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-	// `device_name`.
+	// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+	// characters) are stored with the session, together with the optional `device_name`.
 	//
 	// The answer depends on `transport`:
 	//
@@ -3263,13 +3537,21 @@ type ClientWithResponsesInterface interface {
 	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
-	// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-	// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-	// account from all IPs together (100) and per client IP over all accounts (50); past a
-	// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-	// A successful sign-in clears the account's counter for that IP. When the limits cannot
-	// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-	// is 503.
+	// the same cost; so does a correct password that a password change replaced while this
+	// sign-in was in progress (no session is created). Failed attempts are limited in a
+	// fixed window (15 minutes) shared by every instance: per account from one network
+	// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+	// and per network over all accounts (50); past a limit the answer is
+	// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+	// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+	// `device_token` of an earlier sign-in of this user, or that comes from a network this
+	// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+	// failures per window for that device token or network. A successful sign-in clears
+	// the account's counter for that network. When the limits cannot be checked (Redis
+	// unavailable) or too many password hashes are in progress, the answer is 503.
+	//
+	// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+	// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3287,7 +3569,7 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutAllWithResponse Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3302,10 +3584,12 @@ type ClientWithResponsesInterface interface {
 	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 	// current one and not equal the username (compared canonically).
 	//
-	// On success the new password is stored, **the current session moves to a new id** with
-	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-	// `password_changed`, so every token issued for it stops working) and **every other
-	// session of the user is revoked**. The answer is in the transport the request was
+	// On success — in one atomic step, all or nothing — the new password is stored, **the
+	// current session moves to a new id** with fresh tokens (keeping its data, device and
+	// deadlines; the old id is revoked, so every token issued for it stops working) and
+	// **every other session of the user is revoked**, including any that a sign-in with the
+	// old password racing this change would create afterwards (it fails with
+	// `401 invalid_credentials`). The answer is in the transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -3313,9 +3597,15 @@ type ClientWithResponsesInterface interface {
 	// Errors: a wrong current password is `422 validation_failed` with
 	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 	// attempts give `429 too_many_attempts`; a concurrent password change by another request
-	// gives `409 conflict` (sign in again). When Redis fails after the new password was
-	// stored, the answer is 503 although the password has changed (and the old session id
-	// may already be revoked): sign in again with the new password.
+	// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+	// gets `401 session_revoked` and changes nothing.
+	//
+	// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+	// `503` because Redis or a replica did not answer in time), send the same request again
+	// with the same (old) access token. If its session was moved by that change and
+	// `new_password` is now the password, the answer is `200` with the moved session's
+	// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+	// the new password). Such a retry counts in the same throttle windows.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3330,10 +3620,12 @@ type ClientWithResponsesInterface interface {
 	// registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 	// current one and not equal the username (compared canonically).
 	//
-	// On success the new password is stored, **the current session moves to a new id** with
-	// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-	// `password_changed`, so every token issued for it stops working) and **every other
-	// session of the user is revoked**. The answer is in the transport the request was
+	// On success — in one atomic step, all or nothing — the new password is stored, **the
+	// current session moves to a new id** with fresh tokens (keeping its data, device and
+	// deadlines; the old id is revoked, so every token issued for it stops working) and
+	// **every other session of the user is revoked**, including any that a sign-in with the
+	// old password racing this change would create afterwards (it fails with
+	// `401 invalid_credentials`). The answer is in the transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -3341,9 +3633,15 @@ type ClientWithResponsesInterface interface {
 	// Errors: a wrong current password is `422 validation_failed` with
 	// `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 	// attempts give `429 too_many_attempts`; a concurrent password change by another request
-	// gives `409 conflict` (sign in again). When Redis fails after the new password was
-	// stored, the answer is 503 although the password has changed (and the old session id
-	// may already be revoked): sign in again with the new password.
+	// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+	// gets `401 session_revoked` and changes nothing.
+	//
+	// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+	// `503` because Redis or a replica did not answer in time), send the same request again
+	// with the same (old) access token. If its session was moved by that change and
+	// `new_password` is now the password, the answer is `200` with the moved session's
+	// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+	// the new password). Such a retry counts in the same throttle windows.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3373,10 +3671,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// In both transports:
 	//
-	// * Presenting a spent token again within the grace window (10 s by default) returns the
-	//   same successor (safe retries, parallel tabs).
-	// * Presenting it after the grace window revokes the session (`refresh_token_reused`):
-	//   its access tokens then get `session_revoked`.
+	// * The grace rule: a spent token presented again no later than the grace window
+	//   (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+	//   is answered with a new access token and the session's **current** refresh token,
+	//   without rotating — however many rotations followed it (a retry whose answer was
+	//   lost, parallel tabs, a request that was in flight while another rotated twice). The
+	//   window is timed from when Redis applied the rotation (the later of the instance's
+	//   and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+	//   is safe to retry after `Retry-After`.
+	// * A spent token presented after its window revokes the session
+	//   (`refresh_token_reused`): its access tokens then get `session_revoked`.
+	// * A session rotated more than 16 times within one grace window gets
+	//   `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 	// * A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 	//   Redis.
 	//
@@ -3408,10 +3714,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// In both transports:
 	//
-	// * Presenting a spent token again within the grace window (10 s by default) returns the
-	//   same successor (safe retries, parallel tabs).
-	// * Presenting it after the grace window revokes the session (`refresh_token_reused`):
-	//   its access tokens then get `session_revoked`.
+	// * The grace rule: a spent token presented again no later than the grace window
+	//   (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+	//   is answered with a new access token and the session's **current** refresh token,
+	//   without rotating — however many rotations followed it (a retry whose answer was
+	//   lost, parallel tabs, a request that was in flight while another rotated twice). The
+	//   window is timed from when Redis applied the rotation (the later of the instance's
+	//   and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+	//   is safe to retry after `Retry-After`.
+	// * A spent token presented after its window revokes the session
+	//   (`refresh_token_reused`): its access tokens then get `session_revoked`.
+	// * A session rotated more than 16 times within one grace window gets
+	//   `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 	// * A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 	//   Redis.
 	//
@@ -3452,8 +3766,10 @@ type ClientWithResponsesInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3475,8 +3791,10 @@ type ClientWithResponsesInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -3498,8 +3816,10 @@ type ClientWithResponsesInterface interface {
 	// (`422 invalid_session_data`); the body must be a JSON object (`422
 	// invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 	// (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-	// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-	// data that is over a lowered limit still applies). A refused patch changes nothing.
+	// compact value bytes) by default, and the data of all the user's sessions together at
+	// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+	// that shrinks data that is over a lowered limit still applies). A refused patch changes
+	// nothing.
 	// A revoked or expired session is never recreated by a patch.
 	//
 	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
@@ -3509,7 +3829,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListSessionsWithResponse List my sessions
 	//
-	// Returns the current user's live sessions (every signed-in device), newest first, with the current one marked `current: true`. Each item includes that session's data.
+	// Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3986,6 +4306,11 @@ type ListUserSessionsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListUserSessionsResponse422Headers the declared response headers of an HTTP 422 response for ListUserSessions
+type ListUserSessionsResponse422Headers struct {
+	XRequestId *string
+}
+
 // ListUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for ListUserSessions
 type ListUserSessionsResponse500Headers struct {
 	XRequestId *string
@@ -4008,6 +4333,8 @@ type ListUserSessionsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidListPage
 	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
 	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -4022,6 +4349,8 @@ type ListUserSessionsResponse struct {
 	Headers403 *ListUserSessionsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListUserSessionsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListUserSessionsResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListUserSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4046,6 +4375,11 @@ func (r ListUserSessionsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListUserSessionsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListUserSessionsResponse) GetApplicationproblemJSON422() *InvalidListPage {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
@@ -4830,6 +5164,12 @@ type RefreshTokenResponse422Headers struct {
 	XRequestId *string
 }
 
+// RefreshTokenResponse429Headers the declared response headers of an HTTP 429 response for RefreshToken
+type RefreshTokenResponse429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
 // RefreshTokenResponse500Headers the declared response headers of an HTTP 500 response for RefreshToken
 type RefreshTokenResponse500Headers struct {
 	XRequestId *string
@@ -4858,6 +5198,8 @@ type RefreshTokenResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyAttempts
 	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
 	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -4876,6 +5218,8 @@ type RefreshTokenResponse struct {
 	Headers415 *RefreshTokenResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RefreshTokenResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RefreshTokenResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RefreshTokenResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4915,6 +5259,11 @@ func (r RefreshTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r RefreshTokenResponse) GetApplicationproblemJSON422() *ValidationFailed {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RefreshTokenResponse) GetApplicationproblemJSON429() *TooManyAttempts {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
@@ -5377,6 +5726,11 @@ type ListSessionsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListSessionsResponse422Headers the declared response headers of an HTTP 422 response for ListSessions
+type ListSessionsResponse422Headers struct {
+	XRequestId *string
+}
+
 // ListSessionsResponse500Headers the declared response headers of an HTTP 500 response for ListSessions
 type ListSessionsResponse500Headers struct {
 	XRequestId *string
@@ -5395,6 +5749,8 @@ type ListSessionsResponse struct {
 	JSON200 *SessionList
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidListPage
 	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
 	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -5405,6 +5761,8 @@ type ListSessionsResponse struct {
 	Headers200 *ListSessionsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListSessionsResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListSessionsResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5419,6 +5777,11 @@ func (r ListSessionsResponse) GetJSON200() *SessionList {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON422() *InvalidListPage {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
@@ -5855,7 +6218,7 @@ func (c *ClientWithResponses) RevokeUserSessionsWithResponse(ctx context.Context
 
 // ListUserSessionsWithResponse List a user's sessions
 //
-// Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+// Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5887,8 +6250,8 @@ func (c *ClientWithResponses) RevokeUserSessionWithResponse(ctx context.Context,
 //
 // Verifies a username and password and starts a session. The username is canonicalised
 // as at registration, so any case or width variant works. The client's IP and
-// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-// `device_name`.
+// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+// characters) are stored with the session, together with the optional `device_name`.
 //
 // The answer depends on `transport`:
 //
@@ -5907,13 +6270,21 @@ func (c *ClientWithResponses) RevokeUserSessionWithResponse(ctx context.Context,
 //     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-// account from all IPs together (100) and per client IP over all accounts (50); past a
-// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-// A successful sign-in clears the account's counter for that IP. When the limits cannot
-// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-// is 503.
+// the same cost; so does a correct password that a password change replaced while this
+// sign-in was in progress (no session is created). Failed attempts are limited in a
+// fixed window (15 minutes) shared by every instance: per account from one network
+// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+// and per network over all accounts (50); past a limit the answer is
+// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+// `device_token` of an earlier sign-in of this user, or that comes from a network this
+// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+// failures per window for that device token or network. A successful sign-in clears
+// the account's counter for that network. When the limits cannot be checked (Redis
+// unavailable) or too many password hashes are in progress, the answer is 503.
+//
+// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5930,8 +6301,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 //
 // Verifies a username and password and starts a session. The username is canonicalised
 // as at registration, so any case or width variant works. The client's IP and
-// `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-// `device_name`.
+// `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+// characters) are stored with the session, together with the optional `device_name`.
 //
 // The answer depends on `transport`:
 //
@@ -5950,13 +6321,21 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 //     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
-// the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-// every instance: per account from one client IP (10; IPv6 clients count per /64), per
-// account from all IPs together (100) and per client IP over all accounts (50); past a
-// limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-// A successful sign-in clears the account's counter for that IP. When the limits cannot
-// be checked (Redis unavailable) or too many password hashes are in progress, the answer
-// is 503.
+// the same cost; so does a correct password that a password change replaced while this
+// sign-in was in progress (no session is created). Failed attempts are limited in a
+// fixed window (15 minutes) shared by every instance: per account from one network
+// (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+// and per network over all accounts (50); past a limit the answer is
+// `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+// limit cannot lock the owner out: when it is spent, a sign-in that presents the
+// `device_token` of an earlier sign-in of this user, or that comes from a network this
+// user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+// failures per window for that device token or network. A successful sign-in clears
+// the account's counter for that network. When the limits cannot be checked (Redis
+// unavailable) or too many password hashes are in progress, the answer is 503.
+//
+// A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+// beyond that revokes the least recently used one (its tokens get `session_revoked`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5986,7 +6365,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 
 // LogoutAllWithResponse Sign out everywhere
 //
-// Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6007,10 +6386,12 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, params 
 // registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 // current one and not equal the username (compared canonically).
 //
-// On success the new password is stored, **the current session moves to a new id** with
-// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-// `password_changed`, so every token issued for it stops working) and **every other
-// session of the user is revoked**. The answer is in the transport the request was
+// On success — in one atomic step, all or nothing — the new password is stored, **the
+// current session moves to a new id** with fresh tokens (keeping its data, device and
+// deadlines; the old id is revoked, so every token issued for it stops working) and
+// **every other session of the user is revoked**, including any that a sign-in with the
+// old password racing this change would create afterwards (it fails with
+// `401 invalid_credentials`). The answer is in the transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -6018,9 +6399,15 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, params 
 // Errors: a wrong current password is `422 validation_failed` with
 // `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 // attempts give `429 too_many_attempts`; a concurrent password change by another request
-// gives `409 conflict` (sign in again). When Redis fails after the new password was
-// stored, the answer is 503 although the password has changed (and the old session id
-// may already be revoked): sign in again with the new password.
+// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+// gets `401 session_revoked` and changes nothing.
+//
+// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+// `503` because Redis or a replica did not answer in time), send the same request again
+// with the same (old) access token. If its session was moved by that change and
+// `new_password` is now the password, the answer is `200` with the moved session's
+// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+// the new password). Such a retry counts in the same throttle windows.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6041,10 +6428,12 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
 // current one and not equal the username (compared canonically).
 //
-// On success the new password is stored, **the current session moves to a new id** with
-// fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-// `password_changed`, so every token issued for it stops working) and **every other
-// session of the user is revoked**. The answer is in the transport the request was
+// On success — in one atomic step, all or nothing — the new password is stored, **the
+// current session moves to a new id** with fresh tokens (keeping its data, device and
+// deadlines; the old id is revoked, so every token issued for it stops working) and
+// **every other session of the user is revoked**, including any that a sign-in with the
+// old password racing this change would create afterwards (it fails with
+// `401 invalid_credentials`). The answer is in the transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -6052,9 +6441,15 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // Errors: a wrong current password is `422 validation_failed` with
 // `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
 // attempts give `429 too_many_attempts`; a concurrent password change by another request
-// gives `409 conflict` (sign in again). When Redis fails after the new password was
-// stored, the answer is 503 although the password has changed (and the old session id
-// may already be revoked): sign in again with the new password.
+// gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+// gets `401 session_revoked` and changes nothing.
+//
+// Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+// `503` because Redis or a replica did not answer in time), send the same request again
+// with the same (old) access token. If its session was moved by that change and
+// `new_password` is now the password, the answer is `200` with the moved session's
+// tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+// the new password). Such a retry counts in the same throttle windows.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6090,10 +6485,18 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, pa
 //
 // In both transports:
 //
-//   - Presenting a spent token again within the grace window (10 s by default) returns the
-//     same successor (safe retries, parallel tabs).
-//   - Presenting it after the grace window revokes the session (`refresh_token_reused`):
-//     its access tokens then get `session_revoked`.
+//   - The grace rule: a spent token presented again no later than the grace window
+//     (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+//     is answered with a new access token and the session's **current** refresh token,
+//     without rotating — however many rotations followed it (a retry whose answer was
+//     lost, parallel tabs, a request that was in flight while another rotated twice). The
+//     window is timed from when Redis applied the rotation (the later of the instance's
+//     and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+//     is safe to retry after `Retry-After`.
+//   - A spent token presented after its window revokes the session
+//     (`refresh_token_reused`): its access tokens then get `session_revoked`.
+//   - A session rotated more than 16 times within one grace window gets
+//     `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 //   - A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 //     Redis.
 //
@@ -6131,10 +6534,18 @@ func (c *ClientWithResponses) RefreshTokenWithBodyWithResponse(ctx context.Conte
 //
 // In both transports:
 //
-//   - Presenting a spent token again within the grace window (10 s by default) returns the
-//     same successor (safe retries, parallel tabs).
-//   - Presenting it after the grace window revokes the session (`refresh_token_reused`):
-//     its access tokens then get `session_revoked`.
+//   - The grace rule: a spent token presented again no later than the grace window
+//     (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+//     is answered with a new access token and the session's **current** refresh token,
+//     without rotating — however many rotations followed it (a retry whose answer was
+//     lost, parallel tabs, a request that was in flight while another rotated twice). The
+//     window is timed from when Redis applied the rotation (the later of the instance's
+//     and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+//     is safe to retry after `Retry-After`.
+//   - A spent token presented after its window revokes the session
+//     (`refresh_token_reused`): its access tokens then get `session_revoked`.
+//   - A session rotated more than 16 times within one grace window gets
+//     `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
 //   - A garbled or forged token is rejected (`invalid_refresh_token`) without touching
 //     Redis.
 //
@@ -6193,8 +6604,10 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, params
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6222,8 +6635,10 @@ func (c *ClientWithResponses) PatchSessionDataWithBodyWithResponse(ctx context.C
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -6251,8 +6666,10 @@ func (c *ClientWithResponses) PatchSessionDataWithResponse(ctx context.Context, 
 // (`422 invalid_session_data`); the body must be a JSON object (`422
 // invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
 // (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-// compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-// data that is over a lowered limit still applies). A refused patch changes nothing.
+// compact value bytes) by default, and the data of all the user's sessions together at
+// most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+// that shrinks data that is over a lowered limit still applies). A refused patch changes
+// nothing.
 // A revoked or expired session is never recreated by a patch.
 //
 // Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
@@ -6268,7 +6685,7 @@ func (c *ClientWithResponses) PatchSessionDataWithApplicationMergePatchPlusJSONB
 
 // ListSessionsWithResponse List my sessions
 //
-// Returns the current user's live sessions (every signed-in device), newest first, with the current one marked `current: true`. Each item includes that session's data.
+// Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6744,6 +7161,13 @@ func ParseListUserSessionsResponse(rsp *http.Response) (*ListUserSessionsRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidListPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest HeadersTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6815,6 +7239,16 @@ func ParseListUserSessionsResponse(rsp *http.Response) (*ListUserSessionsRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListUserSessionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListUserSessionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -7778,6 +8212,13 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest HeadersTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7876,6 +8317,23 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RefreshTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RefreshTokenResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -8444,6 +8902,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidListPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest HeadersTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8509,6 +8974,16 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListSessionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListSessionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

@@ -45,6 +45,10 @@ const maxMergeAttempts = 8
 // was merged into and retried on conflict. With ifMatch non-nil the whole patch applies only if
 // the data version still equals *ifMatch.
 //
+// A patch that grows the data may take neither the session's data past Config.MaxDataKeys or
+// Config.MaxDataBytes nor the data of all the user's sessions together past
+// Config.MaxUserDataBytes.
+//
 // It returns the updated session, or ErrPrecondition, *DataLimitError (ErrDataTooLarge),
 // ErrInvalidData, ErrConflict, ErrRevoked, ErrExpired or ErrUnavailable. A refused patch
 // changes nothing.
@@ -90,7 +94,7 @@ func (s *Store) PatchData(ctx context.Context, uid, sid string, patch map[string
 			current = sess.Data
 		}
 		args := []any{s.nowMS(), s.cfg.IdleTTL.Milliseconds(), s.cfg.TouchInterval.Milliseconds(), sid,
-			precond, s.cfg.MaxDataKeys, s.cfg.MaxDataBytes, auth.NewID()}
+			precond, s.cfg.MaxDataKeys, s.cfg.MaxDataBytes, auth.NewID(), s.keys.tag(uid), s.cfg.MaxUserDataBytes}
 		for _, k := range names {
 			v := patch[k]
 			switch firstByte(v) {
@@ -126,13 +130,11 @@ func (s *Store) PatchData(ctx context.Context, uid, sid string, patch map[string
 		case "conflict":
 			continue
 		case "too_large":
-			e := &DataLimitError{MaxKeys: s.cfg.MaxDataKeys, MaxBytes: s.cfg.MaxDataBytes}
-			if len(r.vals) == 2 {
-				k, _ := r.vals[0].(int64)
-				b, _ := r.vals[1].(int64)
-				e.Keys, e.Bytes = int(k), int(b)
-			}
-			return Session{}, e
+			k, _ := r.int(0)
+			b, _ := r.int(1)
+			u, _ := r.int(2)
+			return Session{}, &DataLimitError{Keys: int(k), Bytes: int(b), MaxKeys: s.cfg.MaxDataKeys,
+				MaxBytes: s.cfg.MaxDataBytes, UserBytes: int(u), MaxUserBytes: s.cfg.MaxUserDataBytes}
 		default:
 			return Session{}, r.gone()
 		}

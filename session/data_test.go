@@ -126,18 +126,19 @@ func TestPatchDataConcurrency(t *testing.T) {
 		e := start()
 		uid := auth.NewID()
 		s := e.login(t, uid)
+		st := patientStore(t, e)
 		var wg sync.WaitGroup
 		errs := make(chan error, 100)
 		for i := 0; i < 50; i++ {
 			wg.Add(2)
 			go func() { // disjoint keys
 				defer wg.Done()
-				_, err := e.store.PatchData(e.ctx, uid, s.ID, map[string]json.RawMessage{fmt.Sprintf("k%02d", i): raw(fmt.Sprint(i))}, nil)
+				_, err := st.PatchData(e.ctx, uid, s.ID, map[string]json.RawMessage{fmt.Sprintf("k%02d", i): raw(fmt.Sprint(i))}, nil)
 				errs <- err
 			}()
 			go func() { // the same key, merged: compare-and-set must keep every member
 				defer wg.Done()
-				_, err := e.store.PatchData(e.ctx, uid, s.ID, map[string]json.RawMessage{"shared": raw(fmt.Sprintf(`{"m%02d": true}`, i))}, nil)
+				_, err := st.PatchData(e.ctx, uid, s.ID, map[string]json.RawMessage{"shared": raw(fmt.Sprintf(`{"m%02d": true}`, i))}, nil)
 				errs <- err
 			}()
 		}
@@ -167,6 +168,30 @@ func TestPatchDataConcurrency(t *testing.T) {
 	})
 }
 
+// patientStore is a second store over e's Redis (same clock and defaults) whose client waits
+// as long as a loaded machine needs. TestPatchDataConcurrency is about concurrent writers, not
+// Redis timeouts: its 100 writers share a pool of 10 connections per CPU, and on two busy cores
+// (race detector, miniredis running Lua in-process) the default 300 ms pool and read timeouts ran
+// out ("connection pool timeout"), failing the test with ErrUnavailable.
+func patientStore(t *testing.T, e *env) *session.Store {
+	t.Helper()
+	const patient = 30 * time.Second
+	rdb, err := session.NewClient(session.ClientConfig{URL: e.redis.URL(),
+		ReadTimeout: patient, WriteTimeout: patient, PoolTimeout: patient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	cfg := session.DefaultConfig()
+	cfg.Now = e.clock.Now
+	st, err := session.New(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Wait)
+	return st
+}
+
 func TestWritesNeverResurrect(t *testing.T) {
 	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
 		e := start()
@@ -184,7 +209,7 @@ func TestWritesNeverResurrect(t *testing.T) {
 			}()
 			go func() {
 				defer wg.Done()
-				_, _, _ = e.store.Rotate(e.ctx, session.Rotation{UserID: uid, SessionID: s.ID,
+				_, _ = e.store.Rotate(e.ctx, session.Rotation{UserID: uid, SessionID: s.ID,
 					PresentedHash: "h0", SuccessorHash: "h1", RequestID: "r"})
 			}()
 			wg.Wait()

@@ -82,12 +82,13 @@ func backends(t *testing.T, fn func(t *testing.T, start func(mutate ...func(*ses
 }
 
 // login creates a session for uid with refresh token hash "h0" and an access token valid for
-// 5 minutes, and returns it.
+// 5 minutes, under the user's current credential epoch, and returns it.
 func (e *env) login(t *testing.T, uid string) session.Session {
 	t.Helper()
+	epoch, _ := e.rdb.HGet(e.ctx, "bx:{u:"+uid+"}:user", "ce").Int64()
 	s, err := e.store.Create(e.ctx, session.NewSession{
 		ID: auth.NewID(), UserID: uid, DeviceName: "phone", IP: "192.0.2.1", UserAgent: "test",
-		RefreshHash: "h0", AccessExpiresAt: e.clock.Now().Add(5 * time.Minute),
+		RefreshHash: "h0", AccessExpiresAt: e.clock.Now().Add(5 * time.Minute), CredentialEpoch: epoch,
 	})
 	if err != nil {
 		t.Fatalf("create: %v", err)

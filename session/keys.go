@@ -3,6 +3,8 @@ package session
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"boxoffice/auth"
 )
 
 // keys builds every Redis key. All keys of one user carry the hash tag {u:<user id>}, so each
@@ -13,7 +15,8 @@ import (
 //	<p>{u:<uid>}:s:<sid>        hash   a session: metadata, refresh state, d:<key> data fields
 //	<p>{u:<uid>}:r:<sid>        string revocation marker (reason), TTL = last access token's life
 //	<p>{u:<uid>}:sessions       zset   the user's session ids scored by idle deadline (ms)
-//	<p>username:<sha256>        string canonical username -> user id
+//	<p>{u:<uid>}:nets           zset   SHA-256 of networks the user signed in from, by time (ms)
+//	<p>username:<sha256>        string look-alike skeleton of a canonical username -> user id
 //	<p>throttle:<kind>:<sha256> string login attempts in the current window
 //	<p>fiber:<key>              any    state of Fiber middlewares (gofiber/storage/redis)
 type keys struct{ prefix string }
@@ -23,10 +26,24 @@ func (k keys) user(uid string) string           { return k.tag(uid) + "user" }
 func (k keys) session(uid, sid string) string   { return k.tag(uid) + "s:" + sid }
 func (k keys) revoked(uid, sid string) string   { return k.tag(uid) + "r:" + sid }
 func (k keys) index(uid string) string          { return k.tag(uid) + "sessions" }
-func (k keys) username(canonical string) string { return k.prefix + "username:" + digest(canonical) }
+func (k keys) nets(uid string) string           { return k.tag(uid) + "nets" }
+func (k keys) username(canonical string) string { return k.prefix + "username:" + skel(canonical) }
 func (k keys) throttle(kind, subject string) string {
 	return k.prefix + "throttle:" + kind + ":" + digest(subject)
 }
+
+// legacyUsername is the index key written before username keyed the index by the look-alike
+// skeleton of a canonical username (auth.UsernameSkeleton: "scope" and Cyrillic "ѕсоре" claim
+// one key): the digest of the canonical username itself. It is only read, for accounts
+// registered before. It equals username(canonical) when the name is its own skeleton, and
+// otherwise is no name's skeleton key (a skeleton is its own skeleton), so the two kinds of
+// entries never clash.
+func (k keys) legacyUsername(canonical string) string {
+	return k.prefix + "username:" + digest(canonical)
+}
+
+// skel is the digest of the look-alike skeleton of a canonical username.
+func skel(canonical string) string { return digest(auth.UsernameSkeleton(canonical)) }
 
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))

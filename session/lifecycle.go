@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,21 +18,39 @@ type NewSession struct {
 	IP, UserAgent   string
 	RefreshHash     string    // auth.RefreshToken.Hash of the first refresh token
 	AccessExpiresAt time.Time // expiry of the access token issued with it
+	// CredentialEpoch is the user's auth.User.CredentialEpoch read together with the password
+	// hash that the login verified.
+	CredentialEpoch int64
+	// Network, when set, is remembered as a network the user signed in from (see
+	// KnownNetwork); it is stored only as a SHA-256 digest.
+	Network string
 }
 
 // Create stores a new session whose idle deadline is now+IdleTTL and whose absolute deadline
-// is now+AbsoluteTTL, and adds it to the user's index. It returns ErrUnavailable when Redis
-// cannot be reached, and ErrRevoked when a retried create finds the session revoked meanwhile.
+// is now+AbsoluteTTL, and adds it to the user's index, in one atomic step that also
+//   - refuses with ErrStaleCredential when the user's credential epoch is no longer
+//     n.CredentialEpoch (a password change landed after the login verified the password), and
+//   - revokes the user's least recently used sessions (reason ReasonLimit) so that at most
+//     Config.MaxSessions stay live.
+//
+// It returns ErrUnavailable when Redis cannot be reached, and ErrRevoked when a retried create
+// finds the session revoked meanwhile.
 func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	now := s.nowMS()
 	ae := now + s.cfg.AbsoluteTTL.Milliseconds()
 	ie := min(now+s.cfg.IdleTTL.Milliseconds(), ae)
-	args := []any{now, n.ID, ie, n.RefreshHash,
+	network := ""
+	if n.Network != "" {
+		network = digest(n.Network)
+	}
+	args := []any{now, n.ID, ie, n.RefreshHash, n.CredentialEpoch, s.cfg.MaxSessions, s.keys.tag(n.UserID),
+		s.cfg.RevocationPad.Milliseconds(), network, s.cfg.KnownNetworkTTL.Milliseconds(),
 		"uid", n.UserID, "ct", now, "ls", now, "ie", ie, "ae", ae,
 		"dn", n.DeviceName, "ip", n.IP, "ua", n.UserAgent, "v", 0,
 		"rh", n.RefreshHash, "atx", ms(n.AccessExpiresAt)}
-	r, err := s.run(ctx, "create", s.sc.create,
-		[]string{s.keys.session(n.UserID, n.ID), s.keys.index(n.UserID), s.keys.revoked(n.UserID, n.ID)}, args...)
+	r, err := s.runDurable(ctx, "create", s.sc.create, []string{
+		s.keys.session(n.UserID, n.ID), s.keys.index(n.UserID), s.keys.revoked(n.UserID, n.ID),
+		s.keys.user(n.UserID), s.keys.nets(n.UserID)}, args...)
 	if err != nil {
 		return Session{}, err
 	}
@@ -39,10 +58,26 @@ func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	case "ok":
 	case "exists":
 		return Session{}, errors.New("session: id collision on create")
+	case "stale":
+		return Session{}, ErrStaleCredential
 	default:
 		return Session{}, r.gone()
 	}
 	return r.sessionAt(0, n.ID)
+}
+
+// KnownNetwork reports whether user uid has created a session from network (as given in
+// NewSession.Network) within Config.KnownNetworkTTL; the 32 most recent networks are kept.
+// It returns ErrUnavailable when Redis cannot be reached.
+func (s *Store) KnownNetwork(ctx context.Context, uid, network string) (bool, error) {
+	err := s.rdb.ZScore(ctx, s.keys.nets(uid), digest(network)).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, classify("known network", err)
+	}
+	return true, nil
 }
 
 // Get authenticates session sid of user uid and returns it: the session must exist and be
@@ -154,31 +189,86 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Reissue asks to move a session to a new id and refresh token.
-type Reissue struct {
-	UserID, OldSessionID, NewSessionID string
-	RefreshHash                        string // hash of the new session's first refresh token
-	AccessExpiresAt                    time.Time
-	Reason                             string // recorded in the old id's revocation marker
+// PasswordChange asks to replace a user's password while keeping the caller signed in.
+type PasswordChange struct {
+	UserID, SessionID string // the caller
+	OldHash, NewHash  string // the password hash the caller verified, and its replacement
+	NewSessionID      string // the id the caller's session moves to
+	RefreshHash       string // hash of the new session's first refresh token
+	AccessExpiresAt   time.Time
 }
 
-// Reissue moves a live session to a new id with a new refresh token, keeping its data, device
-// and deadlines (the absolute one never moves), and revokes the old id: every token issued for
-// it stops working. It returns the new session, or ErrRevoked, ErrExpired or ErrUnavailable.
-func (s *Store) Reissue(ctx context.Context, r Reissue) (Session, error) {
-	uid := r.UserID
-	rep, err := s.runDurable(ctx, "reissue", s.sc.reissue, []string{
-		s.keys.session(uid, r.OldSessionID), s.keys.revoked(uid, r.OldSessionID),
-		s.keys.session(uid, r.NewSessionID), s.keys.index(uid),
-	}, s.nowMS(), r.OldSessionID, r.NewSessionID, r.RefreshHash, ms(r.AccessExpiresAt),
-		s.cfg.IdleTTL.Milliseconds(), s.cfg.RevocationPad.Milliseconds(), r.Reason)
+// ChangePassword replaces the password hash, moves the caller's live session to a new id with
+// a new refresh token (keeping its data, device and deadlines; the absolute deadline never
+// moves) and revokes every other session of the user, all in one atomic step. It also bumps
+// the user's credential epoch, so logins that verified the old password and have not created
+// their session yet fail with ErrStaleCredential. The caller's old id is revoked with a marker
+// naming the new id (see Resumable). It returns the new session and how many sessions it
+// revoked, or ErrCredentialChanged (the stored hash is no longer OldHash; nothing changed),
+// ErrRevoked, ErrExpired or ErrUnavailable. Running it twice changes nothing more.
+func (s *Store) ChangePassword(ctx context.Context, c PasswordChange) (Session, int, error) {
+	uid := c.UserID
+	rep, err := s.runDurable(ctx, "change_password", s.sc.changePassword, []string{
+		s.keys.user(uid), s.keys.session(uid, c.SessionID), s.keys.revoked(uid, c.SessionID),
+		s.keys.session(uid, c.NewSessionID), s.keys.index(uid),
+	}, s.nowMS(), s.keys.tag(uid), c.SessionID, c.NewSessionID, c.OldHash, c.NewHash, c.RefreshHash,
+		ms(c.AccessExpiresAt), s.cfg.IdleTTL.Milliseconds(), s.cfg.RevocationPad.Milliseconds())
+	if err != nil {
+		return Session{}, 0, err
+	}
+	switch rep.status {
+	case "ok":
+	case "changed":
+		return Session{}, 0, ErrCredentialChanged
+	default:
+		return Session{}, 0, rep.gone()
+	}
+	sess, err := rep.sessionAt(0, c.NewSessionID)
+	n, _ := rep.int(1)
+	return sess, int(n), err
+}
+
+// passwordMarker starts the revocation marker of a session moved by a password change; the new
+// session id follows it.
+const passwordMarker = ReasonPassword + ":"
+
+// Resumable returns the id that session sid of user uid was moved to by a password change, for
+// as long as its revocation marker lives; "" when it was not moved (or is live, or long gone).
+// It returns ErrUnavailable when Redis cannot be reached.
+func (s *Store) Resumable(ctx context.Context, uid, sid string) (string, error) {
+	v, err := s.rdb.Get(ctx, s.keys.revoked(uid, sid)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", classify("resumable", err)
+	}
+	next, ok := strings.CutPrefix(v, passwordMarker)
+	if !ok || !auth.ValidID(next) {
+		return "", nil
+	}
+	return next, nil
+}
+
+// Resume returns session sid of user uid, created by ChangePassword with the refresh token
+// whose hash is refreshHash, to a client that lost ChangePassword's answer, and records the
+// expiry of the access token issued with it. It succeeds only while that first refresh token
+// has not been used: otherwise (or when the session is gone) it returns ErrRevoked; also
+// ErrExpired or ErrUnavailable.
+func (s *Store) Resume(ctx context.Context, uid, sid, refreshHash string, accessExpiresAt time.Time) (Session, error) {
+	rep, err := s.run(ctx, "resume", s.sc.resume,
+		[]string{s.keys.session(uid, sid), s.keys.revoked(uid, sid), s.keys.index(uid)},
+		s.nowMS(), sid, refreshHash, ms(accessExpiresAt))
 	if err != nil {
 		return Session{}, err
 	}
-	if rep.status != "ok" {
-		return Session{}, rep.gone()
+	switch rep.status {
+	case "ok":
+		return rep.sessionAt(0, sid)
+	case "used":
+		return Session{}, ErrRevoked
 	}
-	return rep.sessionAt(0, r.NewSessionID)
+	return Session{}, rep.gone()
 }
 
 // Rotation asks to exchange a presented refresh token for its successor.
@@ -190,28 +280,54 @@ type Rotation struct {
 	AccessExpiresAt   time.Time
 }
 
-// Rotate makes SuccessorHash the session's current refresh token if PresentedHash is current.
-// If PresentedHash was current just before and the successor is current, it succeeds again
-// without rotating (a retry inside the grace window) and reports grace. Any other presented
-// hash means a rotated token came back: the session is revoked and ErrRefreshReused returned.
+// Rotated is the outcome of a successful Rotate.
+type Rotated struct {
+	Session Session
+	// Steps is 0 when the presented token was current and has been rotated to SuccessorHash.
+	// Otherwise nothing rotated: the presented token was current Steps rotations ago and is
+	// still inside its grace window (or this is a retry of the same request); the current token
+	// is the presented one's Steps-th successor, and its hash is CurrentHash.
+	Steps       int
+	CurrentHash string
+}
+
+// Rotate makes SuccessorHash the session's current refresh token if PresentedHash is current,
+// sliding the idle deadline (never the absolute one). A token rotated away no longer than
+// Config.RefreshGrace ago — timed from when Redis applied that rotation, by the later of the
+// instance's and Redis' clocks — is answered without rotating (see Rotated.Steps), however many
+// rotations followed it; so is a retry of the same request. Any other presented hash means a
+// rotated token came back: the session is revoked and ErrRefreshReused returned. At most
+// MaxRotations rotations are remembered per grace window; one more gives *RotationBusyError.
 // Also returns ErrRevoked, ErrExpired or ErrUnavailable.
-func (s *Store) Rotate(ctx context.Context, r Rotation) (sess Session, grace bool, err error) {
+func (s *Store) Rotate(ctx context.Context, r Rotation) (Rotated, error) {
 	uid, sid := r.UserID, r.SessionID
 	rep, err := s.runDurable(ctx, "rotate", s.sc.rotate,
 		[]string{s.keys.session(uid, sid), s.keys.revoked(uid, sid), s.keys.index(uid)},
 		s.nowMS(), s.cfg.IdleTTL.Milliseconds(), sid, r.PresentedHash, r.SuccessorHash,
-		r.RequestID, s.cfg.RefreshGrace.Milliseconds(), ms(r.AccessExpiresAt), s.cfg.RevocationPad.Milliseconds())
+		r.RequestID, s.cfg.RefreshGrace.Milliseconds(), ms(r.AccessExpiresAt), s.cfg.RevocationPad.Milliseconds(),
+		MaxRotations)
 	if err != nil {
-		return Session{}, false, err
+		return Rotated{}, err
 	}
 	switch rep.status {
 	case "ok", "grace":
-		sess, err = rep.sessionAt(0, sid)
-		return sess, rep.status == "grace", err
+		m, err := rep.flat(0)
+		if err != nil {
+			return Rotated{}, err
+		}
+		sess, err := decodeSession(sid, m)
+		if err != nil {
+			return Rotated{}, err
+		}
+		steps, _ := rep.int(1)
+		return Rotated{Session: sess, Steps: int(steps), CurrentHash: m["rh"]}, nil
+	case "busy":
+		wait, _ := rep.int(0)
+		return Rotated{}, &RotationBusyError{RetryAfter: time.Duration(wait) * time.Millisecond}
 	case "reused":
-		return Session{}, false, ErrRefreshReused
+		return Rotated{}, ErrRefreshReused
 	}
-	return Session{}, false, rep.gone()
+	return Rotated{}, rep.gone()
 }
 
 // run executes a script and parses its status reply, classifying Redis failures.

@@ -37,6 +37,15 @@ func (r reply) gone() error {
 	return fmt.Errorf("session: unexpected script status %q", r.status)
 }
 
+// int returns the i-th value as an integer (0 and false when absent or not an integer).
+func (r reply) int(i int) (int64, bool) {
+	if i >= len(r.vals) {
+		return 0, false
+	}
+	n, ok := r.vals[i].(int64)
+	return n, ok
+}
+
 // flat returns the i-th value as a field/value map (an HGETALL reply).
 func (r reply) flat(i int) (map[string]string, error) {
 	if i >= len(r.vals) {

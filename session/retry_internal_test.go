@@ -34,7 +34,7 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 		}
 		keys := []string{s.keys.session(uid, sid), s.keys.revoked(uid, sid), s.keys.index(uid)}
 		args := []any{s.nowMS(), s.cfg.IdleTTL.Milliseconds(), s.cfg.TouchInterval.Milliseconds(), sid,
-			"0", 64, 16384, "req-1", "s", "seat", `"A1"`, ""}
+			"0", 64, 16384, "req-1", s.keys.tag(uid), 1 << 20, "s", "seat", `"A1"`, ""}
 		for i := 0; i < 2; i++ {
 			rep, err := s.run(ctx, "patch", s.sc.patch, keys, args...)
 			if err != nil || rep.status != "ok" {
@@ -47,7 +47,7 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 		}
 		// A retry after another patch landed in between is still recognised and not re-applied.
 		other := []any{s.nowMS(), s.cfg.IdleTTL.Milliseconds(), s.cfg.TouchInterval.Milliseconds(), sid,
-			"", 64, 16384, "req-2", "s", "seat", `"B7"`, ""}
+			"", 64, 16384, "req-2", s.keys.tag(uid), 1 << 20, "s", "seat", `"B7"`, ""}
 		if rep, err := s.run(ctx, "patch", s.sc.patch, keys, other...); err != nil || rep.status != "ok" {
 			t.Fatalf("%s: second patch: %v %v", r.Kind, rep.status, err)
 		}

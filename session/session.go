@@ -44,28 +44,60 @@ var (
 	ErrPrecondition = errors.New("session: data version mismatch")
 	// ErrConflict: concurrent writers kept changing the same data key; retrying may succeed.
 	ErrConflict = errors.New("session: concurrent update conflict")
+	// ErrBadCursor: a List cursor is malformed: not the canonical unpadded base64url of a
+	// position (creation time and session id) in the list order.
+	ErrBadCursor = errors.New("session: malformed list cursor")
+	// ErrStaleCredential: a login's password was verified under a credential that a password
+	// change replaced before the session could be created; no session was created.
+	ErrStaleCredential = errors.New("session: credential changed since it was verified")
+	// ErrCredentialChanged: a password change found the stored password hash changed by another
+	// request since it was verified; nothing was changed.
+	ErrCredentialChanged = errors.New("session: password changed concurrently")
 	// ErrUnavailable: Redis could not be consulted (down, slow, loading, out of memory,
 	// failing over). Callers must not treat the session as valid or invalid.
 	ErrUnavailable = errors.New("session: store unavailable")
 )
 
-// DataLimitError reports session data that would exceed a configured limit. It matches
-// errors.Is(err, ErrDataTooLarge).
+// DataLimitError reports session data that would exceed a configured limit: the session's own
+// (keys, bytes) or the sum over all of the user's sessions (UserBytes, when non-zero). It
+// matches errors.Is(err, ErrDataTooLarge).
 type DataLimitError struct {
 	Keys, Bytes       int
 	MaxKeys, MaxBytes int
+	UserBytes         int
+	MaxUserBytes      int
 }
 
 // ErrDataTooLarge is the sentinel matched by *DataLimitError.
 var ErrDataTooLarge = errors.New("session: data too large")
 
 func (e *DataLimitError) Error() string {
+	if e.UserBytes > 0 {
+		return fmt.Sprintf("the data of all your sessions would hold %d bytes; the limit is %d bytes",
+			e.UserBytes, e.MaxUserBytes)
+	}
 	return fmt.Sprintf("session data would hold %d keys and %d bytes; the limits are %d keys and %d bytes",
 		e.Keys, e.Bytes, e.MaxKeys, e.MaxBytes)
 }
 
 // Is makes errors.Is(err, ErrDataTooLarge) true.
 func (e *DataLimitError) Is(target error) bool { return target == ErrDataTooLarge }
+
+// ErrRotatingTooFast is matched by *RotationBusyError.
+var ErrRotatingTooFast = errors.New("session: refresh token rotated too often")
+
+// RotationBusyError refuses a refresh that would rotate a session more than MaxRotations times
+// within one grace window (no client needs that; remembering more would be unbounded). Nothing
+// changed; the refresh may be retried after RetryAfter. It matches ErrRotatingTooFast.
+type RotationBusyError struct{ RetryAfter time.Duration }
+
+func (e *RotationBusyError) Error() string { return "session: refresh token rotated too often" }
+
+// Is makes errors.Is(err, ErrRotatingTooFast) true.
+func (e *RotationBusyError) Is(target error) bool { return target == ErrRotatingTooFast }
+
+// MaxRotations bounds the rotations remembered within a grace window (see Store.Rotate).
+const MaxRotations = 16
 
 // Config holds the store's policy. Use DefaultConfig and override fields.
 type Config struct {
@@ -81,22 +113,32 @@ type Config struct {
 	RevocationWait     time.Duration // how long to wait for them; default 200ms
 	MaxDataKeys        int           // default 64
 	MaxDataBytes       int           // sum of key and value bytes; default 16 KiB
-	Now                func() time.Time
+	MaxUserDataBytes   int           // data bytes of all of one user's sessions together; default 256 KiB
+	// MaxSessions bounds the live sessions of one user; creating one more revokes the least
+	// recently used (reason ReasonSessionLimit). Default 50.
+	MaxSessions int
+	// KnownNetworkTTL is how long a network a user signed in from is remembered (see
+	// KnownNetwork); default 90 days.
+	KnownNetworkTTL time.Duration
+	Now             func() time.Time
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		Prefix:         "bx:",
-		IdleTTL:        7 * 24 * time.Hour,
-		AbsoluteTTL:    30 * 24 * time.Hour,
-		RefreshGrace:   10 * time.Second,
-		TouchInterval:  time.Minute,
-		RevocationPad:  10 * time.Second,
-		RevocationWait: 200 * time.Millisecond,
-		MaxDataKeys:    64,
-		MaxDataBytes:   16 << 10,
-		Now:            time.Now,
+		Prefix:           "bx:",
+		IdleTTL:          7 * 24 * time.Hour,
+		AbsoluteTTL:      30 * 24 * time.Hour,
+		RefreshGrace:     10 * time.Second,
+		TouchInterval:    time.Minute,
+		RevocationPad:    10 * time.Second,
+		RevocationWait:   200 * time.Millisecond,
+		MaxDataKeys:      64,
+		MaxDataBytes:     16 << 10,
+		MaxUserDataBytes: 256 << 10,
+		MaxSessions:      50,
+		KnownNetworkTTL:  90 * 24 * time.Hour,
+		Now:              time.Now,
 	}
 }
 
@@ -120,8 +162,10 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		return nil, errors.New("session: refresh grace and touch interval must not be negative")
 	case cfg.RevocationPad < time.Second:
 		return nil, errors.New("session: revocation pad must be at least 1s")
-	case cfg.MaxDataKeys < 1 || cfg.MaxDataBytes < 1:
-		return nil, errors.New("session: data limits must be positive")
+	case cfg.MaxDataKeys < 1 || cfg.MaxDataBytes < 1 || cfg.MaxUserDataBytes < cfg.MaxDataBytes:
+		return nil, errors.New("session: data limits must be positive, the user's at least the session's")
+	case cfg.MaxSessions < 1 || cfg.KnownNetworkTTL < time.Second:
+		return nil, errors.New("session: the session cap and the known-network lifetime must be positive")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

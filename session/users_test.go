@@ -1,10 +1,17 @@
 package session_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -165,6 +172,161 @@ func TestUnavailable(t *testing.T) {
 		}
 		if _, err := e.store.Users().UserByUsername(e.ctx, "x"); !errors.Is(err, session.ErrUnavailable) {
 			t.Fatalf("users: %v", err)
+		}
+	})
+}
+
+// newTestUser returns an account named canonical with a fresh id.
+func newTestUser(canonical string) auth.User {
+	return auth.User{ID: auth.NewID(), Username: canonical, DisplayName: canonical, PasswordHash: "h",
+		CreatedAt: time.UnixMilli(1700000000000).UTC()}
+}
+
+// TestUsersLookAlikes: the username index is keyed by auth.UsernameSkeleton, so a look-alike of
+// a registered name is refused with ErrUsernameTaken (leaving no record behind), while lookups
+// stay exact: a look-alike is an unknown user.
+func TestUsersLookAlikes(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		us := e.store.Users()
+		for _, g := range [][]string{
+			{"scope", "ѕсоре"}, // Cyrillic dze, es, o, er, ie
+			{"admin", "ɑdmin", "admın", "ᴀdmin", "adrnin"},
+			{"paypa", "раура"}, // Cyrillic er, a, u
+			{"bob1", "bobl"},
+		} {
+			owner := newTestUser(g[0])
+			if err := us.CreateUser(e.ctx, owner); err != nil {
+				t.Fatalf("CreateUser(%q): %v", g[0], err)
+			}
+			for _, alike := range g[1:] {
+				if c, err := auth.CanonicalUsername(alike); err != nil || c != alike {
+					t.Fatalf("test name %q is not canonical: %q, %v", alike, c, err)
+				}
+				u := newTestUser(alike)
+				if err := us.CreateUser(e.ctx, u); !errors.Is(err, auth.ErrUsernameTaken) {
+					t.Errorf("CreateUser(%q) after %q = %v, want ErrUsernameTaken", alike, g[0], err)
+				}
+				if e.exists(t, "bx:{u:"+u.ID+"}:user") {
+					t.Errorf("refused look-alike %q left its record", alike)
+				}
+				if got, err := us.UserByUsername(e.ctx, alike); !errors.Is(err, auth.ErrUserNotFound) {
+					t.Errorf("UserByUsername(%q) = %+v, %v; want ErrUserNotFound (look-alike of %q)", alike, got, err, g[0])
+				}
+			}
+			if got, err := us.UserByUsername(e.ctx, g[0]); err != nil || got.ID != owner.ID {
+				t.Errorf("UserByUsername(%q) = %+v, %v", g[0], got, err)
+			}
+		}
+		// Names that merely resemble each other remain distinct accounts.
+		for _, name := range []string{"alicia", "alice", "a.b", "a_b", "a-b", "scape"} {
+			if err := us.CreateUser(e.ctx, newTestUser(name)); err != nil {
+				t.Errorf("CreateUser(%q) = %v, want nil", name, err)
+			}
+		}
+		for _, k := range e.allKeys(t) {
+			if strings.HasPrefix(k, "bx:username:") && len(k) != len("bx:username:")+64 {
+				t.Errorf("username key %q: names must be hashed", k)
+			}
+		}
+	})
+}
+
+// TestUsersLegacyIndex: accounts indexed, before the skeleton index, by the digest of their
+// canonical name are still found by that name, block the exact name at registration, and are
+// indexed by skeleton on their first lookup, which then blocks their look-alikes too.
+func TestUsersLegacyIndex(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		us := e.store.Users()
+		digest := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+		old := newTestUser("mallory") // its skeleton, "rnallory", differs: the keys differ
+		if err := e.rdb.HSet(e.ctx, "bx:{u:"+old.ID+"}:user", "id", old.ID, "username", old.Username,
+			"display_name", old.DisplayName, "pw", old.PasswordHash, "roles", "", "ct", old.CreatedAt.UnixMilli()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.rdb.Set(e.ctx, "bx:username:"+digest("mallory"), old.ID, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := us.CreateUser(e.ctx, newTestUser("mallory")); !errors.Is(err, auth.ErrUsernameTaken) {
+			t.Fatalf("re-registering a legacy name = %v, want ErrUsernameTaken", err)
+		}
+		skeletonKey := "bx:username:" + digest(auth.UsernameSkeleton("mallory"))
+		if e.exists(t, skeletonKey) {
+			t.Fatal("a refused registration claimed the skeleton key")
+		}
+		if got, err := us.UserByUsername(e.ctx, "mallory"); err != nil || got.ID != old.ID {
+			t.Fatalf("legacy lookup = %+v, %v", got, err)
+		}
+		if owner, err := e.rdb.Get(e.ctx, skeletonKey).Result(); err != nil || owner != old.ID {
+			t.Fatalf("legacy account not indexed by skeleton after lookup: %q, %v", owner, err)
+		}
+		if err := us.CreateUser(e.ctx, newTestUser("rnallory")); !errors.Is(err, auth.ErrUsernameTaken) {
+			t.Fatalf("look-alike of a legacy account = %v, want ErrUsernameTaken", err)
+		}
+		if got, err := us.UserByUsername(e.ctx, "mallory"); err != nil || got.ID != old.ID {
+			t.Fatalf("second legacy lookup = %+v, %v", got, err)
+		}
+		if _, err := us.UserByUsername(e.ctx, "rnallory"); !errors.Is(err, auth.ErrUserNotFound) {
+			t.Fatalf("look-alike lookup = %v, want ErrUserNotFound", err)
+		}
+	})
+}
+
+// roundTrips counts the commands and pipelines a client sends, less those that set up a new
+// connection.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		switch cmd.Name() {
+		case "hello", "client", "auth", "select":
+		default:
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestUsersLookupRoundTrips: a known name, an unknown name and a look-alike of a known name
+// cost the same Redis round trips, so a lookup's latency does not tell which it was.
+func TestUsersLookupRoundTrips(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		rdb, err := session.NewClient(session.ClientConfig{URL: e.redis.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		hook := &roundTrips{}
+		rdb.AddHook(hook)
+		st, err := session.New(rdb, session.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		us := st.Users()
+		for _, name := range []string{"admin", "scope"} {
+			if err := us.CreateUser(e.ctx, newTestUser(name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cost := map[string]int64{}
+		for _, name := range []string{"admin", "scope", "nobody", "ѕсоре", "ɑdmin", "adrnin"} {
+			before := hook.n.Load()
+			_, err := us.UserByUsername(e.ctx, name)
+			if err != nil && !errors.Is(err, auth.ErrUserNotFound) {
+				t.Fatal(err)
+			}
+			cost[name] = hook.n.Load() - before
+		}
+		for name, n := range cost {
+			if n != cost["admin"] {
+				t.Errorf("round trips = %v; %q differs from a known name", cost, name)
+			}
 		}
 	})
 }

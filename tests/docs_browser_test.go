@@ -2,8 +2,6 @@ package tests
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -11,18 +9,15 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"boxoffice/session/sessiontest"
 )
 
 // TestDocsPageInBrowser opens /docs in headless Chromium: the operations render, "Try it out"
 // on readyz gets a live 200 from this server, and the page loads nothing from anywhere else.
 func TestDocsPageInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required in CI (Debian package chromium)")
-		}
-		t.Skip("chromium not installed")
-	}
+	skipShort(t, "the browser test")
+	chromium := sessiontest.RequireBinary(t, "chromium", "Debian package chromium")
 	base := fleet.procs[0].base
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,9 +20,7 @@ import (
 // `go test -short ./tests` is the documented quick local run.
 func longFault(t *testing.T) {
 	t.Helper()
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("long fault test; run without -short (CI always runs it)")
-	}
+	skipShort(t, "the long fault tests")
 }
 
 // sample is one answer observed by the load generator.
@@ -48,7 +45,7 @@ func startLoad(t *testing.T, d *deployment, token string, workers int) *loadGen 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &loadGen{stop: cancel}
-	hc := &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 2 * guard} // above every request deadline: only a hang is an error
 	for w := 0; w < workers; w++ {
 		g.done.Add(1)
 		go func() {
@@ -77,6 +74,23 @@ func startLoad(t *testing.T, d *deployment, token string, workers int) *loadGen 
 		}()
 	}
 	return g
+}
+
+// await waits (up to the guard) until an answer that was asked for after since came back with
+// status: the fault has been seen by clients. A fault is held until then, not for a fixed time,
+// so that no machine is too slow to observe it.
+func (g *loadGen) await(t *testing.T, since time.Time, status int) {
+	t.Helper()
+	waitFor(t, guard, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, s := range g.samples {
+			if s.status == status && !s.at.Before(since) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // finish stops the load and checks the outage contract over every answer: 200, or 503 with
@@ -136,37 +150,27 @@ func (o outage) String() string {
 		o.first503.Round(time.Millisecond), o.n503, o.slowest.Round(time.Millisecond), o.recovered.Round(time.Millisecond))
 }
 
-// faultDeployment starts n instances over the given Redis with a pprof port each, so their
-// goroutine counts can be compared before and after a fault.
+// faultDeployment starts n instances over the given Redis with a pprof server each, so their
+// goroutine counts can be compared before and after a fault. They are stopped, and their logs
+// checked for panics, when the test ends.
 func faultDeployment(t *testing.T, n int, redisURL string, env map[string]string) (*deployment, []string) {
 	t.Helper()
-	var debug []string
-	d := &deployment{}
-	for i := 0; i < n; i++ {
-		port, err := sessiontest.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := map[string]string{"BOXOFFICE_REGISTER_MAX_PER_IP": "0", "REDIS_POOL_SIZE": "8",
-			"BOXOFFICE_DEBUG_ADDR": "127.0.0.1:" + strconv.Itoa(port)}
-		for k, v := range env {
-			e[k] = v
-		}
-		p, err := startProcess(t.TempDir(), redisURL, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.procs = append(d.procs, p)
-		debug = append(debug, "http://127.0.0.1:"+strconv.Itoa(port))
+	e := map[string]string{"BOXOFFICE_REGISTER_MAX_PER_IP": "0", "REDIS_POOL_SIZE": "8",
+		"BOXOFFICE_DEBUG_ADDR": "127.0.0.1:0"}
+	for k, v := range env {
+		e[k] = v
+	}
+	d, err := startDeployment(t.TempDir(), n, redisURL, e)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		d.stop()
 		d.checkLogs(t, "panic", "goroutine ", "fatal error")
 	})
+	var debug []string
 	for _, p := range d.procs {
-		if err := p.waitReady(20 * time.Second); err != nil {
-			t.Fatal(err)
-		}
+		debug = append(debug, p.debug)
 	}
 	return d, debug
 }
@@ -206,8 +210,9 @@ func noLeak(t *testing.T, debug []string, before []int) {
 	t.Helper()
 	for i, base := range debug {
 		var now int
-		for try := 0; try < 50; try++ { // in-flight requests and background touches wind down
-			if now = goroutines(t, base); now <= before[i]+25 {
+		deadline := time.Now().Add(guard) // in-flight requests and background touches wind down
+		for {
+			if now = goroutines(t, base); now <= before[i]+25 || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)

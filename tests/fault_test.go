@@ -1,7 +1,11 @@
 package tests
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -34,15 +38,17 @@ func afterRecovery(t *testing.T, d *deployment, live, revoked tokens) {
 }
 
 // underLoad reads the live session from every instance while fault runs (fault returns once
-// the fault is over and the deployment ready again), checks the outage contract on every answer
-// and that no goroutines leaked, and returns the outage's timing.
-func underLoad(t *testing.T, d *deployment, debug []string, live tokens, fault func()) outage {
+// the fault is over and the deployment ready again; it gets the load, to wait for clients to see
+// the fault), checks the outage contract on every answer and that no goroutines leaked, and
+// returns the outage's timing, to report (never to assert: how long things take depends on the
+// machine).
+func underLoad(t *testing.T, d *deployment, debug []string, live tokens, fault func(load *loadGen)) outage {
 	t.Helper()
 	before := countGoroutines(t, debug)
 	load := startLoad(t, d, live.AccessToken, 4)
 	time.Sleep(300 * time.Millisecond)
 	at := time.Now()
-	fault()
+	fault(load)
 	time.Sleep(500 * time.Millisecond)
 	o := summarise(load.finish(t), at)
 	noLeak(t, debug, before)
@@ -52,7 +58,7 @@ func underLoad(t *testing.T, d *deployment, debug []string, live tokens, fault f
 // allReady waits until every instance of d answers /readyz with 200.
 func allReady(t *testing.T, d *deployment) {
 	t.Helper()
-	waitFor(t, 15*time.Second, func() bool {
+	waitFor(t, guard, func() bool {
 		for _, p := range d.procs {
 			if get(p.base+"/readyz") != 200 {
 				return false
@@ -79,42 +85,44 @@ func TestFaultRedisKilledAndRestarted(t *testing.T) {
 	r := sessiontest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	d, debug := faultDeployment(t, 2, r.URL(), nil)
 	live, revoked := faultUser(t, d)
-	o := underLoad(t, d, debug, live, func() {
+	o := underLoad(t, d, debug, live, func(load *loadGen) {
+		down := time.Now()
 		r.Kill()
 		time.Sleep(2 * time.Second)
+		// Down until clients have been answered 503: answering without Redis would be the bug
+		// (requests served without checking sessions), and the guard would then fail the test.
+		load.await(t, down, 503)
 		if err := r.Restart(); err != nil {
 			t.Fatal(err)
 		}
 		allReady(t, d)
 	})
-	t.Logf("Redis killed for 2s: %s", o)
-	if o.n503 == 0 {
-		t.Fatal("no 503 while Redis was down: requests were answered without checking sessions")
-	}
+	t.Logf("Redis killed: %s", o)
 	afterRecovery(t, d, live, revoked)
 	boundedPools(t, r)
 }
 
-// TestFaultRedisHung: Redis stops answering (SIGSTOP) for 3 s under load: answers turn into
-// 503 within the request deadline instead of hanging, and recover when it resumes.
+// TestFaultRedisHung: Redis stops answering (SIGSTOP) under load: answers turn into 503 at the
+// request deadline instead of hanging, and recover when it resumes. Redis stays hung until
+// clients have been answered 503 — requests that hung with Redis would only be answered after
+// it resumed, so the test would fail at the guard. Redis' own timeouts are longer than the
+// request deadline, so the deadline is what ends the requests; both are far above what the
+// requests before and after the fault need on a loaded machine.
 func TestFaultRedisHung(t *testing.T) {
 	longFault(t)
 	r := sessiontest.StartServer(t)
-	d, debug := faultDeployment(t, 2, r.URL(), map[string]string{"BOXOFFICE_REQUEST_TIMEOUT": "1s"})
+	d, debug := faultDeployment(t, 2, r.URL(), map[string]string{"BOXOFFICE_REQUEST_TIMEOUT": "3s", "REDIS_TIMEOUT": "30s"})
 	live, revoked := faultUser(t, d)
-	o := underLoad(t, d, debug, live, func() {
+	t.Cleanup(r.Resume) // never leave it stopped
+	o := underLoad(t, d, debug, live, func(load *loadGen) {
+		hung := time.Now()
 		r.Pause()
 		time.Sleep(3 * time.Second)
+		load.await(t, hung, 503)
 		r.Resume()
 		allReady(t, d)
 	})
-	t.Logf("Redis hung for 3s: %s", o)
-	if o.n503 == 0 {
-		t.Fatal("no 503 while Redis was hung")
-	}
-	if o.slowest > 5*time.Second {
-		t.Fatalf("an answer took %s: requests hang with Redis instead of failing at the deadline", o.slowest)
-	}
+	t.Logf("Redis hung: %s", o)
 	afterRecovery(t, d, live, revoked)
 	boundedPools(t, r)
 }
@@ -128,12 +136,15 @@ func TestFaultSentinelFailover(t *testing.T) {
 	d, debug := faultDeployment(t, 2, "", map[string]string{
 		"REDIS_SENTINEL_ADDRS": strings.Join(s.Addrs, ","), "REDIS_SENTINEL_MASTER": s.Master,
 		"BOXOFFICE_REVOCATION_REPLICAS": "1",
+		// The replica's acknowledgement is waited for up to this long: generous, as a busy
+		// machine may take a while (it must stay below REDIS_TIMEOUT, 5s).
+		"BOXOFFICE_REVOCATION_WAIT": "4s",
 	})
 	live, revoked := faultUser(t, d)
-	o := underLoad(t, d, debug, live, func() {
+	o := underLoad(t, d, debug, live, func(*loadGen) {
 		old := s.Primary.Addr
 		s.Primary.Kill()
-		waitFor(t, 30*time.Second, func() bool {
+		waitFor(t, guard, func() bool {
 			addr, err := s.MasterAddr()
 			return err == nil && addr != old
 		})
@@ -155,15 +166,15 @@ func TestFaultClusterPromotion(t *testing.T) {
 		lives, revokeds = append(lives, l), append(revokeds, r)
 	}
 	time.Sleep(500 * time.Millisecond) // asynchronous replication catches up
-	o := underLoad(t, d, debug, lives[0], func() {
+	o := underLoad(t, d, debug, lives[0], func(*loadGen) {
 		c.Primaries()[0].Kill()
 		// Healthy again means: the failure was detected and the replica promoted (3 primaries
 		// serving every slot among the live nodes).
-		waitFor(t, 30*time.Second, func() bool { return len(c.Primaries()) == 3 })
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
+		waitFor(t, guard, func() bool { return len(c.Primaries()) == 3 })
+		if err := c.WaitHealthy(guard); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(guard)
 		for i := range lives {
 			for {
 				r := d.inst(i).do(t, "GET", "/v1/session", lives[i].AccessToken, nil)
@@ -198,7 +209,7 @@ func TestFaultInstanceKilledMidRefresh(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), guard)
 			defer cancel()
 			_ = rawRefresh(ctx, victim.procs[0].base, tk.RefreshToken) // may or may not complete
 		}()
@@ -214,43 +225,79 @@ func TestFaultInstanceKilledMidRefresh(t *testing.T) {
 	}
 }
 
-// TestFaultGracefulDrain: SIGTERM during in-flight logins lets every one of them finish, marks
-// the instance not ready first, and exits cleanly.
+// TestFaultGracefulDrain: SIGTERM during in-flight logins marks the instance not ready first,
+// then stops accepting connections, lets every one of the logins finish, and exits cleanly.
+//
+// The logins are held in flight by pausing Redis (their first step is a throttle check), not by
+// slow password hashing: they are surely running when SIGTERM comes, on any machine, and only
+// finish once the instance has closed its listener, inside the shutdown. Every deadline of the
+// instance is long, so that nothing but the drain is tested.
 func TestFaultGracefulDrain(t *testing.T) {
+	longFault(t)
 	r := sessiontest.StartServer(t)
-	d, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_DRAIN_DELAY": "1s"})
-	c := d.inst(0)
+	d, debug := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_DRAIN_DELAY": "3s",
+		"BOXOFFICE_REQUEST_TIMEOUT": "120s", "REDIS_TIMEOUT": "120s", "BOXOFFICE_SHUTDOWN_TIMEOUT": "120s"})
+	p, c := d.procs[0], d.inst(0)
 	name, pw := newUser(t, c)
-	var wg sync.WaitGroup
-	results := make(chan int, 8)
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
+	body, _ := json.Marshal(map[string]string{"username": name, "password": pw})
+
+	r.Pause()
+	t.Cleanup(r.Resume) // never leave it stopped
+	const n = 8
+	results := make(chan string, n)
+	for i := 0; i < n; i++ {
 		go func() {
-			defer wg.Done()
-			results <- c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": name, "password": pw}).status
+			resp, err := httpc.Post(c.base+"/v1/auth/login", "application/json", bytes.NewReader(body))
+			if err != nil {
+				results <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			results <- resp.Status
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
-	d.procs[0].signal(syscall.SIGTERM)
-	time.Sleep(300 * time.Millisecond)
-	if st := get(c.base + "/readyz"); st != 503 {
-		t.Errorf("/readyz while draining = %d, want 503", st)
+	waitFor(t, guard, func() bool { return waitingOnRedis(t, debug[0]) >= n })
+
+	p.signal(syscall.SIGTERM)
+	var st int // the first answer of /readyz that is not 200
+	waitFor(t, guard, func() bool { st = get(c.base + "/readyz"); return st != 200 })
+	if st != 503 {
+		t.Errorf("/readyz after SIGTERM = %d, want 503 (not ready) while still accepting connections", st)
 	}
-	wg.Wait()
-	close(results)
-	for st := range results {
-		if st != 200 {
-			t.Errorf("in-flight login answered %d during shutdown", st)
+	waitFor(t, guard, func() bool { return get(c.base+"/readyz") == 0 }) // the listener is closed
+	r.Resume()
+	for i := 0; i < n; i++ {
+		if got := <-results; got != "200 OK" {
+			t.Errorf("in-flight login answered %s during shutdown", got)
 		}
 	}
 	select {
-	case <-d.procs[0].done:
-		if code := d.procs[0].cmd.ProcessState.ExitCode(); code != 0 {
+	case <-p.done:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 			t.Fatalf("exit code %d after SIGTERM", code)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(guard):
 		t.Fatal("instance did not exit after SIGTERM")
 	}
+}
+
+// waitingOnRedis counts an instance's requests that are inside a handler waiting for Redis,
+// from its goroutine dump.
+func waitingOnRedis(t *testing.T, debugBase string) int {
+	t.Helper()
+	resp, err := http.Get(debugBase + "/debug/pprof/goroutine?debug=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, g := range strings.Split(string(b), "\n\n") {
+		if strings.Contains(g, "boxoffice/api.") && strings.Contains(g, "github.com/redis/go-redis/") {
+			n++
+		}
+	}
+	return n
 }
 
 // TestFaultRedisOutOfMemory: with noeviction, a Redis at its memory limit refuses writes;
@@ -285,6 +332,7 @@ func TestFaultRedisOutOfMemory(t *testing.T) {
 // TestFaultClockSkew: instances whose clocks differ by ±2 s (inside the JWT leeway) serve the
 // same sessions; tokens issued by the fast one are accepted by the slow one and vice versa.
 func TestFaultClockSkew(t *testing.T) {
+	longFault(t)
 	r := sessiontest.StartServer(t)
 	fast, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_CLOCK_OFFSET": "2s"})
 	slow, _ := faultDeployment(t, 1, r.URL(), map[string]string{"BOXOFFICE_CLOCK_OFFSET": "-2s"})

@@ -6,13 +6,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,13 +33,47 @@ var (
 	binary string             // the boxoffice binary built once by TestMain
 	shared *sessiontest.Redis // the Redis of the default deployment
 	fleet  *deployment        // three instances sharing it
+	tmp    string             // TestMain's temporary directory: the binary, and the logs of shared fleets
 )
+
+// instanceDefaults is the environment of every instance the tests start; a test's own settings
+// override it. The harness reads the bound address from the "listening" log line (info level).
+// Hashing is cheap and deadlines and windows are generous: a loaded two-core machine must not
+// turn a slow answer into a failed test. Tests about hashing or deadlines set their own (see
+// hashing() and the fault tests); the server warns that these argon2 settings are for tests.
+var instanceDefaults = map[string]string{
+	"BOXOFFICE_ADDR":              "127.0.0.1:0",
+	"BOXOFFICE_JWT_SECRET":        testSecret,
+	"BOXOFFICE_LOG_LEVEL":         "info",
+	"BOXOFFICE_ARGON2_MEMORY_KIB": "1024",
+	"BOXOFFICE_ARGON2_ITERATIONS": "1",
+	"BOXOFFICE_REQUEST_TIMEOUT":   "30s",
+	"REDIS_TIMEOUT":               "5s",
+	"BOXOFFICE_REFRESH_GRACE":     "5m", // a retried refresh is "inside the grace window", however slow the machine
+}
+
+// guard bounds every wait for a process to start, get ready or exit: far above what a loaded
+// machine needs, it only turns a hang into a failure. No test asserts how long anything takes.
+const guard = 60 * time.Second
+
+// skipShort skips a long suite under -short, except in CI, where everything runs.
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() && !sessiontest.InCI() {
+		t.Skip("-short: skips " + what + " (run without -short; CI always runs it)")
+	}
+}
 
 func TestMain(m *testing.M) {
 	code, err := setup(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)
-		os.Exit(1)
+		code = 1
+	}
+	// Every process and directory the tests made must be gone, whatever the outcome.
+	if err := leftovers(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the tests left something behind:", err)
+		code = 1
 	}
 	os.Exit(code)
 }
@@ -48,13 +83,18 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	tmp = dir
 	defer os.RemoveAll(dir)
 	if spec, err = loadContract(); err != nil {
 		return 0, fmt.Errorf("openapi.yaml: %w", err)
 	}
 	binary = filepath.Join(dir, "boxoffice")
-	// The servers run with the race detector when the toolchain can build it (cgo).
-	if out, err := exec.Command("go", "build", "-race", "-o", binary, "../cmd/boxoffice").CombinedOutput(); err != nil {
+	// BOXOFFICE_E2E_BINARY runs the suite against another build (e.g. an older commit's, to
+	// show that a test fails without the fix it guards).
+	if b := os.Getenv("BOXOFFICE_E2E_BINARY"); b != "" {
+		binary = b
+	} else if out, err := exec.Command("go", "build", "-race", "-o", binary, "../cmd/boxoffice").CombinedOutput(); err != nil {
+		// The servers run with the race detector when the toolchain can build it (cgo).
 		fmt.Fprintf(os.Stderr, "race build unavailable, building without -race: %s\n", tailBytes(out, 300))
 		if out, err := exec.Command("go", "build", "-o", binary, "../cmd/boxoffice").CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("build: %v: %s", err, out)
@@ -69,6 +109,7 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer shared.Close()
+	defer stopShared() // before Redis closes
 	fleet, err = startDeployment(dir, 3, shared.URL(), map[string]string{
 		"BOXOFFICE_LOGIN_MAX_PER_IP":    "100000",
 		"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
@@ -76,12 +117,71 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	keepShared(fleet)
 	code := m.Run()
-	fleet.stop()
 	if code != 0 {
 		fleet.dumpLogs(os.Stderr)
 	}
 	return code, nil
+}
+
+// sharedFleets are the deployments several tests use (the default fleet, and those started on
+// first use, such as secure()); TestMain stops them after the last test.
+var sharedFleets struct {
+	sync.Mutex
+	list []*deployment
+}
+
+func keepShared(d *deployment) {
+	sharedFleets.Lock()
+	defer sharedFleets.Unlock()
+	sharedFleets.list = append(sharedFleets.list, d)
+}
+
+func stopShared() {
+	sharedFleets.Lock()
+	defer sharedFleets.Unlock()
+	for _, d := range sharedFleets.list {
+		d.stop()
+	}
+	sharedFleets.list = nil
+}
+
+// started is every boxoffice process the tests started, for the check at the end of the run.
+var started struct {
+	sync.Mutex
+	procs []*process
+}
+
+// leftovers stops and reports every boxoffice process still running (a test that did not stop
+// what it started), every other child process of the test binary (redis-server, nginx, a
+// browser: all must have been stopped and waited for) and TestMain's directory if it still
+// exists.
+func leftovers() error {
+	var errs []error
+	started.Lock()
+	for _, p := range started.procs {
+		select {
+		case <-p.done:
+		default:
+			errs = append(errs, fmt.Errorf("boxoffice %s (pid %d, log %s) still running after the tests", p.base, p.cmd.Process.Pid, p.log))
+			(&deployment{procs: []*process{p}}).stop()
+		}
+	}
+	started.Unlock()
+	children, err := sessiontest.Children()
+	if err != nil && !errors.Is(err, sessiontest.ErrNoProc) {
+		errs = append(errs, err)
+	}
+	for _, c := range children {
+		errs = append(errs, fmt.Errorf("child process still alive or not waited for: %s", c))
+	}
+	if tmp != "" {
+		if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("temporary directory %s not removed (%v)", tmp, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // deployment is a set of boxoffice processes sharing one Redis and one signing key.
@@ -90,18 +190,31 @@ type deployment struct {
 }
 
 type process struct {
-	base string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	base      string // http://127.0.0.1:port, as the instance logged it
+	debug     string // http://127.0.0.1:port of its pprof server...
+	wantDebug bool   // ...when BOXOFFICE_DEBUG_ADDR was set
+	cmd       *exec.Cmd
+	log       string
+	done      chan struct{} // closed once the process has exited and been waited for
+}
+
+// deploy starts n instances for one test (stopped when it ends) and waits until they are ready.
+func deploy(t *testing.T, n int, redisURL string, env map[string]string) *deployment {
+	t.Helper()
+	d, err := startDeployment(t.TempDir(), n, redisURL, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.stop)
+	return d
 }
 
 // startDeployment starts n instances with the given extra environment and waits for them to be
-// ready.
+// ready. The caller stops it.
 func startDeployment(dir string, n int, redisURL string, env map[string]string) (*deployment, error) {
 	d := &deployment{}
 	for i := 0; i < n; i++ {
-		p, err := startProcess(dir, redisURL, env)
+		p, err := launch(dir, redisURL, env)
 		if err != nil {
 			d.stop()
 			return nil, err
@@ -109,7 +222,11 @@ func startDeployment(dir string, n int, redisURL string, env map[string]string) 
 		d.procs = append(d.procs, p)
 	}
 	for _, p := range d.procs {
-		if err := p.waitReady(15 * time.Second); err != nil {
+		err := p.awaitListening()
+		if err == nil {
+			err = p.waitReady(guard)
+		}
+		if err != nil {
 			d.dumpLogs(os.Stderr)
 			d.stop()
 			return nil, err
@@ -118,35 +235,101 @@ func startDeployment(dir string, n int, redisURL string, env map[string]string) 
 	return d, nil
 }
 
+// startProcess starts one instance and returns once it listens (not necessarily ready: see
+// waitReady). The caller stops it.
 func startProcess(dir, redisURL string, extra map[string]string) (*process, error) {
-	port, err := sessiontest.FreePort()
+	p, err := launch(dir, redisURL, extra)
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := p.awaitListening(); err != nil {
+		(&deployment{procs: []*process{p}}).stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// launch starts an instance on port 0 with its log in a file of dir; awaitListening reads its
+// address from the log.
+func launch(dir, redisURL string, extra map[string]string) (*process, error) {
 	logf, err := os.CreateTemp(dir, "instance-*.log")
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(),
-		"BOXOFFICE_ADDR="+addr,
-		"BOXOFFICE_JWT_SECRET="+testSecret,
-		"BOXOFFICE_LOG_LEVEL=warn",
-	)
+	cmd.Env = os.Environ()
+	for k, v := range instanceDefaults {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	if redisURL != "" { // "" when extra names a Cluster or Sentinel
 		cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
 	}
-	for k, v := range extra {
+	for k, v := range extra { // later entries win
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = sessiontest.SysProcAttr()
 	if err := cmd.Start(); err != nil {
+		logf.Close()
 		return nil, err
 	}
-	p := &process{base: "http://" + addr, cmd: cmd, log: logf.Name(), done: make(chan struct{})}
+	p := &process{cmd: cmd, log: logf.Name(), done: make(chan struct{}), wantDebug: extra["BOXOFFICE_DEBUG_ADDR"] != ""}
+	started.Lock()
+	started.procs = append(started.procs, p)
+	started.Unlock()
 	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
 	return p, nil
+}
+
+// awaitListening polls the instance's log until it has logged the address it listens on (and
+// that of its pprof server, when it has one). It fails, with the log's end, when the process
+// exits first or logs nothing within the guard.
+func (p *process) awaitListening() error {
+	deadline := time.Now().Add(guard)
+	for {
+		exited := false
+		select {
+		case <-p.done:
+			exited = true // read the log once more: the line may have come just before the exit
+		default:
+		}
+		b, _ := os.ReadFile(p.log)
+		base, debug := listening(b)
+		if base != "" && (!p.wantDebug || debug != "") {
+			p.base = "http://" + base
+			if p.wantDebug {
+				p.debug = "http://" + debug
+			}
+			return nil
+		}
+		switch {
+		case exited:
+			return fmt.Errorf("instance (pid %d) exited before listening: %s\n%s", p.cmd.Process.Pid, p.cmd.ProcessState, tailBytes(b, 2000))
+		case time.Now().After(deadline):
+			return fmt.Errorf("instance (pid %d) logged no listening address within %s:\n%s", p.cmd.Process.Pid, guard, tailBytes(b, 2000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// listening finds the addresses in the complete JSON lines of an instance's log.
+func listening(log []byte) (base, debug string) {
+	for _, line := range bytes.SplitAfter(log, []byte("\n")) {
+		if !bytes.HasSuffix(line, []byte("\n")) {
+			break // still being written
+		}
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal(line, &l) != nil || l.Addr == "" {
+			continue
+		}
+		switch l.Msg {
+		case "listening":
+			base = l.Addr
+		case "debug server listening":
+			debug = l.Addr
+		}
+	}
+	return base, debug
 }
 
 func (p *process) waitReady(timeout time.Duration) error {
@@ -154,30 +337,29 @@ func (p *process) waitReady(timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("instance %s exited during startup", p.base)
+			b, _ := os.ReadFile(p.log)
+			return fmt.Errorf("instance %s exited during startup: %s\n%s", p.base, p.cmd.ProcessState, tailBytes(b, 2000))
 		default:
 		}
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
+		if get(p.base+"/readyz") == 200 {
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("instance %s not ready after %s", p.base, timeout)
 }
 
-// stop sends SIGTERM to each process this test started and waits for it, then SIGKILL.
+// stop sends SIGTERM to each process (by its PID, through the *os.Process that started it) and
+// waits for it to exit, up to the guard, then kills it with SIGKILL.
 func (d *deployment) stop() {
 	for _, p := range d.procs {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM) // a no-op once it was waited for
 	}
 	for _, p := range d.procs {
 		select {
 		case <-p.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(guard):
+			fmt.Fprintf(os.Stderr, "instance %s (pid %d) still running %s after SIGTERM: killing it\n", p.base, p.cmd.Process.Pid, guard)
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
@@ -217,7 +399,9 @@ func (d *deployment) inst(i int) *client { return &client{base: d.procs[i%len(d.
 // client talks HTTP to one instance.
 type client struct{ base string }
 
-var httpc = &http.Client{Timeout: 10 * time.Second}
+// httpc is the tests' client. Its timeout only guards against a hang: it exceeds every
+// instance's request deadline, so a slow answer is an answer, not a failed request.
+var httpc = &http.Client{Timeout: 2 * guard}
 
 // reply is a decoded HTTP response.
 type reply struct {

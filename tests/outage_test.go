@@ -13,26 +13,23 @@ import (
 // under a live session, requests get 503 — and after a restart without persistence the session
 // is gone (logged out), never accepted unchecked.
 func TestRedisOutage(t *testing.T) {
-	if !sessiontest.HaveServer() && !sessiontest.RequireServer() {
-		t.Skip("needs redis-server to stop and start")
-	}
-	r := sessiontest.StartServer(t)
+	r := sessiontest.StartServer(t) // a redis-server, to stop and start: skipped loudly without one
 	r.Kill()
 	p, err := startProcess(t.TempDir(), r.URL(), map[string]string{"BOXOFFICE_REGISTER_MAX_PER_IP": "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := &deployment{procs: []*process{p}}
-	defer d.stop()
+	t.Cleanup(d.stop)
 	c := d.inst(0)
-	waitFor(t, 10*time.Second, func() bool { return get(c.base+"/healthz") == 200 })
+	waitFor(t, guard, func() bool { return get(c.base+"/healthz") == 200 })
 	expect(t, c.do(t, "GET", "/readyz", "", nil), 503, "service_unavailable")
 	expect(t, c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": "someone", "password": "password123"}), 503, "service_unavailable")
 
 	if err := r.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { return get(c.base+"/readyz") == 200 })
+	waitFor(t, guard, func() bool { return get(c.base+"/readyz") == 200 })
 	name, pw := newUser(t, c)
 	tk := login(t, c, name, pw)
 	expect(t, c.do(t, "GET", "/v1/session", tk.AccessToken, nil), 200, "")
@@ -46,7 +43,7 @@ func TestRedisOutage(t *testing.T) {
 	if err := r.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { return get(c.base+"/readyz") == 200 })
+	waitFor(t, guard, func() bool { return get(c.base+"/readyz") == 200 })
 	expect(t, c.do(t, "GET", "/v1/session", tk.AccessToken, nil), 401, "session_expired")
 }
 

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"boxoffice/session/sessiontest"
 )
@@ -14,12 +13,7 @@ import (
 // at a test instance) and checks that it ends with the logout accepted and the session revoked.
 func TestReadmeWalkthrough(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required in CI", tool)
-			}
-			t.Skipf("%s not installed", tool)
-		}
+		sessiontest.RequireBinary(t, tool, "Debian package "+tool)
 	}
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -28,15 +22,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	script := walkthrough(t, string(readme))
 	// A fresh instance over a fresh Redis: the walkthrough registers "alice".
 	r := sessiontest.StartMini(t)
-	p, err := startProcess(t.TempDir(), r.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &deployment{procs: []*process{p}}
-	defer d.stop()
-	if err := p.waitReady(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	p := deploy(t, 1, r.URL(), nil).procs[0]
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "B="+p.base)

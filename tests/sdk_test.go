@@ -70,8 +70,22 @@ func TestGoSDKLifecycle(t *testing.T) {
 
 	other, _ := a.LoginWithResponse(ctx, nil, sdk.LoginRequest{Username: name, Password: pw})
 	ls, err := b.ListSessionsWithResponse(ctx, nil, auth)
-	if err != nil || ls.JSON200 == nil || len(ls.JSON200.Items) != 2 {
+	if err != nil || ls.JSON200 == nil || len(ls.JSON200.Items) != 2 || ls.JSON200.NextCursor != nil {
 		t.Fatalf("list: %v %s", err, ls.Body)
+	}
+	one := 1
+	p1, err := b.ListSessionsWithResponse(ctx, &sdk.ListSessionsParams{Limit: &one}, auth)
+	if err != nil || p1.JSON200 == nil || len(p1.JSON200.Items) != 1 || p1.JSON200.NextCursor == nil {
+		t.Fatalf("first page: %v %s", err, p1.Body)
+	}
+	p2, err := c.ListSessionsWithResponse(ctx, &sdk.ListSessionsParams{Limit: &one, Cursor: p1.JSON200.NextCursor}, auth)
+	if err != nil || p2.JSON200 == nil || len(p2.JSON200.Items) != 1 || p2.JSON200.NextCursor != nil ||
+		p2.JSON200.Items[0].Id == p1.JSON200.Items[0].Id || p1.JSON200.Items[0].Id != other.JSON200.SessionId {
+		t.Fatalf("second page: %v %s (first %s)", err, p2.Body, p1.Body)
+	}
+	bad := "x"
+	if r, _ := a.ListSessionsWithResponse(ctx, &sdk.ListSessionsParams{Cursor: &bad}, auth); r.ApplicationproblemJSON422 == nil || r.ApplicationproblemJSON422.Errors["cursor"] == "" {
+		t.Fatalf("bad cursor: %d %s", r.StatusCode(), r.Body)
 	}
 	del, _ := c.DeleteSessionWithResponse(ctx, other.JSON200.SessionId, nil, auth)
 	if del.StatusCode() != http.StatusNoContent {

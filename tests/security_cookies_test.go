@@ -6,14 +6,24 @@ import (
 	"testing"
 )
 
+// publicOrigin is the origin under which the secure() deployment tells browsers reach it
+// (BOXOFFICE_PUBLIC_ORIGINS). Its instances listen on random loopback ports, and the origin
+// check never looks at the Host header, so the tests present this fixed origin the way a browser
+// behind a TLS-terminating proxy would: Origin https://api.example.test, Host api.example.test.
+const (
+	publicOrigin = "https://api.example.test"
+	publicHost   = "api.example.test"
+)
+
 // TestSecurityCookies attacks the cookie transport: tokens never reach scripts, every
-// cookie-authenticated change needs the session's CSRF token and a same-site origin, a bearer
-// token and a cookie are never combined, and logout clears the cookies.
+// cookie-authenticated change needs the session's CSRF token and an origin that is exactly a
+// configured one (scheme, host and port; the Host header is never trusted), a bearer token and a
+// cookie are never combined, and logout clears the cookies.
 func TestSecurityCookies(t *testing.T) {
-	c := fleet.inst(0)
+	c := secure(t).inst(0)
 	rdb := redisClient(t, shared)
 	name, pw := newUser(t, c)
-	r, ck := cookieLogin(t, c, name, pw)
+	r, ck := cookieLogin(t, c, name, pw, "Origin", publicOrigin, "Host", publicHost, "Sec-Fetch-Site", "same-origin")
 	mustStatus(t, r, 200)
 	var body map[string]any
 	r.decode(t, &body)
@@ -60,6 +70,11 @@ func TestSecurityCookies(t *testing.T) {
 		{"foreign Origin with a valid token", []string{"X-CSRF-Token", cs.Value, "Origin", "https://evil.example"}},
 		{"Sec-Fetch-Site none", []string{"X-CSRF-Token", cs.Value, "Sec-Fetch-Site", "none"}},
 		{"Origin null", []string{"X-CSRF-Token", cs.Value, "Origin", "null"}},
+		{"right host, wrong scheme", []string{"X-CSRF-Token", cs.Value, "Origin", "http://" + publicHost, "Host", publicHost}},
+		{"right host, wrong port", []string{"X-CSRF-Token", cs.Value, "Origin", publicOrigin + ":8443", "Host", publicHost + ":8443"}},
+		{"Host header and Origin both the attacker's", []string{"X-CSRF-Token", cs.Value, "Origin", "https://evil.example", "Host", "evil.example"}},
+		{"Origin equal to the instance's own address", []string{"X-CSRF-Token", cs.Value, "Origin", c.base, "Sec-Fetch-Site", "same-origin"}},
+		{"public origin with a path", []string{"X-CSRF-Token", cs.Value, "Origin", publicOrigin + "/", "Host", publicHost}},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +93,13 @@ func TestSecurityCookies(t *testing.T) {
 		unchanged(t, rdb, uid, before)
 	})
 	t.Run("same-origin change with the CSRF token", func(t *testing.T) {
-		host := strings.TrimPrefix(c.base, "http://")
-		expect(t, patch("X-CSRF-Token", cs.Value, "Origin", "http://"+host, "Sec-Fetch-Site", "same-origin"), 200, "")
+		expect(t, patch("X-CSRF-Token", cs.Value, "Origin", publicOrigin, "Host", publicHost, "Sec-Fetch-Site", "same-origin"), 200, "")
+	})
+	t.Run("public origin with its default port and in capitals", func(t *testing.T) {
+		expect(t, patch("X-CSRF-Token", cs.Value, "Origin", "HTTPS://API.EXAMPLE.TEST:443"), 200, "")
+	})
+	t.Run("change from the allowed CORS origin with the CSRF token", func(t *testing.T) {
+		expect(t, patch("X-CSRF-Token", cs.Value, "Origin", allowedOrigin, "Sec-Fetch-Site", "cross-site"), 200, "")
 	})
 
 	t.Run("bearer header wins over a cookie of another user", func(t *testing.T) {
@@ -104,9 +124,16 @@ func TestSecurityCookies(t *testing.T) {
 		expect(t, r, 403, "csrf_failed")
 		unchanged(t, rdb, uid, before)
 	})
+	t.Run("cookie refresh from the attacker's origin and Host is refused", func(t *testing.T) {
+		before := snapshot(t, rdb, uid)
+		r := c.do(t, "POST", "/v1/auth/refresh", "", nil, "Cookie", cookieHeader(rt.Name, rt.Value, cs.Name, cs.Value),
+			"X-CSRF-Token", cs.Value, "Origin", "https://evil.example", "Host", "evil.example")
+		expect(t, r, 403, "csrf_failed")
+		unchanged(t, rdb, uid, before)
+	})
 	t.Run("cookie refresh rotates the cookies", func(t *testing.T) {
 		r := c.do(t, "POST", "/v1/auth/refresh", "", nil,
-			"Cookie", cookieHeader(rt.Name, rt.Value, cs.Name, cs.Value), "X-CSRF-Token", cs.Value)
+			"Cookie", cookieHeader(rt.Name, rt.Value, cs.Name, cs.Value), "X-CSRF-Token", cs.Value, "Origin", publicOrigin)
 		expect(t, r, 200, "")
 		nc := cookies(r)
 		if nc["__Secure-bx_rt"] == nil || nc["__Secure-bx_rt"].Value == rt.Value || nc["__Host-bx_at"] == nil {
@@ -119,7 +146,7 @@ func TestSecurityCookies(t *testing.T) {
 		jar = cookieHeader(at.Name, at.Value, cs.Name, cs.Value)
 	})
 	t.Run("logout clears the cookies", func(t *testing.T) {
-		r := c.do(t, "POST", "/v1/auth/logout", "", nil, "Cookie", jar, "X-CSRF-Token", cs.Value)
+		r := c.do(t, "POST", "/v1/auth/logout", "", nil, "Cookie", jar, "X-CSRF-Token", cs.Value, "Origin", publicOrigin)
 		expect(t, r, 204, "")
 		if r.header.Get("Clear-Site-Data") != `"cookies"` {
 			t.Fatalf("Clear-Site-Data = %q", r.header.Get("Clear-Site-Data"))
@@ -136,15 +163,23 @@ func TestSecurityCookies(t *testing.T) {
 	})
 	t.Run("cookie login from a foreign origin is refused", func(t *testing.T) {
 		n2, p2 := newUser(t, c)
-		r, ck := cookieLogin(t, c, n2, p2, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
-		expect(t, r, 403, "csrf_failed")
-		if len(ck) != 0 {
-			t.Fatalf("a refused login set cookies: %v", ck)
+		for _, hdr := range [][]string{
+			{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"},
+			{"Origin", "https://evil.example", "Host", "evil.example"},
+			{"Origin", "http://" + publicHost, "Host", publicHost},
+		} {
+			r, ck := cookieLogin(t, c, n2, p2, hdr...)
+			expect(t, r, 403, "csrf_failed")
+			if len(ck) != 0 {
+				t.Fatalf("a refused login (%v) set cookies: %v", hdr, ck)
+			}
 		}
 	})
 }
 
-// TestSecurityDevCookies: the plain-HTTP development switch only ever applies to loopback hosts.
+// TestSecurityDevCookies: the plain-HTTP development switch only ever applies to loopback hosts,
+// and with it a cookie-authenticated change is accepted from http loopback origins on any port
+// (a dev server for the app) besides the configured ones — nothing else.
 func TestSecurityDevCookies(t *testing.T) {
 	p, err := startProcess(t.TempDir(), shared.URL(), map[string]string{"BOXOFFICE_INSECURE_DEV_COOKIES": "true", "BOXOFFICE_REGISTER_MAX_PER_IP": "0"})
 	if err != nil {
@@ -160,6 +195,22 @@ func TestSecurityDevCookies(t *testing.T) {
 	_, ck := cookieLogin(t, c, name, pw)
 	if x := ck["bx_at"]; x == nil || x.Secure || !x.HttpOnly || x.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("loopback dev cookies: %v", ck)
+	}
+	jar := cookieHeader("bx_at", ck["bx_at"].Value, "bx_csrf", ck["bx_csrf"].Value)
+	patch := func(origin string) reply {
+		return c.do(t, "PATCH", "/v1/session/data", "", `{"seat":"D1"}`, "Cookie", jar,
+			"X-CSRF-Token", ck["bx_csrf"].Value, "Origin", origin, "Sec-Fetch-Site", "same-site")
+	}
+	for _, o := range []string{"http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8081"} {
+		expect(t, patch(o), 200, "")
+	}
+	for _, o := range []string{"https://localhost:5173", "http://localhost.evil.example", "https://evil.example", "null"} {
+		expect(t, patch(o), 403, "csrf_failed")
+	}
+	r, refused := cookieLogin(t, c, name, pw, "Host", "boxoffice.example", "Origin", "http://localhost:5173")
+	expect(t, r, 403, "csrf_failed")
+	if len(refused) != 0 {
+		t.Fatalf("a refused login set cookies: %v", refused)
 	}
 	_, ck = cookieLogin(t, c, name, pw, "Host", "boxoffice.example")
 	if x := ck["__Host-bx_at"]; x == nil || !x.Secure || ck["bx_at"] != nil {

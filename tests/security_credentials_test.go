@@ -60,7 +60,7 @@ func TestSecurityCredentials(t *testing.T) {
 		expect(t, c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": "longpw-user", "password": strings.Repeat("p", 1<<15)}), 401, "invalid_credentials")
 	})
 	t.Run("login flood stays bounded", func(t *testing.T) {
-		c := secure(t).inst(0)
+		c := hashing(t).inst(0) // production-cost hashing, bounded slots, generous deadline
 		name, _ := newUser(t, c)
 		var wg sync.WaitGroup
 		for i := 0; i < 24; i++ {

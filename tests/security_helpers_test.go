@@ -20,7 +20,8 @@ import (
 )
 
 // secFleet is a second deployment over the shared Redis, configured as behind a proxy: it
-// trusts X-Real-IP from 127.0.0.1, allows one CORS origin, and has tighter login limits.
+// trusts X-Real-IP from 127.0.0.1, allows one CORS origin, and has tighter login limits. It is
+// started on first use and stopped by TestMain.
 var secFleet struct {
 	once sync.Once
 	d    *deployment
@@ -32,25 +33,56 @@ const allowedOrigin = "https://app.example.com"
 func secure(t *testing.T) *deployment {
 	t.Helper()
 	secFleet.once.Do(func() {
-		dir, err := os.MkdirTemp("", "boxoffice-sec-")
-		if err != nil {
-			secFleet.err = err
-			return
-		}
-		secFleet.d, secFleet.err = startDeployment(dir, 2, shared.URL(), map[string]string{
+		secFleet.d, secFleet.err = startDeployment(tmp, 2, shared.URL(), map[string]string{
 			"BOXOFFICE_TRUSTED_PROXIES":     "127.0.0.1",
 			"BOXOFFICE_CORS_ORIGINS":        allowedOrigin,
+			"BOXOFFICE_PUBLIC_ORIGINS":      publicOrigin, // what security_cookies_test.go's browsers present
 			"BOXOFFICE_LOGIN_MAX_PER_IP":    "20",
 			"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
-			// Race-instrumented servers on two shared cores hash slowly; the flood test must
-			// see the bound (queueing), not the deadline.
-			"BOXOFFICE_REQUEST_TIMEOUT": "10s",
 		})
+		if secFleet.err == nil {
+			keepShared(secFleet.d)
+		}
 	})
 	if secFleet.err != nil {
 		t.Fatal(secFleet.err)
 	}
 	return secFleet.d
+}
+
+// hashFleet is one instance configured like secure() but hashing passwords at production cost
+// (argon2id 19 MiB, 2 iterations), for the tests about hashing: a login flood, timing. Every
+// other instance hashes cheaply. Its deadlines are generous and its hashing slots bounded to
+// two (one per core of a small machine), so that a slow, busy machine queues hashes — what
+// these tests observe — rather than running out of time. Started on first use, stopped by
+// TestMain.
+var hashFleet struct {
+	once sync.Once
+	d    *deployment
+	err  error
+}
+
+func hashing(t *testing.T) *deployment {
+	t.Helper()
+	skipShort(t, "the tests hashing at production cost")
+	hashFleet.once.Do(func() {
+		hashFleet.d, hashFleet.err = startDeployment(tmp, 1, shared.URL(), map[string]string{
+			"BOXOFFICE_TRUSTED_PROXIES":     "127.0.0.1",
+			"BOXOFFICE_LOGIN_MAX_PER_IP":    "20",
+			"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
+			"BOXOFFICE_ARGON2_MEMORY_KIB":   "19456",
+			"BOXOFFICE_ARGON2_ITERATIONS":   "2",
+			"BOXOFFICE_HASH_CONCURRENCY":    "2",
+			"BOXOFFICE_REQUEST_TIMEOUT":     "60s",
+		})
+		if hashFleet.err == nil {
+			keepShared(hashFleet.d)
+		}
+	})
+	if hashFleet.err != nil {
+		t.Fatal(hashFleet.err)
+	}
+	return hashFleet.d
 }
 
 // snapshot returns every key of a user's hash tag with its value, to prove that a refused

@@ -105,3 +105,66 @@ func TestSecurityInputs(t *testing.T) {
 		expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": "ｕｓｅｒ" + s.name[4:], "password": "long-enough-pw"}), 409, "username_taken")
 	})
 }
+
+// TestSecurityInputsIdentities: names that look like another user's, names that show nothing,
+// and invisible or direction-changing characters in stored session metadata.
+func TestSecurityInputsIdentities(t *testing.T) {
+	c := fleet.inst(1)
+	t.Run("registration: whole-script look-alike of an existing name", func(t *testing.T) {
+		// "scope" and Cyrillic "ѕсоре" (dze, es, o, er, ie) with the same unique suffix.
+		name, pw := uniqueName()
+		suffix := strings.TrimPrefix(name, "user")
+		expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": "scope" + suffix, "password": pw}), 201, "")
+		expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": "ѕсоре" + suffix, "password": pw}), 409, "username_taken")
+		// The look-alike is an unknown user at login, not the account it resembles.
+		expect(t, c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": "ѕсоре" + suffix, "password": pw}), 401, "invalid_credentials")
+		login(t, c, "scope"+suffix, pw)
+	})
+	t.Run("registration: small capital, dotless i and Latin alpha look-alikes", func(t *testing.T) {
+		name, pw := uniqueName()
+		suffix := strings.TrimPrefix(name, "user")
+		expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": "admin" + suffix, "password": pw}), 201, "")
+		for _, alike := range []string{"ᴀdmin", "admın", "ɑdmin"} {
+			expect(t, c.do(t, "POST", "/v1/users", "", map[string]string{"username": alike + suffix, "password": pw}), 409, "username_taken")
+		}
+	})
+	for _, tc := range []struct{ name, body, field string }{
+		{"username of Hangul fillers", `{"username":"\u3164\u3164\u3164","password":"long-enough-pw"}`, "username"},
+		{"username of blank Braille", `{"username":"\u2800\u2800\u2800","password":"long-enough-pw"}`, "username"},
+		{"display name of Hangul fillers", `{"username":"fillername","password":"long-enough-pw","display_name":"\u3164\u3164"}`, "display_name"},
+		{"display name of blank Braille", `{"username":"braillename","password":"long-enough-pw","display_name":"\u2800"}`, "display_name"},
+		{"display name with a filler inside", `{"username":"fillerinside","password":"long-enough-pw","display_name":"Ali\u3164ce"}`, "display_name"},
+	} {
+		t.Run("registration: "+tc.name, func(t *testing.T) {
+			r := c.do(t, "POST", "/v1/users", "", tc.body)
+			expect(t, r, 422, "validation_failed")
+			if !strings.Contains(string(r.body), `"`+tc.field+`"`) {
+				t.Fatalf("422 does not name %s: %s", tc.field, r.body)
+			}
+		})
+	}
+	s := signIn(t, c)
+	t.Run("login: device name of Hangul fillers", func(t *testing.T) {
+		r := c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": s.name, "password": s.pw, "device_name": "\u3164\u3164\u3164"})
+		expect(t, r, 422, "validation_failed")
+		if !strings.Contains(string(r.body), `"device_name"`) {
+			t.Fatalf("422 does not name device_name: %s", r.body)
+		}
+	})
+	t.Run("login: bidi override in User-Agent is not stored", func(t *testing.T) {
+		r := c.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": s.name, "password": s.pw},
+			"User-Agent", "Mozilla/5.0 \u202Egnp.exe\u200B \u3164 x")
+		expect(t, r, 200, "")
+		var tk tokens
+		r.decode(t, &tk)
+		var got struct {
+			UserAgent string `json:"user_agent"`
+		}
+		r = c.do(t, "GET", "/v1/session", tk.AccessToken, nil)
+		expect(t, r, 200, "")
+		r.decode(t, &got)
+		if got.UserAgent != "Mozilla/5.0 gnp.exe x" {
+			t.Fatalf("stored user_agent = %+q, want %+q", got.UserAgent, "Mozilla/5.0 gnp.exe x")
+		}
+	})
+}

@@ -3,6 +3,7 @@ package tests
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +51,13 @@ func TestSecurityTokens(t *testing.T) {
 		{"no exp", forge(t, hdr(nil), with(func(c jwt.MapClaims) { delete(c, "exp") }), jwt.SigningMethodHS256, key), "invalid_token"},
 		{"issued in the future", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["iat"] = c["exp"].(int64) + 600 }), jwt.SigningMethodHS256, key), "invalid_token"},
 		{"expired", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["exp"] = c["iat"].(int64) - 600; c["iat"] = c["iat"].(int64) - 900 }), jwt.SigningMethodHS256, key), "token_expired"},
+		// Correctly signed with our key, so only the claim checks stand between them and the
+		// session: a missing iat once crashed Verify (500), and jwt/v5 reads "exp":"<digits>".
+		{"no iat", forge(t, hdr(nil), with(func(c jwt.MapClaims) { delete(c, "iat") }), jwt.SigningMethodHS256, key), "invalid_token"},
+		{"iat null", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["iat"] = nil }), jwt.SigningMethodHS256, key), "invalid_token"},
+		{"exp as a string", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["exp"] = fmt.Sprint(c["exp"]) }), jwt.SigningMethodHS256, key), "invalid_token"},
+		{"iat as a string", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["iat"] = fmt.Sprint(c["iat"]) }), jwt.SigningMethodHS256, key), "invalid_token"},
+		{"sub as a number", forge(t, hdr(nil), with(func(c jwt.MapClaims) { c["sub"] = 7 }), jwt.SigningMethodHS256, key), "invalid_token"},
 		{"refresh token as access token", victim.tk.RefreshToken, "invalid_token"},
 		{"tampered payload", strings.Replace(victim.tk.AccessToken, ".", ".x", 1), "invalid_token"},
 		{"oversized", strings.Repeat("A", 8000), "invalid_token"},

@@ -44,14 +44,11 @@ func lifecycle(t *testing.T, d interface{ inst(int) *client }) {
 // every multi-key script shares a hash tag, so no CROSSSLOT error can occur (one would be a 500
 // and fail the test).
 func TestRedisCluster(t *testing.T) {
+	skipShort(t, "the Redis Cluster suite")
 	c := sessiontest.StartCluster(t)
-	d, err := startDeployment(t.TempDir(), 3, "", map[string]string{
+	d := deploy(t, 3, "", map[string]string{
 		"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs, ","), "BOXOFFICE_REGISTER_MAX_PER_IP": "0",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.stop()
 	for i := 0; i < 5; i++ { // several users: their hash tags land in different slots
 		lifecycle(t, d)
 	}
@@ -60,14 +57,11 @@ func TestRedisCluster(t *testing.T) {
 
 // TestRedisSentinel runs the lifecycle against a primary and a replica behind three sentinels.
 func TestRedisSentinel(t *testing.T) {
+	skipShort(t, "the Redis Sentinel suite")
 	s := sessiontest.StartSentinel(t)
-	d, err := startDeployment(t.TempDir(), 3, "", map[string]string{
+	d := deploy(t, 3, "", map[string]string{
 		"REDIS_SENTINEL_ADDRS": strings.Join(s.Addrs, ","), "REDIS_SENTINEL_MASTER": s.Master,
 		"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.stop()
 	lifecycle(t, d)
 }

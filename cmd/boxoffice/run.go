@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"boxoffice"
+	"boxoffice/accounts"
 	"boxoffice/api"
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -141,31 +142,40 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	scfg.RevocationWait = cfg.RevocationWait
 	scfg.MaxDataKeys = cfg.MaxDataKeys
 	scfg.MaxDataBytes = cfg.MaxDataBytes
+	scfg.MaxUserDataBytes = cfg.UserDataMaxBytes
+	scfg.MaxSessions = cfg.MaxSessions
 	scfg.Now = now
 	store, err := session.New(rdb, scfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := api.NewServer(api.Config{
-		RequestTimeout: cfg.RequestTimeout,
-		BodyLimit:      max(64<<10, 4*cfg.MaxDataBytes),
-		TrustedProxies: cfg.TrustedProxies,
-		ProxyHeader:    cfg.ProxyHeader,
-		Login: api.LoginLimits{
+	users := store.Users()
+	passwords := auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU()))
+	acc := &accounts.Service{
+		Users: users, Sessions: store, Throttle: store.Throttle(), Passwords: passwords,
+		Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
+		Devices: auth.NewDeviceTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
+		Limits: accounts.Limits{
 			PerAccount: cfg.LoginMaxPerAccount, PerAccountGlobal: cfg.LoginMaxPerAccountGlobal,
 			PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
 		},
+		Log: log, Now: now,
+	}
+	srv, err := api.NewServer(api.Config{
+		RequestTimeout:     cfg.RequestTimeout,
+		BodyLimit:          max(64<<10, 4*cfg.MaxDataBytes),
+		TrustedProxies:     cfg.TrustedProxies,
+		ProxyHeader:        cfg.ProxyHeader,
 		RegisterPerIP:      cfg.RegisterMaxPerIP,
 		CORSOrigins:        cfg.CORSOrigins,
 		PublicOrigins:      cfg.PublicOrigins,
 		InsecureDevCookies: cfg.InsecureCookies,
 	}, api.Deps{
+		Accounts:  acc,
 		Sessions:  store,
-		Users:     store.Users(),
-		Throttle:  store.Throttle(),
-		Passwords: auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU())),
+		Users:     users,
+		Passwords: passwords,
 		Tokens:    tokens,
-		Refresh:   auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
 		CSRF:      auth.NewCSRF(cfg.JWTSecret, cfg.PreviousSecrets...),
 		Storage:   redisstorage.NewFromConnection(rdb),
 		Ping:      store.Ping,

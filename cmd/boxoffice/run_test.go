@@ -41,7 +41,7 @@ func TestRunEmbeddedServesAndStops(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`"msg":"listening","addr":"([0-9.:]+)"`)
 	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(logs.String()); m != nil {
 			addr = m[1]
 		}
@@ -63,7 +63,7 @@ func TestRunEmbeddedServesAndStops(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run returned %v", err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("run did not stop")
 	}
 }

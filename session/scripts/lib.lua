@@ -73,3 +73,32 @@ local function revoke(key, rkey, index, sid, m, now, pad, reason)
   redis.call('DEL', key)
   redis.call('ZREM', index, sid)
 end
+
+-- revoke_index revokes every session in the user's index except keep ('' keeps none), building
+-- the keys from the user's key tag (every key of one user shares it, so one script can reach
+-- them all in one Cluster slot), and returns how many it revoked. Its cost is bounded by the
+-- per-user session cap.
+local function revoke_index(tag, index, keep, now, pad, reason)
+  local n = 0
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if sid ~= keep then
+      local key = tag .. 's:' .. sid
+      local atx = redis.call('HGET', key, 'atx')
+      if atx then
+        revoke(key, tag .. 'r:' .. sid, index, sid, {atx = atx}, now, pad, reason)
+        n = n + 1
+      else
+        redis.call('ZREM', index, sid)
+      end
+    end
+  end
+  return n
+end
+
+-- server_ms is Redis' own clock in Unix milliseconds. Scripts decide with the caller's clock;
+-- this is used only to learn when a script actually ran (a script queued behind a stalled
+-- Redis runs later than its caller's clock says).
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end

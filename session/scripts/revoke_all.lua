@@ -1,15 +1,28 @@
--- revoke_all ends the listed sessions of one user.
--- KEYS: index, then session and revoked-marker keys in pairs. ARGV: now, pad_ms, reason, then
--- the session ids in the same order. Returns {'ok', number of sessions revoked}.
-local now, pad, n = tonumber(ARGV[1]), tonumber(ARGV[2]), 0
-for i = 4, #ARGV do
-  local key, rkey = KEYS[2 * (i - 3)], KEYS[2 * (i - 3) + 1]
-  local f = redis.call('HGETALL', key)
-  if #f > 0 then
-    revoke(key, rkey, KEYS[1], ARGV[i], hmap(f), now, pad, ARGV[3])
-    n = n + 1
-  else
-    redis.call('ZREM', KEYS[1], ARGV[i])
+-- revoke_all ends every session of one user in one atomic step (logout-all, admin revoke-all).
+-- KEYS: caller session, caller revoked, index.
+-- ARGV: now, key tag, pad_ms, reason, caller sid ('' = no caller check, for administrators).
+-- Returns {'ok', number of sessions revoked} | {'revoked', reason} | {'expired'}.
+-- A retry after a logout-all that went through is not refused: the caller's own marker says
+-- "<reason>:<time>", and a retry by the caller answers 'ok' (0 revoked), so a client whose
+-- answer was lost (or whose revocation was not yet acknowledged by a replica) can retry until it
+-- succeeds. Nothing is left to revoke — the first run revoked every session at once — and
+-- sessions signed in since are not the retry's business. The other sessions' markers carry the
+-- bare reason, so a token revoked by someone's logout-all cannot replay it. The retry rewrites
+-- the caller's marker so that a WAIT after it covers the revocations.
+local now, tag, pad, reason, csid = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local n = 0
+if csid ~= '' then
+  local f = redis.call('HGETALL', KEYS[1])
+  if #f == 0 then
+    local r = redis.call('GET', KEYS[2])
+    if not (r and string.match(r, '^' .. reason .. ':%d+$')) then return gone(KEYS[2]) end
+    local ttl = redis.call('PTTL', KEYS[2])
+    if ttl > 0 then redis.call('SET', KEYS[2], r, 'PX', ttl) end
+    return {'ok', 0}
   end
+  local m = hmap(f)
+  if due(m, now) then return expire(KEYS[1], KEYS[3], csid) end
+  revoke(KEYS[1], KEYS[2], KEYS[3], csid, m, now, pad, reason .. ':' .. int(now))
+  n = 1
 end
-return {'ok', n}
+return {'ok', n + revoke_index(tag, KEYS[3], '', now, pad, reason)}

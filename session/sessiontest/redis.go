@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,14 +26,17 @@ const (
 	KindMini   = "miniredis"
 )
 
-// Redis is one throwaway server. Only processes it started are ever signalled, by PID.
+// Redis is one throwaway server. Only processes it started are ever signalled, through the
+// *os.Process of their start (never by name, never a PID read from elsewhere), and a process is
+// only used once it is known to be the one listening on Addr.
 type Redis struct {
-	Kind string
-	Addr string // 127.0.0.1:port
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	mini *miniredis.Miniredis
+	Kind   string
+	Addr   string // 127.0.0.1:port
+	dir    string
+	args   []string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
+	mini   *miniredis.Miniredis
 }
 
 // URL is the redis:// URL of the server.
@@ -64,12 +68,7 @@ func Start(t testing.TB) *Redis {
 // skips the test when the binary is missing, unless RequireServer, when it fails.
 func StartServer(t testing.TB, extra ...string) *Redis {
 	t.Helper()
-	if !HaveServer() {
-		if RequireServer() {
-			t.Fatal("redis-server is required (CI=true) but not on PATH")
-		}
-		t.Skip("redis-server not installed")
-	}
+	requireBinary(t, "redis-server", "Debian package redis-server", RequireServer())
 	r, err := NewServer(t.TempDir(), extra...)
 	if err != nil {
 		t.Fatal(err)
@@ -102,19 +101,33 @@ func NewMini() (*Redis, error) {
 
 // NewServer starts redis-server with its files in dir on a free loopback port; Close it.
 func NewServer(dir string, extra ...string) (*Redis, error) {
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ { // a free port can be taken before we bind it
-		port, err := FreePort()
-		if err != nil {
+	return startOnFreePort(dir, FreePort, func(port int) []string { return serverArgs(dir, port, extra...) })
+}
+
+// errPortTaken reports that the port chosen for a server was taken before the server bound it.
+var errPortTaken = errors.New("port taken")
+
+// startOnFreePort starts a redis-server (or sentinel) on a port from pick with args(port). redis-
+// server cannot listen on port 0 and report the port, so a free port is picked first; another
+// process may take it before redis-server binds it. Only that case is retried, with another
+// port: the server then exits with "Address already in use", or a server that is not ours
+// answers on the port, which the PID check of startProcess tells apart from ours.
+func startOnFreePort(dir string, pick func() (int, error), args func(port int) []string) (*Redis, error) {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		var port int
+		if port, err = pick(); err != nil {
 			return nil, err
 		}
-		r, err := newOnPort(dir, port, serverArgs(dir, port, extra...))
-		if err == nil {
+		var r *Redis
+		if r, err = newOnPort(dir, port, args(port)); err == nil {
 			return r, nil
 		}
-		lastErr = err
+		if !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
 	}
-	return nil, lastErr
+	return nil, fmt.Errorf("redis-server: no free port after 8 attempts: %w", err)
 }
 
 func serverArgs(dir string, port int, extra ...string) []string {
@@ -133,46 +146,83 @@ func newOnPort(dir string, port int, args []string) (*Redis, error) {
 	return r, nil
 }
 
+// startTimeout bounds how long a starting redis-server may take to answer: a guard against a
+// hang, far above what a loaded machine needs (no test measures it).
+const startTimeout = 60 * time.Second
+
 func (r *Redis) startProcess() error {
-	cmd := exec.Command("redis-server", r.args...)
-	out, err := os.OpenFile(r.dir+"/redis.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logPath := filepath.Join(r.dir, "redis.log")
+	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
+	var from int64 // this start's part of the log
+	if fi, err := out.Stat(); err == nil {
+		from = fi.Size()
+	}
+	cmd := exec.Command("redis-server", r.args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return err
 	}
-	r.cmd = cmd
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	deadline := time.Now().Add(5 * time.Second)
+	r.cmd, r.exited = cmd, exited
+	fail := func(err error) error {
+		r.stopProcess()
+		return err
+	}
+	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return fmt.Errorf("redis-server exited at start: %s", tail(r.dir+"/redis.log"))
+			log := logSince(logPath, from)
+			if strings.Contains(log, "Address already in use") {
+				return fmt.Errorf("redis-server on %s: %w", r.Addr, errPortTaken)
+			}
+			return fmt.Errorf("redis-server exited at start: %s", log)
 		default:
 		}
 		if ping(r.Addr) == nil {
-			return nil
+			// Something answers: it must be this process, not another server that took the port.
+			pid, err := serverPID(r.Addr)
+			if err == nil && pid == cmd.Process.Pid {
+				return nil
+			}
+			if err == nil {
+				return fail(fmt.Errorf("redis-server on %s: pid %d answers, not ours (%d): %w", r.Addr, pid, cmd.Process.Pid, errPortTaken))
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.kill(syscall.SIGKILL)
-	return errors.New("redis-server did not answer PING within 5s")
+	return fail(fmt.Errorf("redis-server did not answer PING within %s: %s", startTimeout, logSince(logPath, from)))
 }
 
-// Close stops the server.
+// stopProcess kills the process this Redis started last and waits until it has been reaped (so
+// its port is closed and no zombie is left).
+func (r *Redis) stopProcess() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL) // a no-op once it was waited for
+	if !waitExit(r.exited, startTimeout) {
+		fmt.Fprintf(os.Stderr, "sessiontest: redis-server pid %d did not exit after SIGKILL\n", r.cmd.Process.Pid)
+	}
+}
+
+// Close stops the server and waits for its process to exit.
 func (r *Redis) Close() {
 	if r.mini != nil {
 		r.mini.Close()
 	}
-	r.kill(syscall.SIGKILL)
+	r.stopProcess()
 }
 
-// Kill stops a redis-server abruptly (its data is lost: nothing is persisted).
-func (r *Redis) Kill() { r.kill(syscall.SIGKILL) }
+// Kill stops a redis-server abruptly (its data is lost unless persisted) and waits for it to
+// exit.
+func (r *Redis) Kill() { r.stopProcess() }
 
 // Restart starts a killed redis-server again on the same port.
 func (r *Redis) Restart() error {
@@ -184,19 +234,22 @@ func (r *Redis) Restart() error {
 
 // Pause stops (SIGSTOP) a redis-server so that it accepts connections but never answers;
 // Resume continues it.
-func (r *Redis) Pause() { r.kill(syscall.SIGSTOP) }
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
 
 // Resume continues a paused redis-server.
-func (r *Redis) Resume() { r.kill(syscall.SIGCONT) }
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
 
-func (r *Redis) kill(sig syscall.Signal) {
-	if r.cmd != nil && r.cmd.Process != nil {
+// PID is the process id of the running redis-server (0 for miniredis).
+func (r *Redis) PID() int {
+	if r.cmd == nil {
+		return 0
+	}
+	return r.cmd.Process.Pid
+}
+
+func (r *Redis) signal(sig syscall.Signal) {
+	if r.cmd != nil {
 		_ = r.cmd.Process.Signal(sig)
-		if sig == syscall.SIGKILL {
-			for i := 0; i < 200 && ping(r.Addr) == nil; i++ {
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
 	}
 }
 
@@ -239,8 +292,26 @@ func ping(addr string) error {
 	return nil
 }
 
-func tail(path string) string {
+// serverPID asks the server on addr for its process id (INFO server; sentinels answer it too).
+func serverPID(addr string) (int, error) {
+	info, err := command(addr, "INFO", "server")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, errors.New("no process_id in INFO server")
+}
+
+// logSince returns the end (at most 2000 bytes) of the log from offset from.
+func logSince(path string, from int64) string {
 	b, _ := os.ReadFile(path)
+	if int64(len(b)) >= from {
+		b = b[from:]
+	}
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
 	}

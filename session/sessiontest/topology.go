@@ -47,18 +47,16 @@ func StartCluster(t testing.TB) *Cluster {
 func NewCluster(dir string) (*Cluster, error) {
 	c := &Cluster{}
 	for i := 0; i < 6; i++ {
-		port, err := clusterPort()
-		if err != nil {
+		nd := filepath.Join(dir, "node"+strconv.Itoa(i))
+		if err := os.MkdirAll(nd, 0o755); err != nil {
 			c.Close()
 			return nil, err
 		}
-		nd := filepath.Join(dir, "node"+strconv.Itoa(i))
-		if err := os.MkdirAll(nd, 0o755); err != nil {
-			return nil, err
-		}
-		n, err := newOnPort(nd, port, serverArgs(nd, port, "--cluster-enabled", "yes",
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500",
-			"--repl-diskless-sync-delay", "0"))
+		n, err := startOnFreePort(nd, clusterPort, func(port int) []string {
+			return serverArgs(nd, port, "--cluster-enabled", "yes",
+				"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500",
+				"--repl-diskless-sync-delay", "0")
+		})
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -185,20 +183,22 @@ func NewSentinel(dir string) (*Sentinel, error) {
 	}
 	for i := 0; i < 3; i++ {
 		sd := mkdir(dir, "sentinel"+strconv.Itoa(i))
-		port, err := FreePort()
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
 		conf := filepath.Join(sd, "sentinel.conf")
-		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %s 2\n"+
-			"sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 4000\n"+
-			"sentinel parallel-syncs %s 1\n", port, sd, s.Master, pport, s.Master, s.Master, s.Master)
-		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-			s.Close()
-			return nil, err
+		var werr error
+		sn, err := startOnFreePort(sd, FreePort, func(port int) []string {
+			// A sentinel rewrites its configuration file: write it afresh for every attempt.
+			text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %s 2\n"+
+				"sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 4000\n"+
+				"sentinel parallel-syncs %s 1\n", port, sd, s.Master, pport, s.Master, s.Master, s.Master)
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				werr = err
+			}
+			return []string{conf, "--sentinel"}
+		})
+		if err == nil && werr != nil {
+			sn.Close()
+			err = werr
 		}
-		sn, err := newOnPort(sd, port, []string{conf, "--sentinel"})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -254,12 +254,7 @@ func mkdir(dir, name string) string {
 func requireBinaries(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if RequireServer() {
-				t.Fatalf("%s is required (CI=true) but not on PATH", n)
-			}
-			t.Skipf("%s not installed", n)
-		}
+		requireBinary(t, n, "Debian package redis-server (redis-cli comes with redis-tools)", RequireServer())
 	}
 }
 

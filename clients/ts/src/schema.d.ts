@@ -194,8 +194,8 @@ export interface paths {
          * Sign in
          * @description Verifies a username and password and starts a session. The username is canonicalised
          *     as at registration, so any case or width variant works. The client's IP and
-         *     `User-Agent` (first 256 bytes) are stored with the session, together with the optional
-         *     `device_name`.
+         *     `User-Agent` (at most 256 bytes, without control, format — bidi — or invisible
+         *     characters) are stored with the session, together with the optional `device_name`.
          *
          *     The answer depends on `transport`:
          *
@@ -214,13 +214,21 @@ export interface paths {
          *       `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
          *
          *     An unknown username and a wrong password give the same `401 invalid_credentials` at
-         *     the same cost. Failed attempts are limited in a fixed window (15 minutes) shared by
-         *     every instance: per account from one client IP (10; IPv6 clients count per /64), per
-         *     account from all IPs together (100) and per client IP over all accounts (50); past a
-         *     limit the answer is `429 too_many_attempts` with `Retry-After` until the window ends.
-         *     A successful sign-in clears the account's counter for that IP. When the limits cannot
-         *     be checked (Redis unavailable) or too many password hashes are in progress, the answer
-         *     is 503.
+         *     the same cost; so does a correct password that a password change replaced while this
+         *     sign-in was in progress (no session is created). Failed attempts are limited in a
+         *     fixed window (15 minutes) shared by every instance: per account from one network
+         *     (10; an IPv4 address, or an IPv6 /64), per account from all networks together (100)
+         *     and per network over all accounts (50); past a limit the answer is
+         *     `429 too_many_attempts` with `Retry-After` until the window ends. The account-wide
+         *     limit cannot lock the owner out: when it is spent, a sign-in that presents the
+         *     `device_token` of an earlier sign-in of this user, or that comes from a network this
+         *     user signed in from before (the last 32, for 90 days), still goes on, limited to 10
+         *     failures per window for that device token or network. A successful sign-in clears
+         *     the account's counter for that network. When the limits cannot be checked (Redis
+         *     unavailable) or too many password hashes are in progress, the answer is 503.
+         *
+         *     A user has at most 50 live sessions (`BOXOFFICE_MAX_SESSIONS_PER_USER`): a sign-in
+         *     beyond that revokes the least recently used one (its tokens get `session_revoked`).
          */
         post: operations["login"];
         delete?: never;
@@ -267,10 +275,18 @@ export interface paths {
          *
          *     In both transports:
          *
-         *     * Presenting a spent token again within the grace window (10 s by default) returns the
-         *       same successor (safe retries, parallel tabs).
-         *     * Presenting it after the grace window revokes the session (`refresh_token_reused`):
-         *       its access tokens then get `session_revoked`.
+         *     * The grace rule: a spent token presented again no later than the grace window
+         *       (`BOXOFFICE_REFRESH_GRACE`, 10 s by default) after **its own** rotation was applied
+         *       is answered with a new access token and the session's **current** refresh token,
+         *       without rotating — however many rotations followed it (a retry whose answer was
+         *       lost, parallel tabs, a request that was in flight while another rotated twice). The
+         *       window is timed from when Redis applied the rotation (the later of the instance's
+         *       and Redis' clocks), so a refresh that waited behind a stalled Redis and answered 503
+         *       is safe to retry after `Retry-After`.
+         *     * A spent token presented after its window revokes the session
+         *       (`refresh_token_reused`): its access tokens then get `session_revoked`.
+         *     * A session rotated more than 16 times within one grace window gets
+         *       `429 too_many_attempts` (with `Retry-After`) instead of a 17th rotation.
          *     * A garbled or forged token is rejected (`invalid_refresh_token`) without touching
          *       Redis.
          */
@@ -324,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out everywhere
-         * @description Revokes every live session of the current user, this one included. Sessions created after the request started survive. No request body. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+         * @description Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
          */
         post: operations["logoutAll"];
         delete?: never;
@@ -356,10 +372,12 @@ export interface paths {
          *     registration rules (8 characters to 256 bytes of UTF-8 without NUL), differ from the
          *     current one and not equal the username (compared canonically).
          *
-         *     On success the new password is stored, **the current session moves to a new id** with
-         *     fresh tokens (keeping its data, device and deadlines; the old id is revoked with reason
-         *     `password_changed`, so every token issued for it stops working) and **every other
-         *     session of the user is revoked**. The answer is in the transport the request was
+         *     On success — in one atomic step, all or nothing — the new password is stored, **the
+         *     current session moves to a new id** with fresh tokens (keeping its data, device and
+         *     deadlines; the old id is revoked, so every token issued for it stops working) and
+         *     **every other session of the user is revoked**, including any that a sign-in with the
+         *     old password racing this change would create afterwards (it fails with
+         *     `401 invalid_credentials`). The answer is in the transport the request was
          *     authenticated with: a `TokenResponse` for a bearer request; for a cookie request
          *     (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
          *     is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -367,9 +385,15 @@ export interface paths {
          *     Errors: a wrong current password is `422 validation_failed` with
          *     `errors.current_password: "is incorrect"` (and nothing changes); too many wrong
          *     attempts give `429 too_many_attempts`; a concurrent password change by another request
-         *     gives `409 conflict` (sign in again). When Redis fails after the new password was
-         *     stored, the answer is 503 although the password has changed (and the old session id
-         *     may already be revoked): sign in again with the new password.
+         *     gives `409 conflict` (sign in again). A request whose session was revoked meanwhile
+         *     gets `401 session_revoked` and changes nothing.
+         *
+         *     Retrying is safe: when a change went through but its answer was lost (a timeout, or a
+         *     `503` because Redis or a replica did not answer in time), send the same request again
+         *     with the same (old) access token. If its session was moved by that change and
+         *     `new_password` is now the password, the answer is `200` with the moved session's
+         *     tokens, provided they have not been used yet (else `401 session_revoked`: sign in with
+         *     the new password). Such a retry counts in the same throttle windows.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -463,8 +487,10 @@ export interface paths {
          *     (`422 invalid_session_data`); the body must be a JSON object (`422
          *     invalid_session_data`), valid UTF-8, without duplicate keys and at most 32 levels deep
          *     (`400 malformed_json`); the data may hold at most 64 keys and 16 KiB (sum of key and
-         *     compact value bytes) by default (`413 session_data_too_large`; a patch that shrinks
-         *     data that is over a lowered limit still applies). A refused patch changes nothing.
+         *     compact value bytes) by default, and the data of all the user's sessions together at
+         *     most 256 KiB (`BOXOFFICE_USER_DATA_MAX_BYTES`) (`413 session_data_too_large`; a patch
+         *     that shrinks data that is over a lowered limit still applies). A refused patch changes
+         *     nothing.
          *     A revoked or expired session is never recreated by a patch.
          */
         patch: operations["patchSessionData"];
@@ -485,7 +511,7 @@ export interface paths {
         };
         /**
          * List my sessions
-         * @description Returns the current user's live sessions (every signed-in device), newest first, with the current one marked `current: true`. Each item includes that session's data.
+         * @description Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
          */
         get: operations["listSessions"];
         put?: never;
@@ -543,7 +569,7 @@ export interface paths {
         };
         /**
          * List a user's sessions
-         * @description Returns the live sessions of any user, newest first, each with its data. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's). No `Session-*-Expires-At` headers.
+         * @description Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
          */
         get: operations["listUserSessions"];
         put?: never;
@@ -632,7 +658,7 @@ export interface components {
          */
         CreateUserRequest: {
             /**
-             * @description Canonicalised (NFKC, case-folded, trimmed) before it is checked and stored. The canonical form must be 3 to 32 characters of letters, digits, `.`, `_` and `-`, start and end with a letter or digit, use letters of one script only and ASCII digits only. Messages: `is required`, `must be a string`, `must be 3 to 32 characters`, `may contain only letters, digits, '.', '_' and '-'`, `must not mix letters from different scripts`, `must start and end with a letter or digit`.
+             * @description Canonicalised (NFKC, case-folded, trimmed) before it is checked and stored. The canonical form must be 3 to 32 characters of letters, digits, `.`, `_` and `-`, start and end with a letter or digit, use letters of one script only and ASCII digits only. Messages: `is required`, `must be a string`, `must be 3 to 32 characters`, `may contain only letters, digits, '.', '_' and '-'`, `must not mix letters from different scripts`, `must start and end with a letter or digit`, `must not contain invisible characters` (such as Hangul fillers). A name that looks like a registered one (the same UTS #39 confusable skeleton: `ѕсоре` for `scope`, `ɑdmin` for `admin`; also `0`/`o`, `1`/`l`, `rn`/`m`) is `409 username_taken`.
              * @example Alice
              */
             username: string;
@@ -643,7 +669,7 @@ export interface components {
              */
             password: string;
             /**
-             * @description Optional; normalised to NFC and trimmed; at most 64 printable characters (no control or format characters). Defaults to the canonical username. Message: `must be at most 64 printable characters`.
+             * @description Optional; normalised to NFC and trimmed; at most 64 printable characters (no control or format characters). Defaults to the canonical username when absent, `null` or `""`. Messages: `must be at most 64 printable characters`, `must contain a visible character and no invisible ones` (only white space, or invisible fillers such as U+3164 or U+2800).
              * @example Alice A.
              */
             display_name?: string | null;
@@ -668,10 +694,15 @@ export interface components {
              */
             password: string;
             /**
-             * @description Optional label stored with the session and shown in the session list; normalised to NFC and trimmed; at most 64 printable characters. Defaults to empty.
+             * @description Optional label stored with the session and shown in the session list; normalised to NFC and trimmed; at most 64 printable characters, with a visible one and no invisible ones (same messages as `display_name`). Defaults to empty.
              * @example Laptop
              */
             device_name?: string | null;
+            /**
+             * @description The `device_token` of an earlier sign-in on this device, if the client kept it. When the account-wide failed-sign-in limit is spent (someone guessing the password from many networks), a sign-in presenting a device token issued to this user still goes on, limited to 10 failures per window for that token. Anything that is not such a token is ignored.
+             * @example bxd_6ZJ3hw1ld7g5bQ0nSF1qY1k3m4Z0o9rN8PqXyTzA1bC2dE3fG4hI5jK6lM7nO8pQ
+             */
+            device_token?: string | null;
             /**
              * @description How the session's tokens travel; defaults to `bearer`. `bearer` (also when absent, `null` or `""`): in the answer's body (`TokenResponse`). `cookie`: only in `HttpOnly` cookies, the body being a `CookieSessionResponse` (browser apps; subject to the origin check, `403 csrf_failed`). Any other value: `422`, message `must be "bearer" or "cookie"`.
              * @example bearer
@@ -826,6 +857,54 @@ export interface components {
             data: components["schemas"]["SessionData"];
         };
         /**
+         * @description A session in a list: a `Session` without its `data` (`GET /v1/session` returns the current session's data).
+         * @example {
+         *       "id": "sv3fanforhh5mtcxz64bpav3ta",
+         *       "user_id": "b5blo7epogyqyld3otwab7a224",
+         *       "created_at": "2026-11-23T21:22:29.459Z",
+         *       "last_seen_at": "2026-11-23T21:22:29.459Z",
+         *       "idle_expires_at": "2026-11-30T21:22:29.459Z",
+         *       "absolute_expires_at": "2026-12-23T21:22:29.459Z",
+         *       "device_name": "Laptop",
+         *       "ip": "198.51.100.23",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+         *       "current": true
+         *     }
+         */
+        SessionSummary: {
+            id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+            /**
+             * Format: date-time
+             * @description Sign-in time (UTC, millisecond precision); lists are ordered by it, newest first.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last recorded activity (refresh, or a request, recorded at most once a minute by default).
+             */
+            last_seen_at: string;
+            /**
+             * Format: date-time
+             * @description Idle deadline: the session ends at this time unless activity or a refresh slides it (7 days after the last activity by default, never past `absolute_expires_at`).
+             */
+            idle_expires_at: string;
+            /**
+             * Format: date-time
+             * @description Absolute deadline, fixed at sign-in (30 days by default); nothing extends it.
+             */
+            absolute_expires_at: string;
+            /** @description The `device_name` given at sign-in, or empty. */
+            device_name: string;
+            /** @description The client IP at sign-in. */
+            ip: string;
+            /** @description The `User-Agent` at sign-in, cut to 256 bytes. */
+            user_agent: string;
+            /** @description Whether this is the session of the access token used for the request. */
+            current: boolean;
+        };
+        /**
+         * @description One page of a user's live sessions, newest first (by `created_at`, then `id`), and the cursor of the next page.
          * @example {
          *       "items": [
          *         {
@@ -838,15 +917,20 @@ export interface components {
          *           "device_name": "Laptop",
          *           "ip": "198.51.100.23",
          *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-         *           "current": true,
-         *           "data": {}
+         *           "current": true
          *         }
-         *       ]
+         *       ],
+         *       "next_cursor": null
          *     }
          */
         SessionList: {
-            /** @description The user's live sessions, newest first. */
-            items: components["schemas"]["Session"][];
+            /** @description Up to `limit` sessions, newest first. A page holds fewer only when it is the last or when sessions ended while it was read: only `next_cursor: null` marks the end. */
+            items: components["schemas"]["SessionSummary"][];
+            /**
+             * @description The `cursor` of the next page, or `null` when no session follows this page (the walk is complete). Always present.
+             * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+             */
+            next_cursor: string | null;
         };
         /** @description The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`). */
         SessionGrant: components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
@@ -887,6 +971,8 @@ export interface components {
             refresh_token: string;
             session_id: components["schemas"]["Id"];
             session: components["schemas"]["Session"];
+            /** @description Sign-in only: marks this device as one the user signed in on. Keep it (it is not a credential and signs no one in) and send it as `device_token` at later sign-ins: they then still go through while someone else's failures have spent the account-wide limit. */
+            device_token?: string;
         };
         /**
          * @description The answer to a cookie-transport sign-in, refresh or password change. It carries no token: the access and refresh tokens are only in the `HttpOnly` cookies set with it.
@@ -922,6 +1008,8 @@ export interface components {
             session: components["schemas"]["Session"];
             /** @description The session's CSRF token (43 characters of base64url), also set as the readable `__Host-bx_csrf` cookie. Send it as `X-CSRF-Token` on every state-changing request and on cookie-mode refreshes. It is bound to the session id: it stays the same across refreshes and changes with a password change. */
             csrf_token: string;
+            /** @description Sign-in only: marks this device as one the user signed in on. Keep it (it is not a credential and signs no one in) and send it as `device_token` at later sign-ins: they then still go through while someone else's failures have spent the account-wide limit. */
+            device_token?: string;
         };
         /**
          * @description An RFC 9457 problem details object with boxoffice's extension members.
@@ -980,11 +1068,11 @@ export interface components {
              *     | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
              *     | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
              *     | 413 | `payload_too_large` | The request body exceeds the size limit. |
-             *     | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit. |
+             *     | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
              *     | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
              *     | 422 | `validation_failed` | Fields are invalid; see `errors`. |
              *     | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
-             *     | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or IP; see `Retry-After`. |
+             *     | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
              *     | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
              *     | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
              *     | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
@@ -999,7 +1087,7 @@ export interface components {
              */
             request_id?: string;
             /**
-             * @description Only for `validation_failed`: a message per invalid field of the request body. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+             * @description Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
              * @example {
              *       "username": "must be 3 to 32 characters"
              *     }
@@ -1222,7 +1310,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The patched session data would exceed the key or byte limit (`session_data_too_large`, with the numbers in `detail`), or the request body exceeds the size limit (`payload_too_large`, produced before the request reaches the application, so without `X-Request-Id` or `request_id`). */
+        /** @description The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit (`session_data_too_large`, with the numbers in `detail`), or the request body exceeds the size limit (`payload_too_large`, produced before the request reaches the application, so without `X-Request-Id` or `request_id`). */
         SessionDataTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1306,6 +1394,30 @@ export interface components {
                 "application/problem+json": components["schemas"]["ValidationProblem"];
             };
         };
+        /** @description `limit` is not an integer from 1 to 100, or `cursor` is not a `next_cursor` the API returned, or either is given more than once (`validation_failed`); `errors` has a message under `limit`, `cursor` or both. */
+        InvalidListPage: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:validation_failed",
+                 *       "title": "Invalid request",
+                 *       "status": 422,
+                 *       "detail": "One or more fields are invalid.",
+                 *       "code": "validation_failed",
+                 *       "request_id": "5b0e6f1c2d9a4e7f8a3b1c20",
+                 *       "errors": {
+                 *         "limit": "must be an integer from 1 to 100",
+                 *         "cursor": "must be the next_cursor of a previous page"
+                 *       }
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["ValidationProblem"];
+            };
+        };
         /** @description The patch is not a JSON object, or one of its top-level keys is empty, longer than 128 bytes or contains control characters (`invalid_session_data`). */
         InvalidSessionData: {
             headers: {
@@ -1326,7 +1438,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed sign-ins (wrong current passwords at a password change included) for this account or from this IP in the current window (`too_many_attempts`); retry after `Retry-After` seconds. */
+        /** @description Too many failed sign-ins (wrong current passwords at a password change included) for this account or from this network in the current window, or (at refresh) more than 16 rotations of the session within one grace window (`too_many_attempts`); retry after `Retry-After` seconds. */
         TooManyAttempts: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1440,6 +1552,16 @@ export interface components {
          */
         AdminUserId: components["schemas"]["Id"];
         /**
+         * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+         * @example 20
+         */
+        PageLimit: number;
+        /**
+         * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+         * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+         */
+        PageCursor: string;
+        /**
          * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
          * @example 3f2c9e1a-checkout-7
          */
@@ -1491,12 +1613,12 @@ export interface components {
          */
         "Session-Absolute-Expires-At": string;
         /**
-         * @description The current session's idle deadline (RFC 3339 with milliseconds, UTC). Present when the current session is among the listed sessions (it always is unless it ended while the list was being read).
+         * @description The current session's idle deadline (RFC 3339 with milliseconds, UTC). Present when the current session is on the page.
          * @example 2026-11-30T21:22:29.123Z
          */
         "Session-Idle-Expires-At-Optional": string;
         /**
-         * @description The current session's absolute deadline (RFC 3339 with milliseconds, UTC). Present when the current session is among the listed sessions.
+         * @description The current session's absolute deadline (RFC 3339 with milliseconds, UTC). Present when the current session is on the page.
          * @example 2026-12-23T21:22:29.123Z
          */
         "Session-Absolute-Expires-At-Optional": string;
@@ -1862,6 +1984,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2234,7 +2357,18 @@ export interface operations {
     };
     listSessions: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["PageLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+                 */
+                cursor?: components["parameters"]["PageCursor"];
+            };
             header?: {
                 /**
                  * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
@@ -2247,7 +2381,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The user's live sessions. */
+            /** @description One page of the user's live sessions. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2269,8 +2403,7 @@ export interface operations {
                      *           "device_name": "Phone",
                      *           "ip": "203.0.113.7",
                      *           "user_agent": "BoxofficeApp/2.3 (Android 15)",
-                     *           "current": false,
-                     *           "data": {}
+                     *           "current": false
                      *         },
                      *         {
                      *           "id": "sv3fanforhh5mtcxz64bpav3ta",
@@ -2282,24 +2415,17 @@ export interface operations {
                      *           "device_name": "Laptop",
                      *           "ip": "198.51.100.23",
                      *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-                     *           "current": true,
-                     *           "data": {
-                     *             "cart": {
-                     *               "seats": [
-                     *                 "A1",
-                     *                 "A2"
-                     *               ]
-                     *             },
-                     *             "theme": "dark"
-                     *           }
+                     *           "current": true
                      *         }
-                     *       ]
+                     *       ],
+                     *       "next_cursor": "MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ"
                      *     }
                      */
                     "application/json": components["schemas"]["SessionList"];
                 };
             };
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["InvalidListPage"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2349,7 +2475,18 @@ export interface operations {
     };
     listUserSessions: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["PageLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+                 */
+                cursor?: components["parameters"]["PageCursor"];
+            };
             header?: {
                 /**
                  * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
@@ -2368,7 +2505,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The user's live sessions (an empty list when the user has none). */
+            /** @description One page of the user's live sessions (no items when the user has none). */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2388,10 +2525,10 @@ export interface operations {
                      *           "device_name": "Phone",
                      *           "ip": "203.0.113.7",
                      *           "user_agent": "BoxofficeApp/2.3 (Android 15)",
-                     *           "current": false,
-                     *           "data": {}
+                     *           "current": false
                      *         }
-                     *       ]
+                     *       ],
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["SessionList"];
@@ -2400,6 +2537,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["InvalidListPage"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -53,10 +53,15 @@ test("register, login, patch with If-Match, refresh, list, logout", async () => 
   assert.equal(refreshed.data.session.data.theme, "dark");
   token = refreshed.data.access_token;
 
-  const list = await api.GET("/v1/sessions");
+  const list = await api.GET("/v1/sessions", { params: { query: { limit: 10 } } });
   assert.equal(list.response.status, 200);
   assert.equal(list.data?.items.length, 1);
   assert.equal(list.data?.items[0].current, true);
+  assert.ok(!("data" in list.data!.items[0]), "list items carry no session data");
+  assert.equal(list.data?.next_cursor, null, "a single page has no next cursor");
+  const badLimit = await api.GET("/v1/sessions", { params: { query: { limit: 101 } } });
+  assert.equal(badLimit.response.status, 422);
+  assert.ok(badLimit.error?.errors?.limit);
 
   const logout = await api.POST("/v1/auth/logout");
   assert.equal(logout.response.status, 204);

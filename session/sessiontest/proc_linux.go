@@ -1,0 +1,9 @@
+//go:build linux
+
+package sessiontest
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
