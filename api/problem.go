@@ -114,12 +114,18 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 			continue
 		}
 		p = mk(r.status, r.code, r.title, r.detail)
-		if p.Detail == "" {
-			var me *malformedError
-			if errors.As(err, &me) {
+		if p.Detail == "" { // the error's own text, written for clients
+			var (
+				me  *malformedError
+				dle *session.DataLimitError
+			)
+			switch {
+			case errors.As(err, &me):
 				p.Detail = me.detail
-			} else {
-				p.Detail = err.Error() // DataLimitError and ErrInvalidData: written for clients
+			case errors.As(err, &dle):
+				p.Detail = dle.Error()
+			default:
+				p.Detail = err.Error() // session.ErrInvalidData and the errors it wraps
 			}
 		}
 		var (

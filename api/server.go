@@ -50,7 +50,8 @@ type Config struct {
 	// only. The request's Host header is never trusted for this.
 	PublicOrigins []string
 	// InsecureDevCookies lets the cookie transport work over plain HTTP, for requests to a
-	// loopback host only (local development). Default false.
+	// loopback host only (local development): plain-HTTP cookie names, and http:// loopback
+	// origins accepted by the origin check. Default false.
 	InsecureDevCookies bool
 }
 

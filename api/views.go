@@ -23,36 +23,8 @@ func viewUser(u auth.User) userView {
 	return userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt}
 }
 
-// sessionView is the public representation of a session.
-type sessionView struct {
-	ID                string                     `json:"id"`
-	UserID            string                     `json:"user_id"`
-	CreatedAt         time.Time                  `json:"created_at"`
-	LastSeenAt        time.Time                  `json:"last_seen_at"`
-	IdleExpiresAt     time.Time                  `json:"idle_expires_at"`
-	AbsoluteExpiresAt time.Time                  `json:"absolute_expires_at"`
-	DeviceName        string                     `json:"device_name"`
-	IP                string                     `json:"ip"`
-	UserAgent         string                     `json:"user_agent"`
-	Current           bool                       `json:"current"`
-	Data              map[string]json.RawMessage `json:"data"`
-}
-
-func viewSession(s session.Session, currentID string) sessionView {
-	data := s.Data
-	if data == nil {
-		data = map[string]json.RawMessage{}
-	}
-	return sessionView{
-		ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
-		IdleExpiresAt: s.IdleExpiresAt, AbsoluteExpiresAt: s.AbsoluteExpiresAt,
-		DeviceName: s.DeviceName, IP: s.IP, UserAgent: s.UserAgent,
-		Current: s.ID == currentID, Data: data,
-	}
-}
-
-// sessionSummaryView is a session in a list: the session view without its data (the data of
-// up to 100 sessions would make lists large; GET /v1/session has the current session's).
+// sessionSummaryView is a session in a list: its metadata without its data (the data of up to
+// 100 sessions would make lists large; GET /v1/session has the current session's).
 type sessionSummaryView struct {
 	ID                string    `json:"id"`
 	UserID            string    `json:"user_id"`
@@ -73,6 +45,20 @@ func viewSessionSummary(s session.Session, currentID string) sessionSummaryView 
 		DeviceName: s.DeviceName, IP: s.IP, UserAgent: s.UserAgent,
 		Current: s.ID == currentID,
 	}
+}
+
+// sessionView is the public representation of a session: its summary and its data.
+type sessionView struct {
+	sessionSummaryView
+	Data map[string]json.RawMessage `json:"data"`
+}
+
+func viewSession(s session.Session, currentID string) sessionView {
+	data := s.Data
+	if data == nil {
+		data = map[string]json.RawMessage{}
+	}
+	return sessionView{viewSessionSummary(s, currentID), data}
 }
 
 // sessionPageView answers the session lists: one page, newest first, and the cursor of the

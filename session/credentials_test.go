@@ -189,7 +189,7 @@ func TestSessionCap(t *testing.T) {
 			t.Fatalf("index holds %d sessions, want 3", n)
 		}
 		// Lowering the cap (or an index from before it) is caught up at the next login.
-		e.store = e.restart(t, func(c *session.Config) { c.MaxSessions = 1 })
+		e.store = e.newStore(t, func(c *session.Config) { c.MaxSessions = 1 })
 		s[4] = e.login(t, uid)
 		if n, _ := e.rdb.ZCard(e.ctx, e.indexKey(uid)).Result(); n != 1 {
 			t.Fatalf("index holds %d sessions after lowering the cap, want 1", n)
@@ -281,22 +281,4 @@ func (e *env) allState(t *testing.T, uid string) map[string]string {
 		out[k] = fmt.Sprint(v)
 	}
 	return out
-}
-
-// restart returns a store over the same Redis and clock with a changed configuration.
-func (e *env) restart(t *testing.T, mutate func(*session.Config)) *session.Store {
-	t.Helper()
-	cfg := session.DefaultConfig()
-	cfg.Now = e.clock.Now
-	mutate(&cfg)
-	rdb, err := session.NewClient(session.ClientConfig{URL: e.redis.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	st, err := session.New(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
 }

@@ -59,26 +59,34 @@ func backends(t *testing.T, fn func(t *testing.T, start func(mutate ...func(*ses
 				} else {
 					r = sessiontest.StartServer(t)
 				}
-				ck := newClock()
-				cfg := session.DefaultConfig()
-				cfg.Now = ck.Now
-				for _, m := range mutate {
-					m(&cfg)
-				}
-				rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { rdb.Close() })
-				st, err := session.New(rdb, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return &env{store: st, rdb: r.Client(t), clock: ck, redis: r, ctx: context.Background()}
+				e := &env{rdb: r.Client(t), clock: newClock(), redis: r, ctx: context.Background()}
+				e.store = e.newStore(t, mutate...)
+				return e
 			}
 			fn(t, start)
 		})
 	}
+}
+
+// newStore returns a store over the env's Redis and clock with the default configuration
+// changed by mutate; its client is closed when the test ends.
+func (e *env) newStore(t *testing.T, mutate ...func(*session.Config)) *session.Store {
+	t.Helper()
+	cfg := session.DefaultConfig()
+	cfg.Now = e.clock.Now
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	rdb, err := session.NewClient(session.ClientConfig{URL: e.redis.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	st, err := session.New(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // login creates a session for uid with refresh token hash "h0" and an access token valid for

@@ -58,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("BOXOFFICE_ARGON2_MEMORY_KIB and BOXOFFICE_ARGON2_ITERATIONS are below OWASP's minimum for argon2id (19 MiB, 2 iterations): use such settings for tests only",
 			"memory_kib", p.MemoryKiB, "iterations", p.Time)
 	}
+	if len(cfg.PublicOrigins) == 0 && len(cfg.CORSOrigins) == 0 && !cfg.InsecureCookies {
+		log.Info("BOXOFFICE_PUBLIC_ORIGINS is not set: browsers cannot use the cookie transport (their cookie-authenticated requests are refused); bearer clients are not affected")
+	}
 	if cfg.SecretGenerated {
 		log.Warn("BOXOFFICE_JWT_SECRET is not set: using a random key; tokens stop working when the process exits")
 	}
