@@ -126,7 +126,7 @@ func TestPatchDataConcurrency(t *testing.T) {
 		e := start()
 		uid := auth.NewID()
 		s := e.login(t, uid)
-		st := patientStore(t, e)
+		st := e.store
 		var wg sync.WaitGroup
 		errs := make(chan error, 100)
 		for i := 0; i < 50; i++ {
@@ -166,30 +166,6 @@ func TestPatchDataConcurrency(t *testing.T) {
 			t.Fatalf("shared object kept %d members (+%d conflicts reported), want 50: %v", len(shared), failed, err)
 		}
 	})
-}
-
-// patientStore is a second store over e's Redis (same clock and defaults) whose client waits
-// as long as a loaded machine needs. TestPatchDataConcurrency is about concurrent writers, not
-// Redis timeouts: its 100 writers share a pool of 10 connections per CPU, and on two busy cores
-// (race detector, miniredis running Lua in-process) the default 300 ms pool and read timeouts ran
-// out ("connection pool timeout"), failing the test with ErrUnavailable.
-func patientStore(t *testing.T, e *env) *session.Store {
-	t.Helper()
-	const patient = 30 * time.Second
-	rdb, err := session.NewClient(session.ClientConfig{URL: e.redis.URL(),
-		ReadTimeout: patient, WriteTimeout: patient, PoolTimeout: patient})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	cfg := session.DefaultConfig()
-	cfg.Now = e.clock.Now
-	st, err := session.New(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Wait)
-	return st
 }
 
 func TestWritesNeverResurrect(t *testing.T) {

@@ -33,13 +33,16 @@ func TestRevocationWaitsForReplica(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rdb, err := session.NewClient(session.ClientConfig{URL: primary.URL()})
+	// Generous waits: a loaded machine may take a while to acknowledge, and a refused WAIT
+	// must come from the missing replica, not from the clock.
+	rdb, err := session.NewClient(session.ClientConfig{URL: primary.URL(), ReadTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
 	cfg := session.DefaultConfig()
 	cfg.RevocationReplicas = 1
+	cfg.RevocationWait = 5 * time.Second
 	st, err := session.New(rdb, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,8 @@ func TestSecurityCredentials(t *testing.T) {
 		expect(t, a.do(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": s.tk.RefreshToken}), 401, "session_revoked")
 		expect(t, a.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": s.name, "password": s.pw}), 401, "invalid_credentials")
 		expect(t, a.do(t, "POST", "/v1/auth/login", "", map[string]string{"username": s.name, "password": "a-brand-new-password"}), 200, "")
-		if reason, _ := rdb.Get(context.Background(), revokedKey(s.tk.Session.UserID, s.tk.SessionID)).Result(); reason != "password_changed" {
+		// The moved session's marker names where it went: "password_changed:<new id>".
+		if reason, _ := rdb.Get(context.Background(), revokedKey(s.tk.Session.UserID, s.tk.SessionID)).Result(); reason != "password_changed:"+fresh.SessionID {
 			t.Fatalf("old session's revocation reason = %q", reason)
 		}
 	})
