@@ -1119,7 +1119,7 @@ type ClientInterface interface {
 	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
 	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+	//   `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
 	// the same cost; so does a correct password that a password change replaced while this
@@ -1164,7 +1164,7 @@ type ClientInterface interface {
 	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
 	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+	//   `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
 	// the same cost; so does a correct password that a password change replaced while this
@@ -1197,7 +1197,7 @@ type ClientInterface interface {
 
 	// LogoutAll Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1680,7 +1680,7 @@ func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, 
 //     with `403 csrf_failed`, before the credentials are checked, when the browser says it
 //     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 //     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+//     `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
 // the same cost; so does a correct password that a password change replaced while this
@@ -1735,7 +1735,7 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 //     with `403 csrf_failed`, before the credentials are checked, when the browser says it
 //     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 //     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+//     `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
 // the same cost; so does a correct password that a password change replaced while this
@@ -1788,7 +1788,7 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 
 // LogoutAll Sign out everywhere
 //
-// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3489,7 +3489,7 @@ type ClientWithResponsesInterface interface {
 	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
 	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+	//   `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
 	// the same cost; so does a correct password that a password change replaced while this
@@ -3534,7 +3534,7 @@ type ClientWithResponsesInterface interface {
 	//   with `403 csrf_failed`, before the credentials are checked, when the browser says it
 	//   comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 	//   without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-	//   `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+	//   `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 	//
 	// An unknown username and a wrong password give the same `401 invalid_credentials` at
 	// the same cost; so does a correct password that a password change replaced while this
@@ -3569,7 +3569,7 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutAllWithResponse Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6267,7 +6267,7 @@ func (c *ClientWithResponses) RevokeUserSessionWithResponse(ctx context.Context,
 //     with `403 csrf_failed`, before the credentials are checked, when the browser says it
 //     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 //     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+//     `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
 // the same cost; so does a correct password that a password change replaced while this
@@ -6318,7 +6318,7 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 //     with `403 csrf_failed`, before the credentials are checked, when the browser says it
 //     comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
 //     without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-//     `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+//     `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
 //
 // An unknown username and a wrong password give the same `401 invalid_credentials` at
 // the same cost; so does a correct password that a password change replaced while this
@@ -6365,7 +6365,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 
 // LogoutAllWithResponse Sign out everywhere
 //
-// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -211,7 +211,7 @@ export interface paths {
          *       with `403 csrf_failed`, before the credentials are checked, when the browser says it
          *       comes from a foreign origin: a `Sec-Fetch-Site` of `same-site` or `cross-site`
          *       without an allowed `Origin`, any other `Sec-Fetch-Site` but `same-origin`, or an
-         *       `Origin` that is neither this server's nor listed in `BOXOFFICE_CORS_ORIGINS`.
+         *       `Origin` that is not listed in `BOXOFFICE_PUBLIC_ORIGINS` or `BOXOFFICE_CORS_ORIGINS`.
          *
          *     An unknown username and a wrong password give the same `401 invalid_credentials` at
          *     the same cost; so does a correct password that a password change replaced while this
@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out everywhere
-         * @description Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again and revokes whatever was signed in since, so a client can retry until it succeeds; the token of a session revoked for any other reason gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+         * @description Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
          */
         post: operations["logoutAll"];
         delete?: never;
