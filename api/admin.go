@@ -64,8 +64,8 @@ func handleAdminListSessions(sessions *session.Store, users auth.UserStore) fibe
 	}
 }
 
-// handleAdminRevokeSessions revokes every session of any user: 204.
-func handleAdminRevokeSessions(sessions *session.Store, users auth.UserStore) fiber.Handler {
+// handleAdminRevokeSessions revokes every session of any user and releases their holds: 204.
+func handleAdminRevokeSessions(sessions *session.Store, users auth.UserStore, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		uid, err := targetUser(c, users)
 		if err != nil {
@@ -74,12 +74,14 @@ func handleAdminRevokeSessions(sessions *session.Store, users auth.UserStore) fi
 		if _, err := sessions.RevokeAll(c.UserContext(), uid, "", session.ReasonAdmin); err != nil {
 			return err
 		}
+		holds.ended(c, uid)
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }
 
-// handleAdminRevokeSession revokes one session of any user: 204, 404 when it is not theirs.
-func handleAdminRevokeSession(sessions *session.Store, users auth.UserStore) fiber.Handler {
+// handleAdminRevokeSession revokes one session of any user and releases its holds: 204, 404
+// when it is not theirs.
+func handleAdminRevokeSession(sessions *session.Store, users auth.UserStore, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		uid, err := targetUser(c, users)
 		if err != nil {
@@ -92,6 +94,7 @@ func handleAdminRevokeSession(sessions *session.Store, users auth.UserStore) fib
 		if err := sessions.Revoke(c.UserContext(), uid, "", sid, session.ReasonAdmin); err != nil {
 			return err
 		}
+		holds.ended(c, "", sid)
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }

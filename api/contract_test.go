@@ -1,13 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"boxoffice"
 )
@@ -98,6 +102,49 @@ func TestSpecAndDocsAreServed(t *testing.T) {
 	for _, a := range []string{"index.html", "LICENSE", "..%2Fserver.go", "nope.js"} {
 		if resp, _ := ts.call(t, "GET", "/docs/"+a, "", ""); resp.StatusCode != 404 {
 			t.Fatalf("/docs/%s: %d, want 404", a, resp.StatusCode)
+		}
+	}
+}
+
+// specCheck returns a validator of exchanges against openapi.yaml, as the end-to-end tests
+// run it (tests/contract_test.go): a request the spec allows must get a response the spec
+// documents (status, headers, body); a request the spec forbids must get a 4xx the operation
+// documents.
+func specCheck(tb testing.TB) func(testing.TB, *http.Request, []byte, *http.Response, []byte) {
+	tb.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(boxoffice.OpenAPI)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(tb testing.TB, req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
+		tb.Helper()
+		ctx := context.Background()
+		req = req.Clone(ctx)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+		if req.URL.Host == "" {
+			req.URL.Scheme, req.URL.Host = "http", "example.com"
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			if resp.StatusCode != 404 && resp.StatusCode != 405 {
+				tb.Errorf("%s %s is no operation of the spec but got %d", req.Method, req.URL.Path, resp.StatusCode)
+			}
+			return
+		}
+		opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+		if reqErr := openapi3filter.ValidateRequest(ctx, in); reqErr != nil && (resp.StatusCode < 400 || resp.StatusCode >= 500) {
+			tb.Errorf("%s %s violates the spec (%v) but was answered %d", req.Method, req.URL.Path, reqErr, resp.StatusCode)
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
+		out.SetBodyBytes(body)
+		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+			tb.Errorf("%s %s -> %d violates the spec: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
 		}
 	}
 }

@@ -15,9 +15,9 @@ func corsPolicy(origins []string) fiber.Handler {
 	return cors.New(cors.Config{
 		AllowOrigins:     strings.Join(origins, ","),
 		AllowCredentials: true,
-		AllowMethods:     "GET,HEAD,POST,PATCH,DELETE",
-		AllowHeaders:     "Authorization, Content-Type, If-Match, X-CSRF-Token, X-Request-Id",
-		ExposeHeaders: "ETag, Retry-After, WWW-Authenticate, X-Request-Id, " +
+		AllowMethods:     "GET,HEAD,POST,PUT,PATCH,DELETE",
+		AllowHeaders:     "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token, X-Request-Id",
+		ExposeHeaders: "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id, " +
 			"Session-Idle-Expires-At, Session-Absolute-Expires-At",
 		MaxAge: 600,
 	})

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -95,10 +97,13 @@ func walk(dec *json.Decoder, depth int) error {
 }
 
 // body is a parsed request object whose fields are read by name, collecting a message per
-// invalid field. Names match exactly: "Username" is not "username".
+// invalid field. Names match exactly: "Username" is not "username". A nested object (see
+// objects) shares its parent's messages, its field names prefixed with its path, such as
+// "seats[2].x".
 type body struct {
-	m    map[string]json.RawMessage
-	errs map[string]string
+	m      map[string]json.RawMessage
+	errs   map[string]string
+	prefix string
 }
 
 // readBody checks the media type and parses the body as a JSON object with only the given
@@ -115,42 +120,140 @@ func readBody(c *fiber.Ctx, allowed ...string) (*body, error) {
 		return nil, err
 	}
 	b := &body{m: m, errs: map[string]string{}}
-	for k := range m {
-		known := false
-		for _, a := range allowed {
-			known = known || k == a
-		}
-		if !known {
-			b.errs[k] = "unknown field"
+	b.only(allowed)
+	return b, nil
+}
+
+// only records "unknown field" for every member not in allowed.
+func (b *body) only(allowed []string) {
+	for k := range b.m {
+		if !slices.Contains(allowed, k) {
+			b.errs[b.prefix+k] = "unknown field"
 		}
 	}
-	return b, nil
+}
+
+// raw returns field name undecoded; absent and null give false (and "is required" if
+// required).
+func (b *body) raw(name string, required bool) (json.RawMessage, bool) {
+	raw, ok := b.m[name]
+	if !ok || string(raw) == "null" {
+		if required {
+			b.fail(name, "is required")
+		}
+		return nil, false
+	}
+	return raw, true
 }
 
 // str returns field name as a string; absent, null or "" give "" (an error if required).
 func (b *body) str(name string, required bool) string {
-	raw, ok := b.m[name]
-	if !ok || string(raw) == "null" {
-		if required {
-			b.errs[name] = "is required"
-		}
+	raw, ok := b.raw(name, required)
+	if !ok {
 		return ""
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		b.errs[name] = "must be a string"
+		b.fail(name, "must be a string")
 		return ""
 	}
 	if s == "" && required {
-		b.errs[name] = "must not be empty"
+		b.fail(name, "must not be empty")
 	}
 	return s
 }
 
+// integer returns field name as an integer (no fraction, no exponent); absent or null give 0
+// (an error if required).
+func (b *body) integer(name string, required bool) int64 {
+	raw, ok := b.raw(name, required)
+	if !ok {
+		return 0
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		b.fail(name, "must be an integer")
+		return 0
+	}
+	return n
+}
+
+// boolean returns field name as a boolean; absent or null give false.
+func (b *body) boolean(name string) bool {
+	raw, ok := b.raw(name, false)
+	if !ok {
+		return false
+	}
+	var v bool
+	if err := json.Unmarshal(raw, &v); err != nil {
+		b.fail(name, "must be true or false")
+	}
+	return v
+}
+
+// strs returns field name as an array of strings; absent or null give nil (an error if
+// required).
+func (b *body) strs(name string, required bool) []string {
+	raw, ok := b.raw(name, required)
+	if !ok {
+		return nil
+	}
+	var v []string
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
+		b.fail(name, "must be an array of strings")
+		return nil
+	}
+	return v
+}
+
+// time returns field name as an RFC 3339 date-time with its offset (see parseTime); absent
+// or null give the zero time (an error if required).
+func (b *body) time(name string, required bool) time.Time {
+	s := b.str(name, required)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		b.fail(name, err.Error())
+	}
+	return t
+}
+
+// objects returns field name as an array of objects, each a body with only the allowed
+// fields whose messages are recorded under "name[i].field"; absent or null give nil (an
+// error if required).
+func (b *body) objects(name string, required bool, allowed ...string) []*body {
+	raw, ok := b.raw(name, required)
+	if !ok {
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		b.fail(name, "must be an array of objects")
+		return nil
+	}
+	out := make([]*body, 0, len(items))
+	for i, item := range items {
+		at := fmt.Sprintf("%s%s[%d]", b.prefix, name, i)
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(item, &m); err != nil || m == nil {
+			if _, ok := b.errs[at]; !ok {
+				b.errs[at] = "must be an object"
+			}
+			continue
+		}
+		child := &body{m: m, errs: b.errs, prefix: at + "."}
+		child.only(allowed)
+		out = append(out, child)
+	}
+	return out
+}
+
 // fail records a validation message for name unless one is already recorded.
 func (b *body) fail(name, msg string) {
-	if _, ok := b.errs[name]; !ok {
-		b.errs[name] = msg
+	if _, ok := b.errs[b.prefix+name]; !ok {
+		b.errs[b.prefix+name] = msg
 	}
 }
 
@@ -160,6 +263,16 @@ func (b *body) err() error {
 		return nil
 	}
 	return &validationError{b.errs}
+}
+
+// parseTime reads a request's date-time: RFC 3339 with a time-zone offset ("Z" or ±hh:mm),
+// seconds required, fractions allowed.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || strings.Contains(s, ",") { // Go also takes a decimal comma; RFC 3339 does not
+		return time.Time{}, errors.New("must be an RFC 3339 date-time with an offset, such as 2026-12-01T20:00:00+01:00")
+	}
+	return t, nil
 }
 
 // rawBody is the request body exactly as received. Never c.Body(): Fiber inflates gzip,

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -52,8 +53,9 @@ func handleLogin(acc *accounts.Service, jar cookieJar) fiber.Handler {
 // handleRefresh rotates a refresh token (accounts.Service.Refresh). A garbled or forged token is
 // rejected before Redis is touched. With a refresh_token in the body the answer carries the
 // tokens (bearer transport); with no body, the refresh cookie is used and the answer sets
-// cookies (cookie transport), after the Origin / Fetch-Metadata and CSRF checks.
-func handleRefresh(acc *accounts.Service, jar cookieJar) fiber.Handler {
+// cookies (cookie transport), after the Origin / Fetch-Metadata and CSRF checks. A reused
+// token revokes its session, whose holds are then released.
+func handleRefresh(acc *accounts.Service, jar cookieJar, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cookie := len(bytes.TrimSpace(rawBody(c))) == 0
 		var raw string
@@ -84,6 +86,9 @@ func handleRefresh(acc *accounts.Service, jar cookieJar) fiber.Handler {
 			}
 		}
 		g, err := acc.Refresh(c.UserContext(), rt, requestID(c)+auth.NewID())
+		if errors.Is(err, session.ErrRefreshReused) {
+			holds.ended(c, rt.UserID, rt.SessionID)
+		}
 		if err != nil {
 			return err
 		}
@@ -92,8 +97,10 @@ func handleRefresh(acc *accounts.Service, jar cookieJar) fiber.Handler {
 }
 
 // handleChangePassword changes the caller's password (accounts.Service.ChangePassword) and
-// answers with the moved session's tokens, in the transport the request came with.
-func handleChangePassword(acc *accounts.Service, jar cookieJar) fiber.Handler {
+// answers with the moved session's tokens, in the transport the request came with. The
+// caller's holds move with its session; those of the user's other sessions, which the change
+// ended, are released.
+func handleChangePassword(acc *accounts.Service, jar cookieJar, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		b, err := readBody(c, "current_password", "new_password")
 		if err != nil {
@@ -109,18 +116,21 @@ func handleChangePassword(acc *accounts.Service, jar cookieJar) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		holds.moved(c, cl.SessionID, g.Session.ID)
+		holds.ended(c, cl.UserID)
 		return answer(c, jar, viaCookie(c), g)
 	}
 }
 
-// handleLogout revokes the current session: 204. A cookie session also gets its cookies
-// cleared (and Clear-Site-Data).
-func handleLogout(sessions *session.Store, jar cookieJar) fiber.Handler {
+// handleLogout revokes the current session and releases its holds: 204. A cookie session also
+// gets its cookies cleared (and Clear-Site-Data).
+func handleLogout(sessions *session.Store, jar cookieJar, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cl := claims(c)
 		if err := sessions.Revoke(c.UserContext(), cl.UserID, cl.SessionID, cl.SessionID, session.ReasonLogout); err != nil {
 			return err
 		}
+		holds.ended(c, "", cl.SessionID)
 		if viaCookie(c) {
 			jar.clear(c)
 		}
@@ -129,13 +139,15 @@ func handleLogout(sessions *session.Store, jar cookieJar) fiber.Handler {
 }
 
 // handleLogoutAll revokes every session of the current user, this one included, in one atomic
-// step: 204. Repeating it after it went through (a lost answer) answers 204 again.
-func handleLogoutAll(sessions *session.Store, jar cookieJar) fiber.Handler {
+// step, and releases their holds: 204. Repeating it after it went through (a lost answer)
+// answers 204 again.
+func handleLogoutAll(sessions *session.Store, jar cookieJar, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cl := claims(c)
 		if _, err := sessions.RevokeAll(c.UserContext(), cl.UserID, cl.SessionID, session.ReasonLogoutAll); err != nil {
 			return err
 		}
+		holds.ended(c, cl.UserID, cl.SessionID)
 		if viaCookie(c) {
 			jar.clear(c)
 		}

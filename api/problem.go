@@ -13,6 +13,7 @@ import (
 	"boxoffice/accounts"
 	"boxoffice/auth"
 	"boxoffice/session"
+	"boxoffice/tickets"
 )
 
 // ProblemTypePrefix starts the RFC 9457 "type" of every problem; the stable machine code
@@ -28,6 +29,9 @@ type Problem struct {
 	Code      string            `json:"code"`
 	RequestID string            `json:"request_id,omitempty"`
 	Errors    map[string]string `json:"errors,omitempty"`
+	// SeatIDs names the seats concerned (seats_unavailable: those taken; seat_group_split and
+	// orphan_seat: the group, or the seats that would be stranded).
+	SeatIDs []string `json:"seat_ids,omitempty"`
 }
 
 // Errors of the HTTP layer itself; domain packages own theirs.
@@ -101,6 +105,26 @@ var problemTable = []problemRow{
 	{session.ErrRotatingTooFast, 429, "too_many_attempts", "Too many attempts", "This session's refresh token is being rotated too often; wait before refreshing again."},
 	{session.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
 	{auth.ErrHashBusy, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
+
+	// Tickets. A *tickets.RuleError's own Detail replaces the row's, and its seats (and a
+	// *tickets.UnavailableError's) go to seat_ids.
+	{tickets.ErrNotFound, 404, "not_found", "Not found", "No such resource."},
+	{tickets.ErrInvalidInput, 422, "validation_failed", "Invalid request", "One or more fields are invalid."},
+	{tickets.ErrSeatsUnavailable, 409, "seats_unavailable", "Seats unavailable",
+		"Some of the seats are held or sold by someone else, or blocked; seat_ids lists them. Choose other seats."},
+	{tickets.ErrNotEnoughSeats, 409, "not_enough_seats", "Not enough seats", "Not enough free seats match the request."},
+	{tickets.ErrTooManySeats, 422, "too_many_seats", "Too many seats", "The hold asks for more seats than one hold may take."},
+	{tickets.ErrSeatGroupSplit, 422, "seat_group_split", "Seat group split", "Seats sold together (seat_ids) must be held all together or not at all."},
+	{tickets.ErrOrphanSeat, 422, "orphan_seat", "Orphan seat",
+		"This choice would leave a single seat (seat_ids) empty on its own while another choice in the row would not."},
+	{tickets.ErrScreeningStarted, 422, "screening_started", "Screening started", "The screening has started; it takes no holds."},
+	{tickets.ErrScreeningCancelled, 409, "screening_cancelled", "Screening cancelled", "The screening was cancelled; it takes no holds."},
+	{tickets.ErrHallBusy, 409, "hall_busy", "Hall busy", "Another screening uses the hall at that time (cleaning time included)."},
+	{tickets.ErrHallInUse, 409, "hall_in_use", "Hall in use",
+		"The hall's seat layout cannot change while screenings to come use it; only its name and cleaning time can."},
+	{tickets.ErrConflict, 409, "conflict", "Conflict",
+		"The id is taken by another record, or the hall belongs to another cinema."},
+	{tickets.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The ticketing database cannot be consulted right now; retry shortly."},
 }
 
 // problemFor is the single place where errors become HTTP problems (problemTable). Anything it
@@ -129,16 +153,28 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 			}
 		}
 		var (
-			ve *validationError
-			fe accounts.FieldErrors
-			te *accounts.ThrottledError
-			be *session.RotationBusyError
+			ve  *validationError
+			fe  accounts.FieldErrors
+			tfe tickets.FieldErrors
+			ue  *tickets.UnavailableError
+			re  *tickets.RuleError
+			te  *accounts.ThrottledError
+			be  *session.RotationBusyError
 		)
 		switch {
 		case errors.As(err, &ve):
 			p.Errors = ve.fields
 		case errors.As(err, &fe):
 			p.Errors = fe
+		case errors.As(err, &tfe):
+			p.Errors = tfe
+		case errors.As(err, &ue):
+			p.SeatIDs = ue.SeatIDs
+		case errors.As(err, &re):
+			if re.Detail != "" {
+				p.Detail = re.Detail
+			}
+			p.SeatIDs = re.SeatIDs
 		case errors.As(err, &te):
 			retryAfter = te.RetryAfter
 		case errors.As(err, &be):

@@ -125,8 +125,8 @@ func TestProblemCodesMatchSpec(t *testing.T) {
 	}
 }
 
-// sentinelsWithoutRow are the exported sentinels of session, auth and accounts that have no
-// problemTable row, and why that is right. Keep it exact.
+// sentinelsWithoutRow are the exported sentinels of session, auth, accounts and tickets that
+// have no problemTable row, and why that is right. Keep it exact.
 var sentinelsWithoutRow = map[string]string{
 	// The API turns it into 422 validation_failed on the cursor field (listError).
 	"session.ErrBadCursor": "listError",
@@ -212,11 +212,11 @@ func errorsNewText(e ast.Expr) string {
 	return s
 }
 
-// TestEverySentinelHasAProblem: each exported sentinel error of session, auth and accounts has
-// a problemTable row (matched by its text, which the test requires to be unique) or a reasoned
+// TestEverySentinelHasAProblem: each exported sentinel error of session, auth, accounts and
+// tickets has a problemTable row (matched by its text, which the test requires to be unique) or a reasoned
 // place in sentinelsWithoutRow, so a new sentinel cannot silently become a 500.
 func TestEverySentinelHasAProblem(t *testing.T) {
-	sentinels := exportedSentinels(t, "../session", "../auth", "../accounts")
+	sentinels := exportedSentinels(t, "../session", "../auth", "../accounts", "../tickets")
 	inTable := map[string]bool{}
 	for _, r := range problemTable {
 		inTable[r.err.Error()] = true

@@ -30,6 +30,13 @@ var publicRoutes = []string{
 	"POST /v1/users",
 	"POST /v1/auth/login",
 	"POST /v1/auth/refresh",
+	"GET /v1/movies",
+	"GET /v1/movies/:id",
+	"GET /v1/cinemas",
+	"GET /v1/cinemas/:id",
+	"GET /v1/screenings",
+	"GET /v1/screenings/:id",
+	"GET /v1/screenings/:id/seats",
 }
 
 // goneSessionAnswers are the authenticated routes that answer a session that is already gone

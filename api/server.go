@@ -21,6 +21,7 @@ import (
 	"boxoffice/accounts"
 	"boxoffice/auth"
 	"boxoffice/session"
+	"boxoffice/tickets"
 )
 
 // Config is the HTTP layer's policy. Zero values take the documented defaults.
@@ -63,7 +64,8 @@ type Deps struct {
 	Passwords *auth.Passwords // hashes new accounts' passwords
 	Tokens    *auth.Tokens
 	CSRF      *auth.CSRF
-	Storage   fiber.Storage // shared state for Fiber middlewares
+	Tickets   *tickets.Service // the catalogue, seat maps and holds
+	Storage   fiber.Storage    // shared state for Fiber middlewares
 	Ping      func(context.Context) error
 	Spec      []byte // openapi.yaml, served at /openapi.yaml and (converted) /openapi.json
 	Logger    *slog.Logger
@@ -81,8 +83,8 @@ type Server struct {
 }
 
 // NewServer builds the API with every route registered. It returns an error when d.Spec is not
-// a valid OpenAPI document, d.CSRF or d.Accounts is nil, or an entry of cfg.PublicOrigins or cfg.CORSOrigins
-// is not an origin scheme://host[:port].
+// a valid OpenAPI document, d.CSRF, d.Accounts or d.Tickets is nil, or an entry of
+// cfg.PublicOrigins or cfg.CORSOrigins is not an origin scheme://host[:port].
 func NewServer(cfg Config, d Deps) (*Server, error) {
 	cfg = withDefaults(cfg)
 	if d.Now == nil {
@@ -104,6 +106,9 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Accounts == nil {
 		return nil, errors.New("api: Deps.Accounts is required")
+	}
+	if d.Tickets == nil {
+		return nil, errors.New("api: Deps.Tickets is required")
 	}
 	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: jar}
 	routes := &routeTable{}

@@ -20,6 +20,8 @@ import (
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
+	"boxoffice/tickets"
+	"boxoffice/tickets/sqlite"
 )
 
 // rtCounter counts Redis round trips: one per command or pipeline sent.
@@ -33,11 +35,34 @@ func (c *rtCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
 }
 
-// testServer is an in-process API over a throwaway Redis.
+// testServer is an in-process API over a throwaway Redis and an in-memory ticket store.
 type testServer struct {
-	srv *Server
-	rdb redis.UniversalClient
-	rts *rtCounter
+	srv     *Server
+	rdb     redis.UniversalClient
+	rts     *rtCounter
+	tickets *tickets.Service
+	tstore  *sqlite.Store
+	// spec, when set, validates every exchange of call against openapi.yaml.
+	spec  func(tb testing.TB, req *http.Request, reqBody []byte, resp *http.Response, body []byte)
+	clock *testClock // the clock of the session store and of the ticket store and service
+}
+
+// testClock is the wall clock moved by a settable offset.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// sessionCheck is the session store as the ticketing domain's SessionChecker, as
+// cmd/boxoffice wires it.
+type sessionCheck struct{ s *session.Store }
+
+func (c sessionCheck) Alive(ctx context.Context, refs []tickets.SessionRef) ([]bool, error) {
+	rs := make([]session.Ref, len(refs))
+	for i, r := range refs {
+		rs[i] = session.Ref{UserID: r.UserID, SessionID: r.SessionID}
+	}
+	return c.s.Alive(ctx, rs)
 }
 
 func newTestServer(tb testing.TB) *testServer {
@@ -57,7 +82,10 @@ func newTestServerWith(tb testing.TB, cfg Config, mutate ...func(*accounts.Servi
 	tb.Cleanup(func() { rdb.Close() })
 	rts := &rtCounter{}
 	rdb.AddHook(rts)
-	store, err := session.New(rdb, session.DefaultConfig())
+	clock := &testClock{}
+	scfg := session.DefaultConfig()
+	scfg.Now = clock.now
+	store, err := session.New(rdb, scfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -73,16 +101,22 @@ func newTestServerWith(tb testing.TB, cfg Config, mutate ...func(*accounts.Servi
 	for _, m := range mutate {
 		m(acc)
 	}
+	tstore, err := sqlite.Open(context.Background(), "", sqlite.Options{Now: clock.now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(tstore.Close)
+	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store}})
 	srv, err := NewServer(cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
-		Tokens: tokens, CSRF: auth.NewCSRF(secret),
+		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &testServer{srv: srv, rdb: rdb, rts: rts}
+	return &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, tstore: tstore, clock: clock}
 }
 
 // call sends one request through the Fiber app.
@@ -104,6 +138,9 @@ func (ts *testServer) call(tb testing.TB, method, path, token, body string, hdr 
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if ts.spec != nil {
+		ts.spec(tb, req, []byte(body), resp, b)
+	}
 	return resp, b
 }
 

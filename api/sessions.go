@@ -173,9 +173,9 @@ func listError(err error) error {
 	return err
 }
 
-// handleDeleteSession revokes one of the user's sessions: 204; 404 for an id that is not one
-// of the user's sessions (another user's id included).
-func handleDeleteSession(sessions *session.Store) fiber.Handler {
+// handleDeleteSession revokes one of the user's sessions and releases its holds: 204; 404 for
+// an id that is not one of the user's sessions (another user's id included).
+func handleDeleteSession(sessions *session.Store, holds sessionHolds) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := strings.Clone(c.Params("id"))
 		if !auth.ValidID(id) {
@@ -189,6 +189,7 @@ func handleDeleteSession(sessions *session.Store) fiber.Handler {
 		if err := sessions.Revoke(c.UserContext(), cl.UserID, cl.SessionID, id, reason); err != nil {
 			return err
 		}
+		holds.ended(c, "", id)
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }

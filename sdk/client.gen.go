@@ -34,6 +34,39 @@ func (e CookieSessionResponseTransport) Valid() bool {
 	}
 }
 
+// Defines values for HoldStatus.
+const (
+	HoldStatusActive    HoldStatus = "active"
+	HoldStatusCancelled HoldStatus = "cancelled"
+	HoldStatusConfirmed HoldStatus = "confirmed"
+	HoldStatusExpired   HoldStatus = "expired"
+	HoldStatusReleased  HoldStatus = "released"
+	HoldStatusReplaced  HoldStatus = "replaced"
+	HoldStatusRevoked   HoldStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the HoldStatus enum.
+func (e HoldStatus) Valid() bool {
+	switch e {
+	case HoldStatusActive:
+		return true
+	case HoldStatusCancelled:
+		return true
+	case HoldStatusConfirmed:
+		return true
+	case HoldStatusExpired:
+		return true
+	case HoldStatusReleased:
+		return true
+	case HoldStatusReplaced:
+		return true
+	case HoldStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LivenessStatusStatus.
 const (
 	Ok LivenessStatusStatus = "ok"
@@ -73,6 +106,8 @@ const (
 	ProblemCodeConflict             ProblemCode = "conflict"
 	ProblemCodeCsrfFailed           ProblemCode = "csrf_failed"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
+	ProblemCodeHallBusy             ProblemCode = "hall_busy"
+	ProblemCodeHallInUse            ProblemCode = "hall_in_use"
 	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternalError        ProblemCode = "internal_error"
 	ProblemCodeInvalidCredentials   ProblemCode = "invalid_credentials"
@@ -83,18 +118,25 @@ const (
 	ProblemCodeMalformedJson        ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeMissingToken         ProblemCode = "missing_token"
+	ProblemCodeNotEnoughSeats       ProblemCode = "not_enough_seats"
 	ProblemCodeNotFound             ProblemCode = "not_found"
+	ProblemCodeOrphanSeat           ProblemCode = "orphan_seat"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed   ProblemCode = "precondition_failed"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeRefreshTokenReused   ProblemCode = "refresh_token_reused"
 	ProblemCodeRequestTimeout       ProblemCode = "request_timeout"
+	ProblemCodeScreeningCancelled   ProblemCode = "screening_cancelled"
+	ProblemCodeScreeningStarted     ProblemCode = "screening_started"
+	ProblemCodeSeatGroupSplit       ProblemCode = "seat_group_split"
+	ProblemCodeSeatsUnavailable     ProblemCode = "seats_unavailable"
 	ProblemCodeServiceUnavailable   ProblemCode = "service_unavailable"
 	ProblemCodeSessionDataTooLarge  ProblemCode = "session_data_too_large"
 	ProblemCodeSessionExpired       ProblemCode = "session_expired"
 	ProblemCodeSessionRevoked       ProblemCode = "session_revoked"
 	ProblemCodeTokenExpired         ProblemCode = "token_expired"
 	ProblemCodeTooManyAttempts      ProblemCode = "too_many_attempts"
+	ProblemCodeTooManySeats         ProblemCode = "too_many_seats"
 	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
 	ProblemCodeUsernameTaken        ProblemCode = "username_taken"
 	ProblemCodeValidationFailed     ProblemCode = "validation_failed"
@@ -110,6 +152,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeCsrfFailed:
 		return true
 	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeHallBusy:
+		return true
+	case ProblemCodeHallInUse:
 		return true
 	case ProblemCodeHeadersTooLarge:
 		return true
@@ -131,7 +177,11 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeMissingToken:
 		return true
+	case ProblemCodeNotEnoughSeats:
+		return true
 	case ProblemCodeNotFound:
+		return true
+	case ProblemCodeOrphanSeat:
 		return true
 	case ProblemCodePayloadTooLarge:
 		return true
@@ -142,6 +192,14 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeRefreshTokenReused:
 		return true
 	case ProblemCodeRequestTimeout:
+		return true
+	case ProblemCodeScreeningCancelled:
+		return true
+	case ProblemCodeScreeningStarted:
+		return true
+	case ProblemCodeSeatGroupSplit:
+		return true
+	case ProblemCodeSeatsUnavailable:
 		return true
 	case ProblemCodeServiceUnavailable:
 		return true
@@ -154,6 +212,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeTokenExpired:
 		return true
 	case ProblemCodeTooManyAttempts:
+		return true
+	case ProblemCodeTooManySeats:
 		return true
 	case ProblemCodeUnsupportedMediaType:
 		return true
@@ -175,6 +235,48 @@ const (
 func (e ReadinessStatusStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScreeningStatus.
+const (
+	ScreeningStatusCancelled ScreeningStatus = "cancelled"
+	ScreeningStatusScheduled ScreeningStatus = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the ScreeningStatus enum.
+func (e ScreeningStatus) Valid() bool {
+	switch e {
+	case ScreeningStatusCancelled:
+		return true
+	case ScreeningStatusScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SeatStatus.
+const (
+	Available SeatStatus = "available"
+	Blocked   SeatStatus = "blocked"
+	Held      SeatStatus = "held"
+	Sold      SeatStatus = "sold"
+)
+
+// Valid indicates whether the value is a known member of the SeatStatus enum.
+func (e SeatStatus) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Blocked:
+		return true
+	case Held:
+		return true
+	case Sold:
 		return true
 	default:
 		return false
@@ -226,6 +328,11 @@ func (e ValidationProblemStatus) Valid() bool {
 	}
 }
 
+// CatalogueId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+//
+// Example: orbit-of-glass
+type CatalogueId = string
+
 // ChangePasswordRequest Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
 //
 // Example: {"current_password":"correct horse battery","new_password":"staple battery horse correct"}
@@ -239,6 +346,53 @@ type ChangePasswordRequest struct {
 	//
 	// Example: staple battery horse correct
 	NewPassword string `json:"new_password"`
+}
+
+// Cinema A venue with its halls.
+//
+// Example: {"city":"Berlin","halls":[{"id":"kino-mitte-1","name":"Saal 1","seat_count":120}],"id":"kino-mitte","name":"Kino Mitte","time_zone":"Europe/Berlin"}
+type Cinema struct {
+	// City Example: Berlin
+	City string `json:"city"`
+
+	// Halls Ordered by name, then id.
+	Halls []HallSummary `json:"halls"`
+
+	// Id The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	Id CatalogueId `json:"id"`
+
+	// Name Example: Kino Mitte
+	Name string `json:"name"`
+
+	// TimeZone The cinema's IANA time zone, to show screening times in local time.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"time_zone"`
+}
+
+// CinemaInput A cinema without its id (the path has it) and halls. Unknown members are rejected (`422`, message `unknown field`).
+//
+// Example: {"city":"Berlin","name":"Kino Mitte","time_zone":"Europe/Berlin"}
+type CinemaInput struct {
+	// City Example: Berlin
+	City string `json:"city"`
+
+	// Name Example: Kino Mitte
+	Name string `json:"name"`
+
+	// TimeZone An IANA time zone name.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"time_zone"`
+}
+
+// CinemaList Every cinema, by name.
+//
+// Example: {"items":[{"city":"Berlin","halls":[{"id":"kino-mitte-1","name":"Saal 1","seat_count":120}],"id":"kino-mitte","name":"Kino Mitte","time_zone":"Europe/Berlin"}]}
+type CinemaList struct {
+	Items []Cinema `json:"items"`
 }
 
 // CookieSessionResponse The answer to a cookie-transport sign-in, refresh or password change. It carries no token: the access and refresh tokens are only in the `HttpOnly` cookies set with it.
@@ -289,6 +443,144 @@ type CreateUserRequest struct {
 	Username string `json:"username"`
 }
 
+// Hall A screen with its seat layout, seats ordered by `y` then `x`.
+//
+// Example: {"cinema_id":"kino-mitte","cleaning_minutes":20,"id":"kino-mitte-3","name":"Saal 3","seats":[{"accessible":true,"category":"standard","id":"A1","label":"A1","number":1,"row":"A","x":0,"y":0}]}
+type Hall struct {
+	// CinemaId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	CinemaId CatalogueId `json:"cinema_id"`
+
+	// CleaningMinutes Minutes the hall is kept free after each screening.
+	//
+	// Example: 20
+	CleaningMinutes int `json:"cleaning_minutes"`
+
+	// Id The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	Id CatalogueId `json:"id"`
+
+	// Name Example: Saal 3
+	Name  string `json:"name"`
+	Seats []Seat `json:"seats"`
+}
+
+// HallInput A hall without its id (the path has it). Unknown members are rejected (`422`, message `unknown field`).
+//
+// Example: {"cinema_id":"kino-mitte","cleaning_minutes":20,"name":"Saal 3","seats":[{"accessible":true,"category":"standard","id":"A1","label":"A1","number":1,"row":"A","x":0,"y":0}]}
+type HallInput struct {
+	// CinemaId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	CinemaId CatalogueId `json:"cinema_id"`
+
+	// CleaningMinutes Minutes kept free after each screening; absent, `null` or 0 means 15.
+	//
+	// Example: 20
+	CleaningMinutes *int `json:"cleaning_minutes,omitempty"`
+
+	// Name Example: Saal 3
+	Name  string      `json:"name"`
+	Seats []SeatInput `json:"seats"`
+}
+
+// HallSummary A hall as listed with its cinema.
+//
+// Example: {"id":"kino-mitte-1","name":"Saal 1","seat_count":120}
+type HallSummary struct {
+	// Id The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	Id CatalogueId `json:"id"`
+
+	// Name Example: Saal 1
+	Name string `json:"name"`
+
+	// SeatCount Example: 120
+	SeatCount int `json:"seat_count"`
+}
+
+// Hold Seats kept for one session until `expires_at`. `server_time` is the server's clock when this was read; `expires_in_seconds` is how long the hold has left at that instant: count down from it rather than from the device's clock.
+//
+// Example: {"created_at":"2026-11-30T18:04:11.25Z","expires_at":"2026-11-30T18:14:11.25Z","expires_in_seconds":600,"id":"hold_f6xpgi4ld75rrfu44nwxxju4py","screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","seat_ids":["F7","F8"],"server_time":"2026-11-30T18:04:11.25Z","status":"active","total":{"amount":2300,"currency":"EUR"}}
+type Hold struct {
+	// CreatedAt Example: 2026-11-30T18:04:11.25Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-11-30T18:14:11.25Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// ExpiresInSeconds Whole seconds left at `server_time`; 0 once the hold is no longer active.
+	//
+	// Example: 600
+	ExpiresInSeconds int `json:"expires_in_seconds"`
+
+	// Id A hold id, generated by the server: `hold_` and 26 characters of lowercase base32.
+	//
+	// Example: hold_f6xpgi4ld75rrfu44nwxxju4py
+	Id HoldId `json:"id"`
+
+	// ScreeningId A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+	//
+	// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+	ScreeningId ScreeningId `json:"screening_id"`
+
+	// SeatIds The seats held, sorted.
+	//
+	// Example: ["F7","F8"]
+	SeatIds []SeatId `json:"seat_ids"`
+
+	// ServerTime Example: 2026-11-30T18:04:11.25Z
+	ServerTime time.Time `json:"server_time"`
+
+	// Status `active` until `expires_at`, then `expired`; `released` by its owner, `replaced` by the owner's next hold on the screening, `revoked` when its session ended, `cancelled` with its screening, `confirmed` when it became an order. Only an active hold keeps seats.
+	//
+	// Example: active
+	Status HoldStatus `json:"status"`
+
+	// Total An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+	//
+	// Example: {"amount":2300,"currency":"EUR"}
+	Total Money `json:"total"`
+}
+
+// HoldStatus `active` until `expires_at`, then `expired`; `released` by its owner, `replaced` by the owner's next hold on the screening, `revoked` when its session ended, `cancelled` with its screening, `confirmed` when it became an order. Only an active hold keeps seats.
+//
+// Example: active
+type HoldStatus string
+
+// HoldId A hold id, generated by the server: `hold_` and 26 characters of lowercase base32.
+//
+// Example: hold_f6xpgi4ld75rrfu44nwxxju4py
+type HoldId = string
+
+// HoldRequest Either `seat_ids`, or `count` with optional `category` and `accessible`. Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+//
+// Example: {"seat_ids":["F7","F8"]}
+type HoldRequest struct {
+	// Accessible With `count`, only wheelchair spaces (which are otherwise never chosen).
+	//
+	// Example: false
+	Accessible *bool `json:"accessible,omitempty"`
+
+	// Category With `count`, only seats of this price category.
+	//
+	// Example: standard
+	Category *string `json:"category,omitempty"`
+
+	// Count How many seats to hold, chosen by best available.
+	//
+	// Example: 2
+	Count *int `json:"count,omitempty"`
+
+	// SeatIds The seats to hold, each once.
+	//
+	// Example: ["F7","F8"]
+	SeatIds *[]SeatId `json:"seat_ids,omitempty"`
+}
+
 // Id A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
 //
 // Example: sv3fanforhh5mtcxz64bpav3ta
@@ -335,6 +627,110 @@ type LoginRequest struct {
 // Example: bearer
 type LoginRequestTransport string
 
+// Money An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+//
+// Example: {"amount":2300,"currency":"EUR"}
+type Money struct {
+	// Amount Minor units of `currency` (2300 EUR is 23.00 €).
+	//
+	// Example: 2300
+	Amount int64 `json:"amount"`
+
+	// Currency ISO 4217 currency code.
+	//
+	// Example: EUR
+	Currency string `json:"currency"`
+}
+
+// Movie A film in the catalogue.
+//
+// Example: {"duration_minutes":142,"genres":["sci-fi","adventure"],"id":"orbit-of-glass","rating":"PG-13","synopsis":"A salvage crew finds a ship that left Earth a century from now.","title":"Orbit of Glass"}
+type Movie struct {
+	// DurationMinutes Example: 142
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Genres Example: ["sci-fi","adventure"]
+	Genres []string `json:"genres"`
+
+	// Id The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	Id CatalogueId `json:"id"`
+
+	// Rating The age rating, e.g. `PG-13`; may be empty.
+	//
+	// Example: PG-13
+	Rating string `json:"rating"`
+
+	// Synopsis May be empty.
+	//
+	// Example: A salvage crew finds a ship that left Earth a century from now.
+	Synopsis string `json:"synopsis"`
+
+	// Title Example: Orbit of Glass
+	Title string `json:"title"`
+}
+
+// MovieInput A movie without its id (the path has it). Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+//
+// Example: {"duration_minutes":142,"genres":["sci-fi","adventure"],"rating":"PG-13","synopsis":"A salvage crew finds a ship that left Earth a century from now.","title":"Orbit of Glass"}
+type MovieInput struct {
+	// DurationMinutes Example: 142
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Genres At most 10 genres of 1 to 40 bytes; none when absent.
+	//
+	// Example: ["sci-fi","adventure"]
+	Genres *[]string `json:"genres,omitempty"`
+
+	// Rating At most 16 bytes; empty when absent.
+	//
+	// Example: PG-13
+	Rating *string `json:"rating,omitempty"`
+
+	// Synopsis At most 4000 bytes; empty when absent.
+	//
+	// Example: A salvage crew finds a ship that left Earth a century from now.
+	Synopsis *string `json:"synopsis,omitempty"`
+
+	// Title 1 to 200 bytes.
+	//
+	// Example: Orbit of Glass
+	Title string `json:"title"`
+}
+
+// MoviePage One page of movies, by title, and the cursor of the next page.
+//
+// Example: {"items":[{"duration_minutes":142,"genres":["sci-fi","adventure"],"id":"orbit-of-glass","rating":"PG-13","synopsis":"A salvage crew finds a ship that left Earth a century from now.","title":"Orbit of Glass"}],"next_cursor":null}
+type MoviePage struct {
+	Items []Movie `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` after the last page. Always present.
+	//
+	// Example: eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Price What a seat of one category costs at a screening.
+//
+// Example: {"amount":1150,"category":"standard","currency":"EUR"}
+type Price struct {
+	// Amount Minor units of `currency`.
+	//
+	// Example: 1150
+	Amount int64 `json:"amount"`
+
+	// Category A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+	//
+	// Example: standard
+	Category SeatCategory `json:"category"`
+
+	// Currency ISO 4217 currency code; the same for every price of a screening.
+	//
+	// Example: EUR
+	Currency string `json:"currency"`
+}
+
 // Problem An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
@@ -356,22 +752,31 @@ type Problem struct {
 	// | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
 	// | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
 	// | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-	// | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
+	// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
 	// | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 	// | 408 | `request_timeout` | The request took too long to arrive. |
 	// | 409 | `username_taken` | The username is already registered. |
-	// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
+	// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), the password was changed concurrently by another request (sign in again), or (administration) an id is taken by another record or a hall would move to another cinema. |
+	// | 409 | `seats_unavailable` | A seat asked for is held or sold by someone else, or blocked (or, when blocking, held or sold); `seat_ids` lists those seats. Nothing changed. |
+	// | 409 | `not_enough_seats` | Best available found fewer free seats than `count` (of the `category`, `accessible`). |
+	// | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
+	// | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
+	// | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
 	// | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 	// | 413 | `payload_too_large` | The request body exceeds the size limit. |
 	// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
 	// | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 	// | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 	// | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
+	// | 422 | `too_many_seats` | A hold asks for more seats than one hold may take (`BOXOFFICE_MAX_SEATS_PER_HOLD`). |
+	// | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
+	// | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
+	// | 422 | `screening_started` | The screening has started; it takes no holds. |
 	// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 	// | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 	// | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 	// | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-	// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining); retry after `Retry-After`. Never a reason to discard tokens. |
+	// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
 	//
 	//
 	// Example: token_expired
@@ -382,7 +787,7 @@ type Problem struct {
 	// Example: Refresh the session to get a new access token.
 	Detail *string `json:"detail,omitempty"`
 
-	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). Fields of nested objects are named by their path, e.g. `seats[3].x`. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
 	//
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors *map[string]string `json:"errors,omitempty"`
@@ -391,6 +796,11 @@ type Problem struct {
 	//
 	// Example: 740b220fa8b56b768795951d
 	RequestId *string `json:"request_id,omitempty"`
+
+	// SeatIds Only for `seats_unavailable` (the seats that are taken), `seat_group_split` (the seats of the group) and `orphan_seat` (the seats that would be left alone).
+	//
+	// Example: ["F8"]
+	SeatIds *[]SeatId `json:"seat_ids,omitempty"`
 
 	// Status The HTTP status code.
 	//
@@ -425,22 +835,31 @@ type Problem struct {
 // | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
 // | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
 // | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-// | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
+// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
 // | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 // | 408 | `request_timeout` | The request took too long to arrive. |
 // | 409 | `username_taken` | The username is already registered. |
-// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
+// | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), the password was changed concurrently by another request (sign in again), or (administration) an id is taken by another record or a hall would move to another cinema. |
+// | 409 | `seats_unavailable` | A seat asked for is held or sold by someone else, or blocked (or, when blocking, held or sold); `seat_ids` lists those seats. Nothing changed. |
+// | 409 | `not_enough_seats` | Best available found fewer free seats than `count` (of the `category`, `accessible`). |
+// | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
+// | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
+// | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
 // | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 // | 413 | `payload_too_large` | The request body exceeds the size limit. |
 // | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
 // | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
 // | 422 | `validation_failed` | Fields are invalid; see `errors`. |
 // | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
+// | 422 | `too_many_seats` | A hold asks for more seats than one hold may take (`BOXOFFICE_MAX_SEATS_PER_HOLD`). |
+// | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
+// | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
+// | 422 | `screening_started` | The screening has started; it takes no holds. |
 // | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 // | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 // | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 // | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining); retry after `Retry-After`. Never a reason to discard tokens. |
+// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
 //
 // Example: token_expired
 type ProblemCode string
@@ -462,6 +881,270 @@ type RefreshRequest struct {
 	// Example: bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg
 	RefreshToken string `json:"refresh_token"`
 }
+
+// Screening A movie shown in a hall at a time. `ends_at` is when the film ends; the hall is busy until then plus its cleaning time.
+//
+// Example: {"cinema_id":"kino-mitte","ends_at":"2026-12-01T21:22:00Z","hall_id":"kino-mitte-1","id":"scr_szvudohzvxxr5zr32i2kdimpbq","movie_id":"orbit-of-glass","prices":[{"amount":1150,"category":"standard","currency":"EUR"}],"seats_available":118,"starts_at":"2026-12-01T19:00:00Z","status":"scheduled"}
+type Screening struct {
+	// CinemaId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	CinemaId CatalogueId `json:"cinema_id"`
+
+	// EndsAt RFC 3339, UTC.
+	//
+	// Example: 2026-12-01T21:22:00Z
+	EndsAt time.Time `json:"ends_at"`
+
+	// HallId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	HallId CatalogueId `json:"hall_id"`
+
+	// Id A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+	//
+	// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+	Id ScreeningId `json:"id"`
+
+	// MovieId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	MovieId CatalogueId `json:"movie_id"`
+
+	// Prices One price per seat category of the hall, all in one currency.
+	Prices []Price `json:"prices"`
+
+	// SeatsAvailable Seats neither held, sold nor blocked when this was read.
+	//
+	// Example: 118
+	SeatsAvailable int `json:"seats_available"`
+
+	// StartsAt RFC 3339, UTC. Show it in the cinema's `time_zone`.
+	//
+	// Example: 2026-12-01T19:00:00Z
+	StartsAt time.Time `json:"starts_at"`
+
+	// Status A cancelled screening takes no holds.
+	//
+	// Example: scheduled
+	Status ScreeningStatus `json:"status"`
+}
+
+// ScreeningStatus A cancelled screening takes no holds.
+//
+// Example: scheduled
+type ScreeningStatus string
+
+// ScreeningId A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+//
+// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+type ScreeningId = string
+
+// ScreeningInput A screening to schedule. Unknown members are rejected (`422`, message `unknown field`). Times are RFC 3339 with an offset (`Z` or `±hh:mm`).
+//
+// Example: {"hall_id":"kino-mitte-1","movie_id":"orbit-of-glass","prices":[{"amount":1150,"category":"standard","currency":"EUR"}],"starts_at":"2026-12-01T20:00:00+01:00"}
+type ScreeningInput struct {
+	// EndsAt When the film ends: after `starts_at`, at most 12 hours later. Absent or `null`: `starts_at` plus the movie's duration.
+	//
+	// Example: 2026-12-01T22:22:00+01:00
+	EndsAt *time.Time `json:"ends_at,omitempty"`
+
+	// HallId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	HallId CatalogueId `json:"hall_id"`
+
+	// MovieId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: orbit-of-glass
+	MovieId CatalogueId `json:"movie_id"`
+
+	// Prices One price per seat category of the hall, all in one currency.
+	Prices []Price `json:"prices"`
+
+	// StartsAt In the future.
+	//
+	// Example: 2026-12-01T20:00:00+01:00
+	StartsAt time.Time `json:"starts_at"`
+}
+
+// ScreeningPage One page of screenings, by start time, and the cursor of the next page.
+//
+// Example: {"items":[],"next_cursor":null}
+type ScreeningPage struct {
+	Items []Screening `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` after the last page. Always present.
+	//
+	// Example: eyJzIjoiMjAyNi0xMi0wMVQxOTowMDowMFoiLCJpIjoic2NyX3N6dnVkb2h6dnh4cjV6cjMyaTJrZGltcGJxIn0
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Seat A place in a hall's layout. `x` and `y` are drawing coordinates, one unit per seat width: seats of a row share `y`, and a gap in `x` within a row is an aisle.
+//
+// Example: {"accessible":false,"category":"standard","id":"F7","label":"F7","number":7,"row":"F","x":6,"y":5}
+type Seat struct {
+	// Accessible A wheelchair space.
+	//
+	// Example: false
+	Accessible bool `json:"accessible"`
+
+	// Category A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+	//
+	// Example: standard
+	Category SeatCategory `json:"category"`
+
+	// GroupId Present for seats sold together (2 to 4 adjacent seats of one row, such as a love seat): they share this id, and a hold takes all of them or none.
+	//
+	// Example: F-LOVE-1
+	GroupId *string `json:"group_id,omitempty"`
+
+	// Id A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: F7
+	Id SeatId `json:"id"`
+
+	// Label What the ticket prints.
+	//
+	// Example: F7
+	Label string `json:"label"`
+
+	// Number Example: 7
+	Number int `json:"number"`
+
+	// Row Example: F
+	Row string `json:"row"`
+
+	// X Example: 6
+	X int `json:"x"`
+
+	// Y Example: 5
+	Y int `json:"y"`
+}
+
+// SeatCategory A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+//
+// Example: standard
+type SeatCategory = string
+
+// SeatId A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+//
+// Example: F7
+type SeatId = string
+
+// SeatIdsRequest Seats of a screening's hall. Unknown members are rejected.
+//
+// Example: {"seat_ids":["A1","A2"]}
+type SeatIdsRequest struct {
+	// SeatIds Example: ["A1","A2"]
+	SeatIds []SeatId `json:"seat_ids"`
+}
+
+// SeatInput A seat of a hall's layout (see `Seat`). Unknown members are rejected.
+//
+// Example: {"category":"standard","id":"F7","label":"F7","number":7,"row":"F","x":6,"y":5}
+type SeatInput struct {
+	// Accessible A wheelchair space; false when absent.
+	//
+	// Example: false
+	Accessible *bool `json:"accessible,omitempty"`
+
+	// Category A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+	//
+	// Example: standard
+	Category SeatCategory `json:"category"`
+
+	// GroupId Seats sold together share it (2 to 4 adjacent seats of one row); absent, `null` or `""` for a seat sold alone. 1 to 16 letters, digits or `-`.
+	//
+	// Example: F-LOVE-1
+	GroupId *string `json:"group_id,omitempty"`
+
+	// Id A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: F7
+	Id SeatId `json:"id"`
+
+	// Label Example: F7
+	Label string `json:"label"`
+
+	// Number Example: 7
+	Number int `json:"number"`
+
+	// Row Example: F
+	Row string `json:"row"`
+
+	// X Example: 6
+	X int `json:"x"`
+
+	// Y Example: 5
+	Y int `json:"y"`
+}
+
+// SeatMap A screening's seats with their status, read at one instant.
+//
+// Example: {"screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","seats":[{"accessible":false,"category":"standard","id":"F7","label":"F7","number":7,"row":"F","status":"available","x":6,"y":5}],"version":7}
+type SeatMap struct {
+	// ScreeningId A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+	//
+	// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+	ScreeningId ScreeningId `json:"screening_id"`
+
+	// Seats Every seat of the hall, by `y` then `x`.
+	Seats []SeatMapSeat `json:"seats"`
+
+	// Version The availability version; it only grows.
+	//
+	// Example: 7
+	Version int64 `json:"version"`
+}
+
+// SeatMapSeat A seat of the hall (see `Seat`) with its status at the screening.
+//
+// Example: {"accessible":false,"category":"standard","id":"F7","label":"F7","number":7,"row":"F","status":"available","x":6,"y":5}
+type SeatMapSeat struct {
+	// Accessible Example: false
+	Accessible bool `json:"accessible"`
+
+	// Category A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+	//
+	// Example: standard
+	Category SeatCategory `json:"category"`
+
+	// GroupId Present for seats sold together (they share it).
+	//
+	// Example: F-LOVE-1
+	GroupId *string `json:"group_id,omitempty"`
+
+	// Id A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: F7
+	Id SeatId `json:"id"`
+
+	// Label Example: F7
+	Label string `json:"label"`
+
+	// Number Example: 7
+	Number int `json:"number"`
+
+	// Row Example: F
+	Row string `json:"row"`
+
+	// Status A seat's availability at a screening: `available`, `held` (by any hold that has not expired, the caller's included), `sold` or `blocked` (taken out of sale).
+	//
+	// Example: available
+	Status SeatStatus `json:"status"`
+
+	// X Example: 6
+	X int `json:"x"`
+
+	// Y Example: 5
+	Y int `json:"y"`
+}
+
+// SeatStatus A seat's availability at a screening: `available`, `held` (by any hold that has not expired, the caller's included), `sold` or `blocked` (taken out of sale).
+//
+// Example: available
+type SeatStatus string
 
 // Session One signed-in device of a user.
 //
@@ -633,7 +1316,7 @@ type ValidationProblem struct {
 	// Example: Refresh the session to get a new access token.
 	Detail *string `json:"detail,omitempty"`
 
-	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+	// Errors Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). Fields of nested objects are named by their path, e.g. `seats[3].x`. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
 	//
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors map[string]string `json:"errors"`
@@ -641,8 +1324,13 @@ type ValidationProblem struct {
 	// RequestId The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
 	//
 	// Example: 740b220fa8b56b768795951d
-	RequestId *string                 `json:"request_id,omitempty"`
-	Status    ValidationProblemStatus `json:"status"`
+	RequestId *string `json:"request_id,omitempty"`
+
+	// SeatIds Only for `seats_unavailable` (the seats that are taken), `seat_group_split` (the seats of the group) and `orphan_seat` (the seats that would be left alone).
+	//
+	// Example: ["F8"]
+	SeatIds *[]SeatId               `json:"seat_ids,omitempty"`
+	Status  ValidationProblemStatus `json:"status"`
 
 	// Title A short, stable, human-readable summary of the problem type.
 	//
@@ -661,16 +1349,40 @@ type ValidationProblemCode string
 // ValidationProblemStatus defines model for ValidationProblem.Status.
 type ValidationProblemStatus int
 
+// AdminCatalogueId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+//
+// Example: orbit-of-glass
+type AdminCatalogueId = CatalogueId
+
 // AdminUserId A server-generated identifier: 128 random bits as 26 characters of lowercase RFC 4648 base32 without padding (canonical form only).
 //
 // Example: sv3fanforhh5mtcxz64bpav3ta
 type AdminUserId = Id
+
+// CatalogueCursor defines model for CatalogueCursor.
+type CatalogueCursor = string
+
+// CatalogueLimit defines model for CatalogueLimit.
+type CatalogueLimit = int
+
+// CinemaId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+//
+// Example: orbit-of-glass
+type CinemaId = CatalogueId
 
 // CsrfToken defines model for CsrfToken.
 type CsrfToken = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
+
+// MovieId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+//
+// Example: orbit-of-glass
+type MovieId = CatalogueId
 
 // PageCursor defines model for PageCursor.
 type PageCursor = string
@@ -696,10 +1408,30 @@ type CsrfFailed = Problem
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type Forbidden = Problem
 
+// HallBusy An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HallBusy = Problem
+
+// HallConflict An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HallConflict = Problem
+
 // HeadersTooLarge An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type HeadersTooLarge = Problem
+
+// HoldConflict An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HoldConflict = Problem
+
+// HoldRefused An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HoldRefused = Problem
 
 // InternalError An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -715,6 +1447,11 @@ type InvalidCredentials = Problem
 //
 // Example: {"code":"validation_failed","detail":"One or more fields are invalid.","errors":{"Username":"unknown field","password":"must be at least 8 characters"},"request_id":"e7d48ca68018d2a58ec5bb97","status":422,"title":"Invalid request","type":"urn:boxoffice:problem:validation_failed"}
 type InvalidListPage = ValidationProblem
+
+// InvalidScreeningQuery A `validation_failed` problem, whose `errors` lists every invalid field.
+//
+// Example: {"code":"validation_failed","detail":"One or more fields are invalid.","errors":{"Username":"unknown field","password":"must be at least 8 characters"},"request_id":"e7d48ca68018d2a58ec5bb97","status":422,"title":"Invalid request","type":"urn:boxoffice:problem:validation_failed"}
+type InvalidScreeningQuery = ValidationProblem
 
 // InvalidSessionData An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -755,6 +1492,11 @@ type RateLimited = Problem
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type RefreshUnauthorized = Problem
+
+// SeatsUnavailable An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type SeatsUnavailable = Problem
 
 // ServiceUnavailable An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -804,6 +1546,69 @@ type HealthzParams struct {
 
 // ReadyzParams defines parameters for Readyz.
 type ReadyzParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// PutCinemaParams defines parameters for PutCinema.
+type PutCinemaParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// PutHallParams defines parameters for PutHall.
+type PutHallParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// PutMovieParams defines parameters for PutMovie.
+type PutMovieParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CreateScreeningParams defines parameters for CreateScreening.
+type CreateScreeningParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// BlockSeatsParams defines parameters for BlockSeats.
+type BlockSeatsParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CancelScreeningParams defines parameters for CancelScreening.
+type CancelScreeningParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// UnblockSeatsParams defines parameters for UnblockSeats.
+type UnblockSeatsParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -886,8 +1691,101 @@ type RefreshTokenParams struct {
 	CsrfCookie *string `form:"__Host-bx_csrf,omitempty" json:"__Host-bx_csrf,omitempty"`
 }
 
+// ListCinemasParams defines parameters for ListCinemas.
+type ListCinemasParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetCinemaParams defines parameters for GetCinema.
+type GetCinemaParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ReleaseHoldParams defines parameters for ReleaseHold.
+type ReleaseHoldParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetHoldParams defines parameters for GetHold.
+type GetHoldParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListMoviesParams defines parameters for ListMovies.
+type ListMoviesParams struct {
+	// Limit The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *CatalogueLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *CatalogueCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetMovieParams defines parameters for GetMovie.
+type GetMovieParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListScreeningsParams defines parameters for ListScreenings.
+type ListScreeningsParams struct {
+	// MovieId Only screenings of this movie (`id` of a `Movie`).
+	MovieId *CatalogueId `form:"movie_id,omitempty" json:"movie_id,omitempty"`
+
+	// CinemaId Only screenings at this cinema (`id` of a `Cinema`).
+	CinemaId *CatalogueId `form:"cinema_id,omitempty" json:"cinema_id,omitempty"`
+
+	// From Only screenings that start at or after this time: RFC 3339 with an offset (`Z` or `±hh:mm`; encode `+` as `%2B`). Default: now.
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Only screenings that start before this time: RFC 3339 with an offset, after `from` and at most 62 days later. Default: seven days after `from`.
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+
+	// Limit The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *CatalogueLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *CatalogueCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetScreeningParams defines parameters for GetScreening.
+type GetScreeningParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CreateHoldParams defines parameters for CreateHold.
+type CreateHoldParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetSeatMapParams defines parameters for GetSeatMap.
+type GetSeatMapParams struct {
+	// IfNoneMatch The `ETag` of a seat map the client has: while the seat map is unchanged the answer is `304 Not Modified` without a body. `*` matches any seat map; a comma-separated list matches when one of its tags does; `W/` prefixes are ignored (weak comparison, RFC 9110). Anything else never matches.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -945,6 +1843,24 @@ type CreateUserParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// PutCinemaJSONRequestBody defines body for PutCinema for application/json ContentType.
+type PutCinemaJSONRequestBody = CinemaInput
+
+// PutHallJSONRequestBody defines body for PutHall for application/json ContentType.
+type PutHallJSONRequestBody = HallInput
+
+// PutMovieJSONRequestBody defines body for PutMovie for application/json ContentType.
+type PutMovieJSONRequestBody = MovieInput
+
+// CreateScreeningJSONRequestBody defines body for CreateScreening for application/json ContentType.
+type CreateScreeningJSONRequestBody = ScreeningInput
+
+// BlockSeatsJSONRequestBody defines body for BlockSeats for application/json ContentType.
+type BlockSeatsJSONRequestBody = SeatIdsRequest
+
+// UnblockSeatsJSONRequestBody defines body for UnblockSeats for application/json ContentType.
+type UnblockSeatsJSONRequestBody = SeatIdsRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -953,6 +1869,9 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
+
+// CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
+type CreateHoldJSONRequestBody = HoldRequest
 
 // PatchSessionDataJSONRequestBody defines body for PatchSessionData for application/json ContentType.
 type PatchSessionDataJSONRequestBody = SessionDataPatch
@@ -1077,9 +1996,158 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PutCinemaWithBody Create or replace a cinema
+	//
+	// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+	PutCinemaWithBody(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutCinema Create or replace a cinema
+	//
+	// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+	PutCinema(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHallWithBody Create or replace a hall and its seat layout
+	//
+	// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+	// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+	// `x`.
+	//
+	// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+	// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+	// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+	// `category` names the seat's price category (every screening of the hall needs a
+	// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+	// one row, such as a love seat) are sold together. Invalid fields get
+	// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+	// size limit.
+	//
+	// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+	// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+	// screening that has not ended uses the hall (a change of name or cleaning time alone is
+	// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+	// request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+	PutHallWithBody(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHall Create or replace a hall and its seat layout
+	//
+	// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+	// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+	// `x`.
+	//
+	// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+	// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+	// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+	// `category` names the seat's price category (every screening of the hall needs a
+	// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+	// one row, such as a love seat) are sold together. Invalid fields get
+	// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+	// size limit.
+	//
+	// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+	// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+	// screening that has not ended uses the hall (a change of name or cleaning time alone is
+	// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+	// request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+	PutHall(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMovieWithBody Create or replace a movie
+	//
+	// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+	PutMovieWithBody(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMovie Create or replace a movie
+	//
+	// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+	PutMovie(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateScreeningWithBody Schedule a screening
+	//
+	// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+	CreateScreeningWithBody(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateScreening Schedule a screening
+	//
+	// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+	CreateScreening(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BlockSeatsWithBody Block seats of a screening
+	//
+	// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+	BlockSeatsWithBody(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BlockSeats Block seats of a screening
+	//
+	// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+	BlockSeats(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelScreening Cancel a screening
+	//
+	// Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
+	CancelScreening(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnblockSeatsWithBody Unblock seats of a screening
+	//
+	// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+	UnblockSeatsWithBody(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnblockSeats Unblock seats of a screening
+	//
+	// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+	UnblockSeats(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeUserSessions Revoke all of a user's sessions
 	//
-	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
 	//
 	// Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
 	RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1093,7 +2161,7 @@ type ClientInterface interface {
 
 	// RevokeUserSession Revoke one of a user's sessions
 	//
-	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
 	//
 	// Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
 	RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1190,14 +2258,14 @@ type ClientInterface interface {
 
 	// Logout Sign out of this session
 	//
-	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
+	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogoutAll Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1215,7 +2283,9 @@ type ClientInterface interface {
 	// deadlines; the old id is revoked, so every token issued for it stops working) and
 	// **every other session of the user is revoked**, including any that a sign-in with the
 	// old password racing this change would create afterwards (it fails with
-	// `401 invalid_credentials`). The answer is in the transport the request was
+	// `401 invalid_credentials`). The current session's seat holds move with it to its new
+	// id; those of the revoked sessions are released within seconds. The answer is in the
+	// transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1251,7 +2321,9 @@ type ClientInterface interface {
 	// deadlines; the old id is revoked, so every token issued for it stops working) and
 	// **every other session of the user is revoked**, including any that a sign-in with the
 	// old password racing this change would create afterwards (it fails with
-	// `401 invalid_credentials`). The answer is in the transport the request was
+	// `401 invalid_credentials`). The current session's seat holds move with it to its new
+	// id; those of the revoked sessions are released within seconds. The answer is in the
+	// transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1360,12 +2432,156 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, params *RefreshTokenParams, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCinemas List cinemas
+	//
+	// Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
+	//
+	// Corresponds with GET /v1/cinemas (the `ListCinemas` operationId).
+	ListCinemas(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCinema Get a cinema
+	//
+	// Returns one cinema with its halls. No sign-in needed.
+	//
+	// Corresponds with GET /v1/cinemas/{id} (the `GetCinema` operationId).
+	GetCinema(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseHold Release one of my holds
+	//
+	// Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
+	//
+	// Corresponds with DELETE /v1/holds/{id} (the `ReleaseHold` operationId).
+	ReleaseHold(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHold Get one of my holds
+	//
+	// Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
+	//
+	// Corresponds with GET /v1/holds/{id} (the `GetHold` operationId).
+	GetHold(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe Get the signed-in user
 	//
 	// Returns the account of the current session, checking the session and reading the account in one Redis round trip. If the account no longer exists the answer is `401 session_expired`.
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMovies List movies
+	//
+	// Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
+	//
+	// Corresponds with GET /v1/movies (the `ListMovies` operationId).
+	ListMovies(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMovie Get a movie
+	//
+	// Returns one movie. No sign-in needed.
+	//
+	// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
+	GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScreenings List screenings
+	//
+	// Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
+	//
+	// Corresponds with GET /v1/screenings (the `ListScreenings` operationId).
+	ListScreenings(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScreening Get a screening
+	//
+	// Returns one screening, with the number of seats available now. No sign-in needed.
+	//
+	// Corresponds with GET /v1/screenings/{id} (the `GetScreening` operationId).
+	GetScreening(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHoldWithBody Hold seats
+	//
+	// Holds seats of the screening for the current session until `expires_at`
+	// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+	// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+	// seats chosen by best available (a block of adjacent seats about two thirds back and
+	// near the centre; optionally only of one price `category`, and only wheelchair spaces
+	// with `accessible: true`, which are otherwise left to those who ask).
+	//
+	// One active hold per user and screening: a new hold **replaces** the user's previous
+	// hold on the screening (its seats count as free for the new one). If the new hold is
+	// refused, the previous one stays as it was.
+	//
+	// Refusals, all changing nothing:
+	//
+	// * `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+	//   blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+	//   too few free seats. `409 screening_cancelled`.
+	// * `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+	//   `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+	//   must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+	//   would leave a single empty seat between taken seats, or between a taken seat and
+	//   the end of the row or an aisle, while another block of as many adjacent seats in the
+	//   same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+	//   `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+	//   twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+	//   member.
+	//
+	// Holds belong to the session that made them: signing out, signing out everywhere,
+	// revoking the session and a reused refresh token release them within seconds.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+	CreateHoldWithBody(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHold Hold seats
+	//
+	// Holds seats of the screening for the current session until `expires_at`
+	// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+	// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+	// seats chosen by best available (a block of adjacent seats about two thirds back and
+	// near the centre; optionally only of one price `category`, and only wheelchair spaces
+	// with `accessible: true`, which are otherwise left to those who ask).
+	//
+	// One active hold per user and screening: a new hold **replaces** the user's previous
+	// hold on the screening (its seats count as free for the new one). If the new hold is
+	// refused, the previous one stays as it was.
+	//
+	// Refusals, all changing nothing:
+	//
+	// * `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+	//   blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+	//   too few free seats. `409 screening_cancelled`.
+	// * `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+	//   `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+	//   must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+	//   would leave a single empty seat between taken seats, or between a taken seat and
+	//   the end of the row or an aisle, while another block of as many adjacent seats in the
+	//   same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+	//   `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+	//   twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+	//   member.
+	//
+	// Holds belong to the session that made them: signing out, signing out everywhere,
+	// revoking the session and a reused refresh token release them within seconds.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+	CreateHold(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSeatMap Get a screening's seat map
+	//
+	// Returns every seat of the screening's hall, ordered by `y` then `x`, with its drawing
+	// position, price category and status at one instant: `available`, `held` (by anyone,
+	// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
+	// `version` is the screening's availability version: it only grows, and every change of
+	// a seat's status takes a higher one.
+	//
+	// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
+	// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
+	// same `ETag` and no body (`*` and lists of tags work too; `W/` prefixes are ignored). No
+	// sign-in needed.
+	//
+	// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
+	GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSession Get the current session
 	//
@@ -1458,7 +2674,7 @@ type ClientInterface interface {
 
 	// DeleteSession Revoke one of my sessions
 	//
-	// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
+	// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
 	//
 	// Corresponds with DELETE /v1/sessions/{id} (the `DeleteSession` operationId).
 	DeleteSession(ctx context.Context, id Id, params *DeleteSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1608,9 +2824,288 @@ func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ..
 	return c.Client.Do(req)
 }
 
+// PutCinemaWithBody Create or replace a cinema
+//
+// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+func (c *Client) PutCinemaWithBody(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCinemaRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutCinema Create or replace a cinema
+//
+// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+func (c *Client) PutCinema(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCinemaRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHallWithBody Create or replace a hall and its seat layout
+//
+// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+// `x`.
+//
+// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+// `category` names the seat's price category (every screening of the hall needs a
+// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+// one row, such as a love seat) are sold together. Invalid fields get
+// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+// size limit.
+//
+// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+// screening that has not ended uses the hall (a change of name or cleaning time alone is
+// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+// request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+func (c *Client) PutHallWithBody(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHallRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHall Create or replace a hall and its seat layout
+//
+// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+// `x`.
+//
+// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+// `category` names the seat's price category (every screening of the hall needs a
+// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+// one row, such as a love seat) are sold together. Invalid fields get
+// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+// size limit.
+//
+// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+// screening that has not ended uses the hall (a change of name or cleaning time alone is
+// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+// request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+func (c *Client) PutHall(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHallRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMovieWithBody Create or replace a movie
+//
+// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+func (c *Client) PutMovieWithBody(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMovieRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMovie Create or replace a movie
+//
+// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+func (c *Client) PutMovie(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMovieRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateScreeningWithBody Schedule a screening
+//
+// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+func (c *Client) CreateScreeningWithBody(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScreeningRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateScreening Schedule a screening
+//
+// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+func (c *Client) CreateScreening(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScreeningRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BlockSeatsWithBody Block seats of a screening
+//
+// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+func (c *Client) BlockSeatsWithBody(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockSeatsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BlockSeats Block seats of a screening
+//
+// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+func (c *Client) BlockSeats(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockSeatsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelScreening Cancel a screening
+//
+// Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
+func (c *Client) CancelScreening(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelScreeningRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnblockSeatsWithBody Unblock seats of a screening
+//
+// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+func (c *Client) UnblockSeatsWithBody(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockSeatsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnblockSeats Unblock seats of a screening
+//
+// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+func (c *Client) UnblockSeats(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockSeatsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeUserSessions Revoke all of a user's sessions
 //
-// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
 //
 // Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
 func (c *Client) RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1644,7 +3139,7 @@ func (c *Client) ListUserSessions(ctx context.Context, id AdminUserId, params *L
 
 // RevokeUserSession Revoke one of a user's sessions
 //
-// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
 //
 // Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
 func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1771,7 +3266,7 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 
 // Logout Sign out of this session
 //
-// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
+// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 //
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1788,7 +3283,7 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 
 // LogoutAll Sign out everywhere
 //
-// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1816,7 +3311,9 @@ func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEdit
 // deadlines; the old id is revoked, so every token issued for it stops working) and
 // **every other session of the user is revoked**, including any that a sign-in with the
 // old password racing this change would create afterwards (it fails with
-// `401 invalid_credentials`). The answer is in the transport the request was
+// `401 invalid_credentials`). The current session's seat holds move with it to its new
+// id; those of the revoked sessions are released within seconds. The answer is in the
+// transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -1862,7 +3359,9 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePassw
 // deadlines; the old id is revoked, so every token issued for it stops working) and
 // **every other session of the user is revoked**, including any that a sign-in with the
 // old password racing this change would create afterwards (it fails with
-// `401 invalid_credentials`). The answer is in the transport the request was
+// `401 invalid_credentials`). The current session's seat holds move with it to its new
+// id; those of the revoked sessions are released within seconds. The answer is in the
+// transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -2001,6 +3500,74 @@ func (c *Client) RefreshToken(ctx context.Context, params *RefreshTokenParams, b
 	return c.Client.Do(req)
 }
 
+// ListCinemas List cinemas
+//
+// Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
+//
+// Corresponds with GET /v1/cinemas (the `ListCinemas` operationId).
+func (c *Client) ListCinemas(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCinemasRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCinema Get a cinema
+//
+// Returns one cinema with its halls. No sign-in needed.
+//
+// Corresponds with GET /v1/cinemas/{id} (the `GetCinema` operationId).
+func (c *Client) GetCinema(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCinemaRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseHold Release one of my holds
+//
+// Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
+//
+// Corresponds with DELETE /v1/holds/{id} (the `ReleaseHold` operationId).
+func (c *Client) ReleaseHold(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHold Get one of my holds
+//
+// Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
+//
+// Corresponds with GET /v1/holds/{id} (the `GetHold` operationId).
+func (c *Client) GetHold(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe Get the signed-in user
 //
 // Returns the account of the current session, checking the session and reading the account in one Redis round trip. If the account no longer exists the answer is `401 session_expired`.
@@ -2008,6 +3575,192 @@ func (c *Client) RefreshToken(ctx context.Context, params *RefreshTokenParams, b
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMovies List movies
+//
+// Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
+//
+// Corresponds with GET /v1/movies (the `ListMovies` operationId).
+func (c *Client) ListMovies(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMoviesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMovie Get a movie
+//
+// Returns one movie. No sign-in needed.
+//
+// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
+func (c *Client) GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMovieRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScreenings List screenings
+//
+// Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
+//
+// Corresponds with GET /v1/screenings (the `ListScreenings` operationId).
+func (c *Client) ListScreenings(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScreeningsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScreening Get a screening
+//
+// Returns one screening, with the number of seats available now. No sign-in needed.
+//
+// Corresponds with GET /v1/screenings/{id} (the `GetScreening` operationId).
+func (c *Client) GetScreening(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScreeningRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHoldWithBody Hold seats
+//
+// Holds seats of the screening for the current session until `expires_at`
+// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+// seats chosen by best available (a block of adjacent seats about two thirds back and
+// near the centre; optionally only of one price `category`, and only wheelchair spaces
+// with `accessible: true`, which are otherwise left to those who ask).
+//
+// One active hold per user and screening: a new hold **replaces** the user's previous
+// hold on the screening (its seats count as free for the new one). If the new hold is
+// refused, the previous one stays as it was.
+//
+// Refusals, all changing nothing:
+//
+//   - `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+//     blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+//     too few free seats. `409 screening_cancelled`.
+//   - `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+//     `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+//     must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+//     would leave a single empty seat between taken seats, or between a taken seat and
+//     the end of the row or an aisle, while another block of as many adjacent seats in the
+//     same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+//     `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+//     twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+//     member.
+//
+// Holds belong to the session that made them: signing out, signing out everywhere,
+// revoking the session and a reused refresh token release them within seconds.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+func (c *Client) CreateHoldWithBody(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHoldRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHold Hold seats
+//
+// Holds seats of the screening for the current session until `expires_at`
+// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+// seats chosen by best available (a block of adjacent seats about two thirds back and
+// near the centre; optionally only of one price `category`, and only wheelchair spaces
+// with `accessible: true`, which are otherwise left to those who ask).
+//
+// One active hold per user and screening: a new hold **replaces** the user's previous
+// hold on the screening (its seats count as free for the new one). If the new hold is
+// refused, the previous one stays as it was.
+//
+// Refusals, all changing nothing:
+//
+//   - `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+//     blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+//     too few free seats. `409 screening_cancelled`.
+//   - `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+//     `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+//     must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+//     would leave a single empty seat between taken seats, or between a taken seat and
+//     the end of the row or an aisle, while another block of as many adjacent seats in the
+//     same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+//     `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+//     twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+//     member.
+//
+// Holds belong to the session that made them: signing out, signing out everywhere,
+// revoking the session and a reused refresh token release them within seconds.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+func (c *Client) CreateHold(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHoldRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSeatMap Get a screening's seat map
+//
+// Returns every seat of the screening's hall, ordered by `y` then `x`, with its drawing
+// position, price category and status at one instant: `available`, `held` (by anyone,
+// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
+// `version` is the screening's availability version: it only grows, and every change of
+// a seat's status takes a higher one.
+//
+// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
+// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
+// same `ETag` and no body (`*` and lists of tags work too; `W/` prefixes are ignored). No
+// sign-in needed.
+//
+// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
+func (c *Client) GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSeatMapRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2159,7 +3912,7 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 
 // DeleteSession Revoke one of my sessions
 //
-// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
+// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
 //
 // Corresponds with DELETE /v1/sessions/{id} (the `DeleteSession` operationId).
 func (c *Client) DeleteSession(ctx context.Context, id Id, params *DeleteSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2430,6 +4183,497 @@ func NewReadyzRequest(server string, params *ReadyzParams) (*http.Request, error
 			}
 
 			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutCinemaRequest calls the generic PutCinema builder with application/json body
+func NewPutCinemaRequest(server string, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCinemaRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPutCinemaRequestWithBody constructs an http.Request for the PutCinema method, with any body, and a specified content type
+func NewPutCinemaRequestWithBody(server string, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/cinemas/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutHallRequest calls the generic PutHall builder with application/json body
+func NewPutHallRequest(server string, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutHallRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPutHallRequestWithBody constructs an http.Request for the PutHall method, with any body, and a specified content type
+func NewPutHallRequestWithBody(server string, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/halls/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutMovieRequest calls the generic PutMovie builder with application/json body
+func NewPutMovieRequest(server string, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutMovieRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPutMovieRequestWithBody constructs an http.Request for the PutMovie method, with any body, and a specified content type
+func NewPutMovieRequestWithBody(server string, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/movies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateScreeningRequest calls the generic CreateScreening builder with application/json body
+func NewCreateScreeningRequest(server string, params *CreateScreeningParams, body CreateScreeningJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateScreeningRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateScreeningRequestWithBody constructs an http.Request for the CreateScreening method, with any body, and a specified content type
+func NewCreateScreeningRequestWithBody(server string, params *CreateScreeningParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/screenings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewBlockSeatsRequest calls the generic BlockSeats builder with application/json body
+func NewBlockSeatsRequest(server string, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBlockSeatsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewBlockSeatsRequestWithBody constructs an http.Request for the BlockSeats method, with any body, and a specified content type
+func NewBlockSeatsRequestWithBody(server string, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/screenings/%s/block", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelScreeningRequest constructs an http.Request for the CancelScreening method
+func NewCancelScreeningRequest(server string, id ScreeningId, params *CancelScreeningParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/screenings/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUnblockSeatsRequest calls the generic UnblockSeats builder with application/json body
+func NewUnblockSeatsRequest(server string, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnblockSeatsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUnblockSeatsRequestWithBody constructs an http.Request for the UnblockSeats method, with any body, and a specified content type
+func NewUnblockSeatsRequestWithBody(server string, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/screenings/%s/unblock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -2977,6 +5221,206 @@ func NewRefreshTokenRequestWithBody(server string, params *RefreshTokenParams, c
 	return req, nil
 }
 
+// NewListCinemasRequest constructs an http.Request for the ListCinemas method
+func NewListCinemasRequest(server string, params *ListCinemasParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cinemas")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCinemaRequest constructs an http.Request for the GetCinema method
+func NewGetCinemaRequest(server string, id CinemaId, params *GetCinemaParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cinemas/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReleaseHoldRequest constructs an http.Request for the ReleaseHold method
+func NewReleaseHoldRequest(server string, id HoldId, params *ReleaseHoldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/holds/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetHoldRequest constructs an http.Request for the GetHold method
+func NewGetHoldRequest(server string, id HoldId, params *GetHoldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/holds/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) {
 	var err error
@@ -3012,6 +5456,447 @@ func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) 
 			}
 
 			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListMoviesRequest constructs an http.Request for the ListMovies method
+func NewListMoviesRequest(server string, params *ListMoviesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/movies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMovieRequest constructs an http.Request for the GetMovie method
+func NewGetMovieRequest(server string, id MovieId, params *GetMovieParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/movies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListScreeningsRequest constructs an http.Request for the ListScreenings method
+func NewListScreeningsRequest(server string, params *ListScreeningsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/screenings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MovieId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "movie_id", *params.MovieId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CinemaId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cinema_id", *params.CinemaId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetScreeningRequest constructs an http.Request for the GetScreening method
+func NewGetScreeningRequest(server string, id ScreeningId, params *GetScreeningParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/screenings/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateHoldRequest calls the generic CreateHold builder with application/json body
+func NewCreateHoldRequest(server string, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateHoldRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateHoldRequestWithBody constructs an http.Request for the CreateHold method, with any body, and a specified content type
+func NewCreateHoldRequestWithBody(server string, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/screenings/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetSeatMapRequest constructs an http.Request for the GetSeatMap method
+func NewGetSeatMapRequest(server string, id ScreeningId, params *GetSeatMapParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/screenings/%s/seats", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3441,9 +6326,160 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// PutCinemaWithBodyWithResponse Create or replace a cinema
+	//
+	// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+	PutCinemaWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCinemaResponse, error)
+
+	// PutCinemaWithResponse Create or replace a cinema
+	//
+	// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+	PutCinemaWithResponse(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCinemaResponse, error)
+
+	// PutHallWithBodyWithResponse Create or replace a hall and its seat layout
+	//
+	// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+	// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+	// `x`.
+	//
+	// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+	// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+	// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+	// `category` names the seat's price category (every screening of the hall needs a
+	// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+	// one row, such as a love seat) are sold together. Invalid fields get
+	// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+	// size limit.
+	//
+	// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+	// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+	// screening that has not ended uses the hall (a change of name or cleaning time alone is
+	// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+	// request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+	PutHallWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHallResponse, error)
+
+	// PutHallWithResponse Create or replace a hall and its seat layout
+	//
+	// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+	// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+	// `x`.
+	//
+	// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+	// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+	// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+	// `category` names the seat's price category (every screening of the hall needs a
+	// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+	// one row, such as a love seat) are sold together. Invalid fields get
+	// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+	// size limit.
+	//
+	// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+	// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+	// screening that has not ended uses the hall (a change of name or cleaning time alone is
+	// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+	// request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+	PutHallWithResponse(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHallResponse, error)
+
+	// PutMovieWithBodyWithResponse Create or replace a movie
+	//
+	// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+	PutMovieWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMovieResponse, error)
+
+	// PutMovieWithResponse Create or replace a movie
+	//
+	// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+	PutMovieWithResponse(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMovieResponse, error)
+
+	// CreateScreeningWithBodyWithResponse Schedule a screening
+	//
+	// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+	CreateScreeningWithBodyWithResponse(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScreeningResponse, error)
+
+	// CreateScreeningWithResponse Schedule a screening
+	//
+	// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+	CreateScreeningWithResponse(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScreeningResponse, error)
+
+	// BlockSeatsWithBodyWithResponse Block seats of a screening
+	//
+	// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+	BlockSeatsWithBodyWithResponse(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BlockSeatsResponse, error)
+
+	// BlockSeatsWithResponse Block seats of a screening
+	//
+	// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+	BlockSeatsWithResponse(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockSeatsResponse, error)
+
+	// CancelScreeningWithResponse Cancel a screening
+	//
+	// Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
+	CancelScreeningWithResponse(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*CancelScreeningResponse, error)
+
+	// UnblockSeatsWithBodyWithResponse Unblock seats of a screening
+	//
+	// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+	UnblockSeatsWithBodyWithResponse(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnblockSeatsResponse, error)
+
+	// UnblockSeatsWithResponse Unblock seats of a screening
+	//
+	// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+	UnblockSeatsWithResponse(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UnblockSeatsResponse, error)
+
 	// RevokeUserSessionsWithResponse Revoke all of a user's sessions
 	//
-	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+	// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3461,7 +6497,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeUserSessionWithResponse Revoke one of a user's sessions
 	//
-	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+	// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3560,7 +6596,7 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutWithResponse Sign out of this session
 	//
-	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
+	// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3569,7 +6605,7 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutAllWithResponse Sign out everywhere
 	//
-	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+	// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3589,7 +6625,9 @@ type ClientWithResponsesInterface interface {
 	// deadlines; the old id is revoked, so every token issued for it stops working) and
 	// **every other session of the user is revoked**, including any that a sign-in with the
 	// old password racing this change would create afterwards (it fails with
-	// `401 invalid_credentials`). The answer is in the transport the request was
+	// `401 invalid_credentials`). The current session's seat holds move with it to its new
+	// id; those of the revoked sessions are released within seconds. The answer is in the
+	// transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -3625,7 +6663,9 @@ type ClientWithResponsesInterface interface {
 	// deadlines; the old id is revoked, so every token issued for it stops working) and
 	// **every other session of the user is revoked**, including any that a sign-in with the
 	// old password racing this change would create afterwards (it fails with
-	// `401 invalid_credentials`). The answer is in the transport the request was
+	// `401 invalid_credentials`). The current session's seat holds move with it to its new
+	// id; those of the revoked sessions are released within seconds. The answer is in the
+	// transport the request was
 	// authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 	// (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 	// is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -3734,6 +6774,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, params *RefreshTokenParams, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
 
+	// ListCinemasWithResponse List cinemas
+	//
+	// Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cinemas (the `ListCinemas` operationId).
+	ListCinemasWithResponse(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*ListCinemasResponse, error)
+
+	// GetCinemaWithResponse Get a cinema
+	//
+	// Returns one cinema with its halls. No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cinemas/{id} (the `GetCinema` operationId).
+	GetCinemaWithResponse(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*GetCinemaResponse, error)
+
+	// ReleaseHoldWithResponse Release one of my holds
+	//
+	// Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/holds/{id} (the `ReleaseHold` operationId).
+	ReleaseHoldWithResponse(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*ReleaseHoldResponse, error)
+
+	// GetHoldWithResponse Get one of my holds
+	//
+	// Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/holds/{id} (the `GetHold` operationId).
+	GetHoldWithResponse(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*GetHoldResponse, error)
+
 	// GetMeWithResponse Get the signed-in user
 	//
 	// Returns the account of the current session, checking the session and reading the account in one Redis round trip. If the account no longer exists the answer is `401 session_expired`.
@@ -3742,6 +6818,132 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ListMoviesWithResponse List movies
+	//
+	// Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/movies (the `ListMovies` operationId).
+	ListMoviesWithResponse(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*ListMoviesResponse, error)
+
+	// GetMovieWithResponse Get a movie
+	//
+	// Returns one movie. No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
+	GetMovieWithResponse(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*GetMovieResponse, error)
+
+	// ListScreeningsWithResponse List screenings
+	//
+	// Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/screenings (the `ListScreenings` operationId).
+	ListScreeningsWithResponse(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*ListScreeningsResponse, error)
+
+	// GetScreeningWithResponse Get a screening
+	//
+	// Returns one screening, with the number of seats available now. No sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/screenings/{id} (the `GetScreening` operationId).
+	GetScreeningWithResponse(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*GetScreeningResponse, error)
+
+	// CreateHoldWithBodyWithResponse Hold seats
+	//
+	// Holds seats of the screening for the current session until `expires_at`
+	// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+	// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+	// seats chosen by best available (a block of adjacent seats about two thirds back and
+	// near the centre; optionally only of one price `category`, and only wheelchair spaces
+	// with `accessible: true`, which are otherwise left to those who ask).
+	//
+	// One active hold per user and screening: a new hold **replaces** the user's previous
+	// hold on the screening (its seats count as free for the new one). If the new hold is
+	// refused, the previous one stays as it was.
+	//
+	// Refusals, all changing nothing:
+	//
+	// * `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+	//   blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+	//   too few free seats. `409 screening_cancelled`.
+	// * `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+	//   `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+	//   must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+	//   would leave a single empty seat between taken seats, or between a taken seat and
+	//   the end of the row or an aisle, while another block of as many adjacent seats in the
+	//   same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+	//   `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+	//   twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+	//   member.
+	//
+	// Holds belong to the session that made them: signing out, signing out everywhere,
+	// revoking the session and a reused refresh token release them within seconds.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+	CreateHoldWithBodyWithResponse(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHoldResponse, error)
+
+	// CreateHoldWithResponse Hold seats
+	//
+	// Holds seats of the screening for the current session until `expires_at`
+	// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+	// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+	// seats chosen by best available (a block of adjacent seats about two thirds back and
+	// near the centre; optionally only of one price `category`, and only wheelchair spaces
+	// with `accessible: true`, which are otherwise left to those who ask).
+	//
+	// One active hold per user and screening: a new hold **replaces** the user's previous
+	// hold on the screening (its seats count as free for the new one). If the new hold is
+	// refused, the previous one stays as it was.
+	//
+	// Refusals, all changing nothing:
+	//
+	// * `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+	//   blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+	//   too few free seats. `409 screening_cancelled`.
+	// * `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+	//   `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+	//   must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+	//   would leave a single empty seat between taken seats, or between a taken seat and
+	//   the end of the row or an aisle, while another block of as many adjacent seats in the
+	//   same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+	//   `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+	//   twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+	//   member.
+	//
+	// Holds belong to the session that made them: signing out, signing out everywhere,
+	// revoking the session and a reused refresh token release them within seconds.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+	CreateHoldWithResponse(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHoldResponse, error)
+
+	// GetSeatMapWithResponse Get a screening's seat map
+	//
+	// Returns every seat of the screening's hall, ordered by `y` then `x`, with its drawing
+	// position, price category and status at one instant: `available`, `held` (by anyone,
+	// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
+	// `version` is the screening's availability version: it only grows, and every change of
+	// a seat's status takes a higher one.
+	//
+	// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
+	// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
+	// same `ETag` and no body (`*` and lists of tags work too; `W/` prefixes are ignored). No
+	// sign-in needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
+	GetSeatMapWithResponse(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*GetSeatMapResponse, error)
 
 	// GetSessionWithResponse Get the current session
 	//
@@ -3838,7 +7040,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteSessionWithResponse Revoke one of my sessions
 	//
-	// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
+	// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4159,6 +7361,1211 @@ func (r ReadyzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutCinemaResponse200Headers the declared response headers of an HTTP 200 response for PutCinema
+type PutCinemaResponse200Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse201Headers the declared response headers of an HTTP 201 response for PutCinema
+type PutCinemaResponse201Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse400Headers the declared response headers of an HTTP 400 response for PutCinema
+type PutCinemaResponse400Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse401Headers the declared response headers of an HTTP 401 response for PutCinema
+type PutCinemaResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// PutCinemaResponse403Headers the declared response headers of an HTTP 403 response for PutCinema
+type PutCinemaResponse403Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse415Headers the declared response headers of an HTTP 415 response for PutCinema
+type PutCinemaResponse415Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse422Headers the declared response headers of an HTTP 422 response for PutCinema
+type PutCinemaResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse500Headers the declared response headers of an HTTP 500 response for PutCinema
+type PutCinemaResponse500Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse503Headers the declared response headers of an HTTP 503 response for PutCinema
+type PutCinemaResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PutCinemaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Cinema
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Cinema
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutCinemaResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutCinemaResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutCinemaResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutCinemaResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutCinemaResponse403Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutCinemaResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PutCinemaResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutCinemaResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutCinemaResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCinemaResponse) GetJSON200() *Cinema {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutCinemaResponse) GetJSON201() *Cinema {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutCinemaResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutCinemaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutCinemaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutCinemaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutCinemaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutHallResponse200Headers the declared response headers of an HTTP 200 response for PutHall
+type PutHallResponse200Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse201Headers the declared response headers of an HTTP 201 response for PutHall
+type PutHallResponse201Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse400Headers the declared response headers of an HTTP 400 response for PutHall
+type PutHallResponse400Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse401Headers the declared response headers of an HTTP 401 response for PutHall
+type PutHallResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// PutHallResponse403Headers the declared response headers of an HTTP 403 response for PutHall
+type PutHallResponse403Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse404Headers the declared response headers of an HTTP 404 response for PutHall
+type PutHallResponse404Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse409Headers the declared response headers of an HTTP 409 response for PutHall
+type PutHallResponse409Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse415Headers the declared response headers of an HTTP 415 response for PutHall
+type PutHallResponse415Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse422Headers the declared response headers of an HTTP 422 response for PutHall
+type PutHallResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse500Headers the declared response headers of an HTTP 500 response for PutHall
+type PutHallResponse500Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse503Headers the declared response headers of an HTTP 503 response for PutHall
+type PutHallResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PutHallResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Hall
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Hall
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *HallConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutHallResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutHallResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutHallResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutHallResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutHallResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PutHallResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutHallResponse409Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutHallResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PutHallResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutHallResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutHallResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutHallResponse) GetJSON200() *Hall {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutHallResponse) GetJSON201() *Hall {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON409() *HallConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutHallResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutHallResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutHallResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutHallResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutHallResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutMovieResponse200Headers the declared response headers of an HTTP 200 response for PutMovie
+type PutMovieResponse200Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse201Headers the declared response headers of an HTTP 201 response for PutMovie
+type PutMovieResponse201Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse400Headers the declared response headers of an HTTP 400 response for PutMovie
+type PutMovieResponse400Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse401Headers the declared response headers of an HTTP 401 response for PutMovie
+type PutMovieResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// PutMovieResponse403Headers the declared response headers of an HTTP 403 response for PutMovie
+type PutMovieResponse403Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse415Headers the declared response headers of an HTTP 415 response for PutMovie
+type PutMovieResponse415Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse422Headers the declared response headers of an HTTP 422 response for PutMovie
+type PutMovieResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse500Headers the declared response headers of an HTTP 500 response for PutMovie
+type PutMovieResponse500Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse503Headers the declared response headers of an HTTP 503 response for PutMovie
+type PutMovieResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PutMovieResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Movie
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Movie
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutMovieResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutMovieResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutMovieResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutMovieResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutMovieResponse403Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutMovieResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PutMovieResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutMovieResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutMovieResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutMovieResponse) GetJSON200() *Movie {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutMovieResponse) GetJSON201() *Movie {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutMovieResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutMovieResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutMovieResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutMovieResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutMovieResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateScreeningResponse201Headers the declared response headers of an HTTP 201 response for CreateScreening
+type CreateScreeningResponse201Headers struct {
+	Location   string
+	XRequestId *string
+}
+
+// CreateScreeningResponse400Headers the declared response headers of an HTTP 400 response for CreateScreening
+type CreateScreeningResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse401Headers the declared response headers of an HTTP 401 response for CreateScreening
+type CreateScreeningResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// CreateScreeningResponse403Headers the declared response headers of an HTTP 403 response for CreateScreening
+type CreateScreeningResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse409Headers the declared response headers of an HTTP 409 response for CreateScreening
+type CreateScreeningResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse415Headers the declared response headers of an HTTP 415 response for CreateScreening
+type CreateScreeningResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse422Headers the declared response headers of an HTTP 422 response for CreateScreening
+type CreateScreeningResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse500Headers the declared response headers of an HTTP 500 response for CreateScreening
+type CreateScreeningResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse503Headers the declared response headers of an HTTP 503 response for CreateScreening
+type CreateScreeningResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CreateScreeningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Screening
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *HallBusy
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateScreeningResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateScreeningResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateScreeningResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateScreeningResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateScreeningResponse409Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateScreeningResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateScreeningResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateScreeningResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateScreeningResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateScreeningResponse) GetJSON201() *Screening {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON409() *HallBusy {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateScreeningResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateScreeningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateScreeningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateScreeningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateScreeningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BlockSeatsResponse204Headers the declared response headers of an HTTP 204 response for BlockSeats
+type BlockSeatsResponse204Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse400Headers the declared response headers of an HTTP 400 response for BlockSeats
+type BlockSeatsResponse400Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse401Headers the declared response headers of an HTTP 401 response for BlockSeats
+type BlockSeatsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// BlockSeatsResponse403Headers the declared response headers of an HTTP 403 response for BlockSeats
+type BlockSeatsResponse403Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse404Headers the declared response headers of an HTTP 404 response for BlockSeats
+type BlockSeatsResponse404Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse409Headers the declared response headers of an HTTP 409 response for BlockSeats
+type BlockSeatsResponse409Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse415Headers the declared response headers of an HTTP 415 response for BlockSeats
+type BlockSeatsResponse415Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse422Headers the declared response headers of an HTTP 422 response for BlockSeats
+type BlockSeatsResponse422Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse500Headers the declared response headers of an HTTP 500 response for BlockSeats
+type BlockSeatsResponse500Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse503Headers the declared response headers of an HTTP 503 response for BlockSeats
+type BlockSeatsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type BlockSeatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *SeatsUnavailable
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *BlockSeatsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *BlockSeatsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *BlockSeatsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *BlockSeatsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *BlockSeatsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BlockSeatsResponse409Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *BlockSeatsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *BlockSeatsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *BlockSeatsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BlockSeatsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON409() *SeatsUnavailable {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BlockSeatsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BlockSeatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BlockSeatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BlockSeatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BlockSeatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelScreeningResponse204Headers the declared response headers of an HTTP 204 response for CancelScreening
+type CancelScreeningResponse204Headers struct {
+	XRequestId *string
+}
+
+// CancelScreeningResponse401Headers the declared response headers of an HTTP 401 response for CancelScreening
+type CancelScreeningResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// CancelScreeningResponse403Headers the declared response headers of an HTTP 403 response for CancelScreening
+type CancelScreeningResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelScreeningResponse404Headers the declared response headers of an HTTP 404 response for CancelScreening
+type CancelScreeningResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelScreeningResponse500Headers the declared response headers of an HTTP 500 response for CancelScreening
+type CancelScreeningResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelScreeningResponse503Headers the declared response headers of an HTTP 503 response for CancelScreening
+type CancelScreeningResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CancelScreeningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelScreeningResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelScreeningResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelScreeningResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelScreeningResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelScreeningResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelScreeningResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelScreeningResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelScreeningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelScreeningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelScreeningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelScreeningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnblockSeatsResponse204Headers the declared response headers of an HTTP 204 response for UnblockSeats
+type UnblockSeatsResponse204Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse400Headers the declared response headers of an HTTP 400 response for UnblockSeats
+type UnblockSeatsResponse400Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse401Headers the declared response headers of an HTTP 401 response for UnblockSeats
+type UnblockSeatsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// UnblockSeatsResponse403Headers the declared response headers of an HTTP 403 response for UnblockSeats
+type UnblockSeatsResponse403Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse404Headers the declared response headers of an HTTP 404 response for UnblockSeats
+type UnblockSeatsResponse404Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse415Headers the declared response headers of an HTTP 415 response for UnblockSeats
+type UnblockSeatsResponse415Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse422Headers the declared response headers of an HTTP 422 response for UnblockSeats
+type UnblockSeatsResponse422Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse500Headers the declared response headers of an HTTP 500 response for UnblockSeats
+type UnblockSeatsResponse500Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse503Headers the declared response headers of an HTTP 503 response for UnblockSeats
+type UnblockSeatsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type UnblockSeatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *AdminForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *UnblockSeatsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UnblockSeatsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnblockSeatsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UnblockSeatsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UnblockSeatsResponse404Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UnblockSeatsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UnblockSeatsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UnblockSeatsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UnblockSeatsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON403() *AdminForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UnblockSeatsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UnblockSeatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnblockSeatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnblockSeatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnblockSeatsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5310,6 +9717,425 @@ func (r RefreshTokenResponse) ContentType() string {
 	return ""
 }
 
+// ListCinemasResponse200Headers the declared response headers of an HTTP 200 response for ListCinemas
+type ListCinemasResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListCinemasResponse500Headers the declared response headers of an HTTP 500 response for ListCinemas
+type ListCinemasResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListCinemasResponse503Headers the declared response headers of an HTTP 503 response for ListCinemas
+type ListCinemasResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListCinemasResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CinemaList
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCinemasResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCinemasResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCinemasResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCinemasResponse) GetJSON200() *CinemaList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListCinemasResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCinemasResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCinemasResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCinemasResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCinemasResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCinemasResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCinemasResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCinemaResponse200Headers the declared response headers of an HTTP 200 response for GetCinema
+type GetCinemaResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetCinemaResponse404Headers the declared response headers of an HTTP 404 response for GetCinema
+type GetCinemaResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCinemaResponse500Headers the declared response headers of an HTTP 500 response for GetCinema
+type GetCinemaResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetCinemaResponse503Headers the declared response headers of an HTTP 503 response for GetCinema
+type GetCinemaResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetCinemaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Cinema
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCinemaResponse200Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCinemaResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCinemaResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCinemaResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCinemaResponse) GetJSON200() *Cinema {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCinemaResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetCinemaResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCinemaResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCinemaResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCinemaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCinemaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCinemaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCinemaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReleaseHoldResponse204Headers the declared response headers of an HTTP 204 response for ReleaseHold
+type ReleaseHoldResponse204Headers struct {
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// ReleaseHoldResponse401Headers the declared response headers of an HTTP 401 response for ReleaseHold
+type ReleaseHoldResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ReleaseHoldResponse403Headers the declared response headers of an HTTP 403 response for ReleaseHold
+type ReleaseHoldResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReleaseHoldResponse404Headers the declared response headers of an HTTP 404 response for ReleaseHold
+type ReleaseHoldResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReleaseHoldResponse500Headers the declared response headers of an HTTP 500 response for ReleaseHold
+type ReleaseHoldResponse500Headers struct {
+	XRequestId *string
+}
+
+// ReleaseHoldResponse503Headers the declared response headers of an HTTP 503 response for ReleaseHold
+type ReleaseHoldResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ReleaseHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ReleaseHoldResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleaseHoldResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReleaseHoldResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReleaseHoldResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReleaseHoldResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReleaseHoldResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseHoldResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetHoldResponse200Headers the declared response headers of an HTTP 200 response for GetHold
+type GetHoldResponse200Headers struct {
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// GetHoldResponse401Headers the declared response headers of an HTTP 401 response for GetHold
+type GetHoldResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// GetHoldResponse404Headers the declared response headers of an HTTP 404 response for GetHold
+type GetHoldResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetHoldResponse500Headers the declared response headers of an HTTP 500 response for GetHold
+type GetHoldResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetHoldResponse503Headers the declared response headers of an HTTP 503 response for GetHold
+type GetHoldResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Hold
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetHoldResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetHoldResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetHoldResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetHoldResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetHoldResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHoldResponse) GetJSON200() *Hold {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetHoldResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetHoldResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetHoldResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetHoldResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetHoldResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse200Headers the declared response headers of an HTTP 200 response for GetMe
 type GetMeResponse200Headers struct {
 	SessionAbsoluteExpiresAt time.Time
@@ -5405,6 +10231,700 @@ func (r GetMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMoviesResponse200Headers the declared response headers of an HTTP 200 response for ListMovies
+type ListMoviesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListMoviesResponse422Headers the declared response headers of an HTTP 422 response for ListMovies
+type ListMoviesResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListMoviesResponse500Headers the declared response headers of an HTTP 500 response for ListMovies
+type ListMoviesResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListMoviesResponse503Headers the declared response headers of an HTTP 503 response for ListMovies
+type ListMoviesResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListMoviesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MoviePage
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidListPage
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMoviesResponse200Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListMoviesResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMoviesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMoviesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMoviesResponse) GetJSON200() *MoviePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMoviesResponse) GetApplicationproblemJSON422() *InvalidListPage {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListMoviesResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMoviesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMoviesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMoviesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMoviesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMoviesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMoviesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMovieResponse200Headers the declared response headers of an HTTP 200 response for GetMovie
+type GetMovieResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetMovieResponse404Headers the declared response headers of an HTTP 404 response for GetMovie
+type GetMovieResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetMovieResponse500Headers the declared response headers of an HTTP 500 response for GetMovie
+type GetMovieResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetMovieResponse503Headers the declared response headers of an HTTP 503 response for GetMovie
+type GetMovieResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetMovieResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Movie
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMovieResponse200Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMovieResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMovieResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMovieResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMovieResponse) GetJSON200() *Movie {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMovieResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetMovieResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMovieResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMovieResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMovieResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMovieResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMovieResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMovieResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListScreeningsResponse200Headers the declared response headers of an HTTP 200 response for ListScreenings
+type ListScreeningsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListScreeningsResponse422Headers the declared response headers of an HTTP 422 response for ListScreenings
+type ListScreeningsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListScreeningsResponse500Headers the declared response headers of an HTTP 500 response for ListScreenings
+type ListScreeningsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListScreeningsResponse503Headers the declared response headers of an HTTP 503 response for ListScreenings
+type ListScreeningsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListScreeningsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScreeningPage
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidScreeningQuery
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListScreeningsResponse200Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListScreeningsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListScreeningsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListScreeningsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScreeningsResponse) GetJSON200() *ScreeningPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListScreeningsResponse) GetApplicationproblemJSON422() *InvalidScreeningQuery {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListScreeningsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListScreeningsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListScreeningsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScreeningsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScreeningsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScreeningsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScreeningsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetScreeningResponse200Headers the declared response headers of an HTTP 200 response for GetScreening
+type GetScreeningResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetScreeningResponse404Headers the declared response headers of an HTTP 404 response for GetScreening
+type GetScreeningResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetScreeningResponse500Headers the declared response headers of an HTTP 500 response for GetScreening
+type GetScreeningResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetScreeningResponse503Headers the declared response headers of an HTTP 503 response for GetScreening
+type GetScreeningResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetScreeningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Screening
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetScreeningResponse200Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetScreeningResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetScreeningResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetScreeningResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScreeningResponse) GetJSON200() *Screening {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetScreeningResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetScreeningResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetScreeningResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetScreeningResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScreeningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScreeningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScreeningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScreeningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateHoldResponse201Headers the declared response headers of an HTTP 201 response for CreateHold
+type CreateHoldResponse201Headers struct {
+	Location                 string
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// CreateHoldResponse400Headers the declared response headers of an HTTP 400 response for CreateHold
+type CreateHoldResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse401Headers the declared response headers of an HTTP 401 response for CreateHold
+type CreateHoldResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// CreateHoldResponse403Headers the declared response headers of an HTTP 403 response for CreateHold
+type CreateHoldResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse404Headers the declared response headers of an HTTP 404 response for CreateHold
+type CreateHoldResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse409Headers the declared response headers of an HTTP 409 response for CreateHold
+type CreateHoldResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse415Headers the declared response headers of an HTTP 415 response for CreateHold
+type CreateHoldResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse422Headers the declared response headers of an HTTP 422 response for CreateHold
+type CreateHoldResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse500Headers the declared response headers of an HTTP 500 response for CreateHold
+type CreateHoldResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse503Headers the declared response headers of an HTTP 503 response for CreateHold
+type CreateHoldResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CreateHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Hold
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedJSON
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *HoldConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *HoldRefused
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateHoldResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateHoldResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateHoldResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateHoldResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateHoldResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateHoldResponse409Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateHoldResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateHoldResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateHoldResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateHoldResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateHoldResponse) GetJSON201() *Hold {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON400() *MalformedJSON {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON409() *HoldConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON422() *HoldRefused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateHoldResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSeatMapResponse200Headers the declared response headers of an HTTP 200 response for GetSeatMap
+type GetSeatMapResponse200Headers struct {
+	CacheControl string
+	ETag         string
+	XRequestId   *string
+}
+
+// GetSeatMapResponse304Headers the declared response headers of an HTTP 304 response for GetSeatMap
+type GetSeatMapResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	XRequestId   *string
+}
+
+// GetSeatMapResponse404Headers the declared response headers of an HTTP 404 response for GetSeatMap
+type GetSeatMapResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetSeatMapResponse500Headers the declared response headers of an HTTP 500 response for GetSeatMap
+type GetSeatMapResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetSeatMapResponse503Headers the declared response headers of an HTTP 503 response for GetSeatMap
+type GetSeatMapResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetSeatMapResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SeatMap
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSeatMapResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetSeatMapResponse304Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSeatMapResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSeatMapResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSeatMapResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSeatMapResponse) GetJSON200() *SeatMap {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSeatMapResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetSeatMapResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSeatMapResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSeatMapResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSeatMapResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSeatMapResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSeatMapResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSeatMapResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6201,9 +11721,238 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, params *Re
 	return ParseReadyzResponse(rsp)
 }
 
+// PutCinemaWithBodyWithResponse Create or replace a cinema
+//
+// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+func (c *ClientWithResponses) PutCinemaWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCinemaResponse, error) {
+	rsp, err := c.PutCinemaWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCinemaResponse(rsp)
+}
+
+// PutCinemaWithResponse Create or replace a cinema
+//
+// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
+func (c *ClientWithResponses) PutCinemaWithResponse(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCinemaResponse, error) {
+	rsp, err := c.PutCinema(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCinemaResponse(rsp)
+}
+
+// PutHallWithBodyWithResponse Create or replace a hall and its seat layout
+//
+// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+// `x`.
+//
+// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+// `category` names the seat's price category (every screening of the hall needs a
+// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+// one row, such as a love seat) are sold together. Invalid fields get
+// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+// size limit.
+//
+// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+// screening that has not ended uses the hall (a change of name or cleaning time alone is
+// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+// request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+func (c *ClientWithResponses) PutHallWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHallResponse, error) {
+	rsp, err := c.PutHallWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHallResponse(rsp)
+}
+
+// PutHallWithResponse Create or replace a hall and its seat layout
+//
+// Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+// and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+// `x`.
+//
+// The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+// (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+// within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+// `category` names the seat's price category (every screening of the hall needs a
+// price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+// one row, such as a love seat) are sold together. Invalid fields get
+// `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+// size limit.
+//
+// `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+// (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+// screening that has not ended uses the hall (a change of name or cleaning time alone is
+// allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+// request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
+func (c *ClientWithResponses) PutHallWithResponse(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHallResponse, error) {
+	rsp, err := c.PutHall(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHallResponse(rsp)
+}
+
+// PutMovieWithBodyWithResponse Create or replace a movie
+//
+// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+func (c *ClientWithResponses) PutMovieWithBodyWithResponse(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMovieResponse, error) {
+	rsp, err := c.PutMovieWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMovieResponse(rsp)
+}
+
+// PutMovieWithResponse Create or replace a movie
+//
+// Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
+func (c *ClientWithResponses) PutMovieWithResponse(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMovieResponse, error) {
+	rsp, err := c.PutMovie(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMovieResponse(rsp)
+}
+
+// CreateScreeningWithBodyWithResponse Schedule a screening
+//
+// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+func (c *ClientWithResponses) CreateScreeningWithBodyWithResponse(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScreeningResponse, error) {
+	rsp, err := c.CreateScreeningWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateScreeningResponse(rsp)
+}
+
+// CreateScreeningWithResponse Schedule a screening
+//
+// Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
+func (c *ClientWithResponses) CreateScreeningWithResponse(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScreeningResponse, error) {
+	rsp, err := c.CreateScreening(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateScreeningResponse(rsp)
+}
+
+// BlockSeatsWithBodyWithResponse Block seats of a screening
+//
+// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+func (c *ClientWithResponses) BlockSeatsWithBodyWithResponse(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BlockSeatsResponse, error) {
+	rsp, err := c.BlockSeatsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlockSeatsResponse(rsp)
+}
+
+// BlockSeatsWithResponse Block seats of a screening
+//
+// Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
+func (c *ClientWithResponses) BlockSeatsWithResponse(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockSeatsResponse, error) {
+	rsp, err := c.BlockSeats(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlockSeatsResponse(rsp)
+}
+
+// CancelScreeningWithResponse Cancel a screening
+//
+// Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
+func (c *ClientWithResponses) CancelScreeningWithResponse(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*CancelScreeningResponse, error) {
+	rsp, err := c.CancelScreening(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelScreeningResponse(rsp)
+}
+
+// UnblockSeatsWithBodyWithResponse Unblock seats of a screening
+//
+// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+func (c *ClientWithResponses) UnblockSeatsWithBodyWithResponse(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnblockSeatsResponse, error) {
+	rsp, err := c.UnblockSeatsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockSeatsResponse(rsp)
+}
+
+// UnblockSeatsWithResponse Unblock seats of a screening
+//
+// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
+func (c *ClientWithResponses) UnblockSeatsWithResponse(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UnblockSeatsResponse, error) {
+	rsp, err := c.UnblockSeats(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockSeatsResponse(rsp)
+}
+
 // RevokeUserSessionsWithResponse Revoke all of a user's sessions
 //
-// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+// Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6233,7 +11982,7 @@ func (c *ClientWithResponses) ListUserSessionsWithResponse(ctx context.Context, 
 
 // RevokeUserSessionWithResponse Revoke one of a user's sessions
 //
-// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+// Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6350,7 +12099,7 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 
 // LogoutWithResponse Sign out of this session
 //
-// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
+// Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6365,7 +12114,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 
 // LogoutAllWithResponse Sign out everywhere
 //
-// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+// Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6391,7 +12140,9 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, params 
 // deadlines; the old id is revoked, so every token issued for it stops working) and
 // **every other session of the user is revoked**, including any that a sign-in with the
 // old password racing this change would create afterwards (it fails with
-// `401 invalid_credentials`). The answer is in the transport the request was
+// `401 invalid_credentials`). The current session's seat holds move with it to its new
+// id; those of the revoked sessions are released within seconds. The answer is in the
+// transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -6433,7 +12184,9 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // deadlines; the old id is revoked, so every token issued for it stops working) and
 // **every other session of the user is revoked**, including any that a sign-in with the
 // old password racing this change would create afterwards (it fails with
-// `401 invalid_credentials`). The answer is in the transport the request was
+// `401 invalid_credentials`). The current session's seat holds move with it to its new
+// id; those of the revoked sessions are released within seconds. The answer is in the
+// transport the request was
 // authenticated with: a `TokenResponse` for a bearer request; for a cookie request
 // (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
 // is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -6560,6 +12313,66 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, para
 	return ParseRefreshTokenResponse(rsp)
 }
 
+// ListCinemasWithResponse List cinemas
+//
+// Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cinemas (the `ListCinemas` operationId).
+func (c *ClientWithResponses) ListCinemasWithResponse(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*ListCinemasResponse, error) {
+	rsp, err := c.ListCinemas(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCinemasResponse(rsp)
+}
+
+// GetCinemaWithResponse Get a cinema
+//
+// Returns one cinema with its halls. No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cinemas/{id} (the `GetCinema` operationId).
+func (c *ClientWithResponses) GetCinemaWithResponse(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*GetCinemaResponse, error) {
+	rsp, err := c.GetCinema(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCinemaResponse(rsp)
+}
+
+// ReleaseHoldWithResponse Release one of my holds
+//
+// Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/holds/{id} (the `ReleaseHold` operationId).
+func (c *ClientWithResponses) ReleaseHoldWithResponse(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*ReleaseHoldResponse, error) {
+	rsp, err := c.ReleaseHold(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseHoldResponse(rsp)
+}
+
+// GetHoldWithResponse Get one of my holds
+//
+// Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/holds/{id} (the `GetHold` operationId).
+func (c *ClientWithResponses) GetHoldWithResponse(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*GetHoldResponse, error) {
+	rsp, err := c.GetHold(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHoldResponse(rsp)
+}
+
 // GetMeWithResponse Get the signed-in user
 //
 // Returns the account of the current session, checking the session and reading the account in one Redis round trip. If the account no longer exists the answer is `401 session_expired`.
@@ -6573,6 +12386,174 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, params *Get
 		return nil, err
 	}
 	return ParseGetMeResponse(rsp)
+}
+
+// ListMoviesWithResponse List movies
+//
+// Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/movies (the `ListMovies` operationId).
+func (c *ClientWithResponses) ListMoviesWithResponse(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*ListMoviesResponse, error) {
+	rsp, err := c.ListMovies(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMoviesResponse(rsp)
+}
+
+// GetMovieWithResponse Get a movie
+//
+// Returns one movie. No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
+func (c *ClientWithResponses) GetMovieWithResponse(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*GetMovieResponse, error) {
+	rsp, err := c.GetMovie(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMovieResponse(rsp)
+}
+
+// ListScreeningsWithResponse List screenings
+//
+// Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/screenings (the `ListScreenings` operationId).
+func (c *ClientWithResponses) ListScreeningsWithResponse(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*ListScreeningsResponse, error) {
+	rsp, err := c.ListScreenings(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScreeningsResponse(rsp)
+}
+
+// GetScreeningWithResponse Get a screening
+//
+// Returns one screening, with the number of seats available now. No sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/screenings/{id} (the `GetScreening` operationId).
+func (c *ClientWithResponses) GetScreeningWithResponse(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*GetScreeningResponse, error) {
+	rsp, err := c.GetScreening(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScreeningResponse(rsp)
+}
+
+// CreateHoldWithBodyWithResponse Hold seats
+//
+// Holds seats of the screening for the current session until `expires_at`
+// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+// seats chosen by best available (a block of adjacent seats about two thirds back and
+// near the centre; optionally only of one price `category`, and only wheelchair spaces
+// with `accessible: true`, which are otherwise left to those who ask).
+//
+// One active hold per user and screening: a new hold **replaces** the user's previous
+// hold on the screening (its seats count as free for the new one). If the new hold is
+// refused, the previous one stays as it was.
+//
+// Refusals, all changing nothing:
+//
+//   - `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+//     blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+//     too few free seats. `409 screening_cancelled`.
+//   - `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+//     `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+//     must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+//     would leave a single empty seat between taken seats, or between a taken seat and
+//     the end of the row or an aisle, while another block of as many adjacent seats in the
+//     same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+//     `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+//     twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+//     member.
+//
+// Holds belong to the session that made them: signing out, signing out everywhere,
+// revoking the session and a reused refresh token release them within seconds.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+func (c *ClientWithResponses) CreateHoldWithBodyWithResponse(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHoldResponse, error) {
+	rsp, err := c.CreateHoldWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHoldResponse(rsp)
+}
+
+// CreateHoldWithResponse Hold seats
+//
+// Holds seats of the screening for the current session until `expires_at`
+// (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+// seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+// seats chosen by best available (a block of adjacent seats about two thirds back and
+// near the centre; optionally only of one price `category`, and only wheelchair spaces
+// with `accessible: true`, which are otherwise left to those who ask).
+//
+// One active hold per user and screening: a new hold **replaces** the user's previous
+// hold on the screening (its seats count as free for the new one). If the new hold is
+// refused, the previous one stays as it was.
+//
+// Refusals, all changing nothing:
+//
+//   - `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+//     blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+//     too few free seats. `409 screening_cancelled`.
+//   - `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+//     `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+//     must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+//     would leave a single empty seat between taken seats, or between a taken seat and
+//     the end of the row or an aisle, while another block of as many adjacent seats in the
+//     same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+//     `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+//     twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+//     member.
+//
+// Holds belong to the session that made them: signing out, signing out everywhere,
+// revoking the session and a reused refresh token release them within seconds.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
+func (c *ClientWithResponses) CreateHoldWithResponse(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHoldResponse, error) {
+	rsp, err := c.CreateHold(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHoldResponse(rsp)
+}
+
+// GetSeatMapWithResponse Get a screening's seat map
+//
+// Returns every seat of the screening's hall, ordered by `y` then `x`, with its drawing
+// position, price category and status at one instant: `available`, `held` (by anyone,
+// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
+// `version` is the screening's availability version: it only grows, and every change of
+// a seat's status takes a higher one.
+//
+// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
+// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
+// same `ETag` and no body (`*` and lists of tags work too; `W/` prefixes are ignored). No
+// sign-in needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
+func (c *ClientWithResponses) GetSeatMapWithResponse(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*GetSeatMapResponse, error) {
+	rsp, err := c.GetSeatMap(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSeatMapResponse(rsp)
 }
 
 // GetSessionWithResponse Get the current session
@@ -6700,7 +12681,7 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, para
 
 // DeleteSessionWithResponse Revoke one of my sessions
 //
-// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
+// Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6958,6 +12939,1415 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReadyzResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutCinemaResponse parses an HTTP response from a PutCinemaWithResponse call
+func ParsePutCinemaResponse(rsp *http.Response) (*PutCinemaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutCinemaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Cinema
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Cinema
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutCinemaResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers PutCinemaResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutCinemaResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutCinemaResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutCinemaResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutCinemaResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PutCinemaResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutCinemaResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutCinemaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutHallResponse parses an HTTP response from a PutHallWithResponse call
+func ParsePutHallResponse(rsp *http.Response) (*PutHallResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutHallResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Hall
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Hall
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest HallConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutHallResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers PutHallResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutHallResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutHallResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutHallResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PutHallResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutHallResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutHallResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PutHallResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutHallResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutHallResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutMovieResponse parses an HTTP response from a PutMovieWithResponse call
+func ParsePutMovieResponse(rsp *http.Response) (*PutMovieResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutMovieResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Movie
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Movie
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutMovieResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers PutMovieResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutMovieResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutMovieResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutMovieResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutMovieResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PutMovieResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutMovieResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutMovieResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateScreeningResponse parses an HTTP response from a CreateScreeningWithResponse call
+func ParseCreateScreeningResponse(rsp *http.Response) (*CreateScreeningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateScreeningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Screening
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest HallBusy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateScreeningResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateScreeningResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateScreeningResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateScreeningResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateScreeningResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateScreeningResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateScreeningResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateScreeningResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateScreeningResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBlockSeatsResponse parses an HTTP response from a BlockSeatsWithResponse call
+func ParseBlockSeatsResponse(rsp *http.Response) (*BlockSeatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BlockSeatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest SeatsUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers BlockSeatsResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers BlockSeatsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers BlockSeatsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers BlockSeatsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers BlockSeatsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers BlockSeatsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 415:
+		var headers BlockSeatsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers BlockSeatsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers BlockSeatsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BlockSeatsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelScreeningResponse parses an HTTP response from a CancelScreeningWithResponse call
+func ParseCancelScreeningResponse(rsp *http.Response) (*CancelScreeningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelScreeningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers CancelScreeningResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelScreeningResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelScreeningResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelScreeningResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelScreeningResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelScreeningResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnblockSeatsResponse parses an HTTP response from a UnblockSeatsWithResponse call
+func ParseUnblockSeatsResponse(rsp *http.Response) (*UnblockSeatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnblockSeatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers UnblockSeatsResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers UnblockSeatsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UnblockSeatsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UnblockSeatsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UnblockSeatsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 415:
+		var headers UnblockSeatsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UnblockSeatsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UnblockSeatsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UnblockSeatsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -8366,6 +15756,494 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 	return response, nil
 }
 
+// ParseListCinemasResponse parses an HTTP response from a ListCinemasWithResponse call
+func ParseListCinemasResponse(rsp *http.Response) (*ListCinemasResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCinemasResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CinemaList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCinemasResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCinemasResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCinemasResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCinemaResponse parses an HTTP response from a GetCinemaWithResponse call
+func ParseGetCinemaResponse(rsp *http.Response) (*GetCinemaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCinemaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Cinema
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCinemaResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCinemaResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCinemaResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCinemaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReleaseHoldResponse parses an HTTP response from a ReleaseHoldWithResponse call
+func ParseReleaseHoldResponse(rsp *http.Response) (*ReleaseHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ReleaseHoldResponse204Headers
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReleaseHoldResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReleaseHoldResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReleaseHoldResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReleaseHoldResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReleaseHoldResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetHoldResponse parses an HTTP response from a GetHoldWithResponse call
+func ParseGetHoldResponse(rsp *http.Response) (*GetHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Hold
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetHoldResponse200Headers
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetHoldResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetHoldResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetHoldResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetHoldResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8471,6 +16349,808 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetMeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMoviesResponse parses an HTTP response from a ListMoviesWithResponse call
+func ParseListMoviesResponse(rsp *http.Response) (*ListMoviesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMoviesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MoviePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidListPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMoviesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListMoviesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMoviesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMoviesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMovieResponse parses an HTTP response from a GetMovieWithResponse call
+func ParseGetMovieResponse(rsp *http.Response) (*GetMovieResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMovieResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Movie
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMovieResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMovieResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMovieResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMovieResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListScreeningsResponse parses an HTTP response from a ListScreeningsWithResponse call
+func ParseListScreeningsResponse(rsp *http.Response) (*ListScreeningsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScreeningsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScreeningPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidScreeningQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListScreeningsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListScreeningsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListScreeningsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListScreeningsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetScreeningResponse parses an HTTP response from a GetScreeningWithResponse call
+func ParseGetScreeningResponse(rsp *http.Response) (*GetScreeningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScreeningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Screening
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetScreeningResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetScreeningResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetScreeningResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetScreeningResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateHoldResponse parses an HTTP response from a CreateHoldWithResponse call
+func ParseCreateHoldResponse(rsp *http.Response) (*CreateHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Hold
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest HoldConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest HoldRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateHoldResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateHoldResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateHoldResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateHoldResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateHoldResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateHoldResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateHoldResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateHoldResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateHoldResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateHoldResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSeatMapResponse parses an HTTP response from a GetSeatMapWithResponse call
+func ParseGetSeatMapResponse(rsp *http.Response) (*GetSeatMapResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSeatMapResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SeatMap
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSeatMapResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetSeatMapResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSeatMapResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSeatMapResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSeatMapResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

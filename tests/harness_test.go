@@ -50,6 +50,7 @@ var instanceDefaults = map[string]string{
 	"BOXOFFICE_REQUEST_TIMEOUT":   "30s",
 	"REDIS_TIMEOUT":               "5s",
 	"BOXOFFICE_REFRESH_GRACE":     "5m", // a retried refresh is "inside the grace window", however slow the machine
+	"BOXOFFICE_DEMO_DATA":         "false",
 }
 
 // guard bounds every wait for a process to start, get ready or exit: far above what a loaded

@@ -20,9 +20,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := walkthrough(t, string(readme))
-	// A fresh instance over a fresh Redis: the walkthrough registers "alice".
+	// A fresh instance over a fresh Redis, with the embedded database and its demo catalogue
+	// as `go run ./cmd/boxoffice` has them: the walkthrough registers "alice" and holds seats.
 	r := sessiontest.StartMini(t)
-	p := deploy(t, 1, r.URL(), nil).procs[0]
+	p := deploy(t, 1, r.URL(), map[string]string{"BOXOFFICE_DEMO_DATA": "true"}).procs[0]
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "B="+p.base)
@@ -30,7 +31,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{`"username":"alice"`, `Etag: "0"`, `"theme":"dark"`, "\n204\n", `"code":"session_revoked"`} {
+	for _, want := range []string{`"username":"alice"`, `Etag: "0"`, `"theme":"dark"`, `"title":"Orbit of Glass"`,
+		"\n304\n", `"status":"active"`, `"expires_in_seconds":`, `"status":"released"`, "\n204\n", `"code":"session_revoked"`} {
 		if !strings.Contains(strings.ReplaceAll(string(out), "ETag", "Etag"), want) {
 			t.Fatalf("walkthrough output lacks %q:\n%s", want, out)
 		}

@@ -67,6 +67,14 @@ type config struct {
 
 	RevocationReplicas int
 	RevocationWait     time.Duration
+
+	DatabaseURL     string        // PostgreSQL; "" means the embedded SQLite
+	SQLitePath      string        // the embedded SQLite's file; "" keeps it in memory
+	DBMaxConns      int           // PostgreSQL pool size
+	HoldTTL         time.Duration // how long a hold keeps its seats
+	MaxSeatsPerHold int
+	JanitorInterval time.Duration // how often expired holds and holds of ended sessions are tidied
+	DemoData        bool          // load the demo catalogue at start-up
 	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
 	ClockOffset time.Duration
 }
@@ -187,6 +195,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		RevocationReplicas: num("BOXOFFICE_REVOCATION_REPLICAS", 0, 0),
 		RevocationWait:     dur("BOXOFFICE_REVOCATION_WAIT", 200*time.Millisecond, time.Millisecond),
+
+		DatabaseURL:     str("DATABASE_URL", ""),
+		SQLitePath:      str("BOXOFFICE_SQLITE_PATH", ""),
+		DBMaxConns:      num("BOXOFFICE_DB_MAX_CONNS", 10, 1),
+		HoldTTL:         dur("BOXOFFICE_HOLD_TTL", 10*time.Minute, time.Second),
+		MaxSeatsPerHold: num("BOXOFFICE_MAX_SEATS_PER_HOLD", 10, 1),
+		JanitorInterval: dur("BOXOFFICE_JANITOR_INTERVAL", 5*time.Second, 100*time.Millisecond),
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("DATABASE_URL must start with postgres:// or postgresql://")
+	}
+	if c.DatabaseURL != "" && c.SQLitePath != "" {
+		bad("set DATABASE_URL or BOXOFFICE_SQLITE_PATH, not both")
+	}
+	switch v := getenv("BOXOFFICE_DEMO_DATA"); v {
+	case "":
+		c.DemoData = c.DatabaseURL == "" // the embedded database starts with the demo catalogue
+	case "true", "1":
+		c.DemoData = true
+	case "false", "0":
+	default:
+		bad("BOXOFFICE_DEMO_DATA=%q must be true or false", v)
 	}
 	if v := getenv("BOXOFFICE_CLOCK_OFFSET"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -20,6 +20,8 @@ import (
 	"boxoffice/api"
 	"boxoffice/auth"
 	"boxoffice/session"
+	"boxoffice/tickets"
+	"boxoffice/tickets/demo"
 )
 
 // run is the whole program: it reads the configuration once, wires the dependencies and serves
@@ -37,8 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return healthcheck(ctx, cfg.Addr, stdout)
 		case "admin":
 			return adminCommand(ctx, cfg, args[1:], stdout)
+		case "demo-data":
+			return demoDataCommand(ctx, cfg, stdout)
 		default:
-			return fmt.Errorf("unknown command %q (commands: serve, healthcheck, admin)", args[0])
+			return fmt.Errorf("unknown command %q (commands: serve, healthcheck, admin, demo-data)", args[0])
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
@@ -76,11 +80,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer rdb.Close()
 
-	srv, store, err := newServer(cfg, rdb, log)
+	tstore, err := openTickets(ctx, cfg, clock(cfg), log)
+	if err != nil {
+		return err
+	}
+	defer tstore.Close()
+	srv, store, ticketing, err := newServer(cfg, rdb, tstore, log)
 	if err != nil {
 		return err
 	}
 	defer store.Wait() // background touches finish before the client closes
+	if cfg.DemoData {
+		n, err := demo.Load(ctx, ticketing, clock(cfg)())
+		if err != nil {
+			return fmt.Errorf("load the demo catalogue: %w", err)
+		}
+		log.Info("demo catalogue loaded", "movies", len(demo.Movies), "new_screenings", n)
+	}
+	jctx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		(&tickets.Janitor{Service: ticketing, Interval: cfg.JanitorInterval, Logger: log}).Run(jctx)
+	}()
+	defer func() { stopJanitor(); <-janitorDone }()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -123,17 +146,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newServer wires the domain packages and the HTTP API over one Redis client.
-func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Server, *session.Store, error) {
-	now := time.Now
-	if cfg.ClockOffset != 0 {
-		now = func() time.Time { return time.Now().Add(cfg.ClockOffset) }
-	}
+func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, log *slog.Logger) (*api.Server, *session.Store, *tickets.Service, error) {
+	now := clock(cfg)
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
 		Key: cfg.JWTSecret, PreviousKeys: cfg.PreviousSecrets,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	scfg := session.DefaultConfig()
 	scfg.IdleTTL = cfg.IdleTTL
@@ -150,8 +170,9 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	scfg.Now = now
 	store, err := session.New(rdb, scfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	ticketing := newTickets(cfg, tstore, store, now)
 	users := store.Users()
 	passwords := auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU()))
 	acc := &accounts.Service{
@@ -166,7 +187,7 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 	}
 	srv, err := api.NewServer(api.Config{
 		RequestTimeout:     cfg.RequestTimeout,
-		BodyLimit:          max(64<<10, 4*cfg.MaxDataBytes),
+		BodyLimit:          max(512<<10, 4*cfg.MaxDataBytes), // a 2000-seat hall layout is about 250 KiB
 		TrustedProxies:     cfg.TrustedProxies,
 		ProxyHeader:        cfg.ProxyHeader,
 		RegisterPerIP:      cfg.RegisterMaxPerIP,
@@ -185,8 +206,17 @@ func newServer(cfg config, rdb redis.UniversalClient, log *slog.Logger) (*api.Se
 		Logger:    log,
 		Spec:      boxoffice.OpenAPI,
 		Now:       now,
+		Tickets:   ticketing,
 	})
-	return srv, store, err
+	return srv, store, ticketing, err
+}
+
+// clock is the application clock: the wall clock, shifted by BOXOFFICE_CLOCK_OFFSET.
+func clock(cfg config) func() time.Time {
+	if cfg.ClockOffset == 0 {
+		return time.Now
+	}
+	return func() time.Time { return time.Now().Add(cfg.ClockOffset) }
 }
 
 // argon2Params are the password-hashing costs the configuration asks for.

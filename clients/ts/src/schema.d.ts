@@ -314,7 +314,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out of this session
-         * @description Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
+         * @description Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
          */
         post: operations["logout"];
         delete?: never;
@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out everywhere
-         * @description Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
+         * @description Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
          */
         post: operations["logoutAll"];
         delete?: never;
@@ -377,7 +377,9 @@ export interface paths {
          *     deadlines; the old id is revoked, so every token issued for it stops working) and
          *     **every other session of the user is revoked**, including any that a sign-in with the
          *     old password racing this change would create afterwards (it fails with
-         *     `401 invalid_credentials`). The answer is in the transport the request was
+         *     `401 invalid_credentials`). The current session's seat holds move with it to its new
+         *     id; those of the revoked sessions are released within seconds. The answer is in the
+         *     transport the request was
          *     authenticated with: a `TokenResponse` for a bearer request; for a cookie request
          *     (which needs the `X-CSRF-Token` header), a `CookieSessionResponse` whose `csrf_token`
          *     is new (it is bound to the session id) and three `Set-Cookie` headers.
@@ -540,9 +542,319 @@ export interface paths {
         post?: never;
         /**
          * Revoke one of my sessions
-         * @description Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
+         * @description Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
          */
         delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/movies": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List movies
+         * @description Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
+         */
+        get: operations["listMovies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/movies/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The movie id (`id` of a `Movie`). Any other value gets `404 not_found`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["MovieId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a movie
+         * @description Returns one movie. No sign-in needed.
+         */
+        get: operations["getMovie"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List cinemas
+         * @description Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
+         */
+        get: operations["listCinemas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The cinema id (`id` of a `Cinema`). Any other value gets `404 not_found`.
+                 * @example kino-mitte
+                 */
+                id: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a cinema
+         * @description Returns one cinema with its halls. No sign-in needed.
+         */
+        get: operations["getCinema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screenings": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List screenings
+         * @description Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
+         */
+        get: operations["listScreenings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screenings/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a screening
+         * @description Returns one screening, with the number of seats available now. No sign-in needed.
+         */
+        get: operations["getScreening"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screenings/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a screening's seat map
+         * @description Returns every seat of the screening's hall, ordered by `y` then `x`, with its drawing
+         *     position, price category and status at one instant: `available`, `held` (by anyone,
+         *     the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
+         *     `version` is the screening's availability version: it only grows, and every change of
+         *     a seat's status takes a higher one.
+         *
+         *     The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
+         *     `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
+         *     same `ETag` and no body (`*` and lists of tags work too; `W/` prefixes are ignored). No
+         *     sign-in needed.
+         */
+        get: operations["getSeatMap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screenings/{id}/holds": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold seats
+         * @description Holds seats of the screening for the current session until `expires_at`
+         *     (`BOXOFFICE_HOLD_TTL` from now, 10 minutes by default), all or nothing: either every
+         *     seat is held, or nothing changes. Ask for the seats by id (`seat_ids`), or for `count`
+         *     seats chosen by best available (a block of adjacent seats about two thirds back and
+         *     near the centre; optionally only of one price `category`, and only wheelchair spaces
+         *     with `accessible: true`, which are otherwise left to those who ask).
+         *
+         *     One active hold per user and screening: a new hold **replaces** the user's previous
+         *     hold on the screening (its seats count as free for the new one). If the new hold is
+         *     refused, the previous one stays as it was.
+         *
+         *     Refusals, all changing nothing:
+         *
+         *     * `409 seats_unavailable`: a seat asked for is held or sold by someone else, or
+         *       blocked; `seat_ids` lists those seats. `409 not_enough_seats`: best available found
+         *       too few free seats. `409 screening_cancelled`.
+         *     * `422 too_many_seats`: more than `BOXOFFICE_MAX_SEATS_PER_HOLD` seats (10 by default).
+         *       `422 seat_group_split`: seats sold together (same `group_id`, such as a love seat)
+         *       must be held all together; `seat_ids` lists the group. `422 orphan_seat`: the choice
+         *       would leave a single empty seat between taken seats, or between a taken seat and
+         *       the end of the row or an aisle, while another block of as many adjacent seats in the
+         *       same row would not; `seat_ids` lists the stranded seats. `422 screening_started`.
+         *       `422 validation_failed`: neither or both of `seat_ids` and `count`, a seat listed
+         *       twice or not in the hall, `category` or `accessible` with `seat_ids`, or a malformed
+         *       member.
+         *
+         *     Holds belong to the session that made them: signing out, signing out everywhere,
+         *     revoking the session and a reused refresh token release them within seconds.
+         */
+        post: operations["createHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The hold id (`id` of a `Hold` of the current user). Any other value, another user's hold included, gets `404 not_found`.
+                 * @example hold_f6xpgi4ld75rrfu44nwxxju4py
+                 */
+                id: components["parameters"]["HoldId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one of my holds
+         * @description Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
+         */
+        get: operations["getHold"];
+        put?: never;
+        post?: never;
+        /**
+         * Release one of my holds
+         * @description Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
+         */
+        delete: operations["releaseHold"];
         options?: never;
         head?: never;
         patch?: never;
@@ -576,7 +888,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke all of a user's sessions
-         * @description Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
+         * @description Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
          */
         delete: operations["revokeUserSessions"];
         options?: never;
@@ -613,9 +925,244 @@ export interface paths {
         post?: never;
         /**
          * Revoke one of a user's sessions
-         * @description Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
+         * @description Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
          */
         delete: operations["revokeUserSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/movies/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a movie
+         * @description Creates the movie with this id (`201`) or replaces every field of the existing one (`200`). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed` naming each of them.
+         */
+        put: operations["putMovie"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/cinemas/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a cinema
+         * @description Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
+         */
+        put: operations["putCinema"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/halls/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a hall and its seat layout
+         * @description Creates the hall with this id in a cinema (`201`) or replaces its name, cleaning time
+         *     and seat layout (`200`). The answer is the hall as stored, seats ordered by `y` then
+         *     `x`.
+         *
+         *     The layout: 1 to 2000 seats with unique ids (1-16 letters, digits or `-`) and unique
+         *     (`x`, `y`) positions (0 to 1000; one unit of `x` per seat width, so a gap in `x`
+         *     within a row is an aisle); `label` (what the ticket prints) and `row` are required;
+         *     `category` names the seat's price category (every screening of the hall needs a
+         *     price for each category used); seats sharing a `group_id` (2 to 4 adjacent seats of
+         *     one row, such as a love seat) are sold together. Invalid fields get
+         *     `422 validation_failed` naming them (`seats[3].x`); the whole body must fit the body
+         *     size limit.
+         *
+         *     `404 not_found`: no such cinema. `409 conflict`: the hall exists in another cinema
+         *     (halls never move). `409 hall_in_use`: the layout would change while a scheduled
+         *     screening that has not ended uses the hall (a change of name or cleaning time alone is
+         *     allowed). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated
+         *     request also needs the `X-CSRF-Token` header).
+         */
+        put: operations["putHall"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/screenings": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule a screening
+         * @description Schedules a movie in a hall and returns the screening with its new id and `Location`. `starts_at` must be in the future; `ends_at` (when the film ends) defaults to `starts_at` plus the movie's duration and may be at most 12 hours after `starts_at`. `prices` needs one price per seat category of the hall, all in one currency. Invalid fields, an unknown `movie_id` or `hall_id` included, get `422 validation_failed`. The hall is busy from `starts_at` until `ends_at` plus its cleaning time: a screening that overlaps another scheduled one in the same hall is `409 hall_busy`, decided by the database (also between concurrent requests). Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+         */
+        post: operations["createScreening"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/screenings/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a screening
+         * @description Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+         */
+        post: operations["cancelScreening"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/screenings/{id}/block": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block seats of a screening
+         * @description Takes seats out of sale at this screening (status `blocked`), all or nothing. A seat that someone holds (a hold not yet expired) or bought is `409 seats_unavailable` (`seat_ids` lists them) and nothing is blocked; blocking a blocked seat changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+         */
+        post: operations["blockSeats"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/screenings/{id}/unblock": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unblock seats of a screening
+         * @description Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
+         */
+        post: operations["unblockSeats"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1012,6 +1559,688 @@ export interface components {
             device_token?: string;
         };
         /**
+         * @description The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
+         * @example orbit-of-glass
+         */
+        CatalogueId: string;
+        /**
+         * @description A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+         * @example scr_szvudohzvxxr5zr32i2kdimpbq
+         */
+        ScreeningId: string;
+        /**
+         * @description A hold id, generated by the server: `hold_` and 26 characters of lowercase base32.
+         * @example hold_f6xpgi4ld75rrfu44nwxxju4py
+         */
+        HoldId: string;
+        /**
+         * @description A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+         * @example F7
+         */
+        SeatId: string;
+        /**
+         * @description A seat's price category, e.g. `standard`, `premium`; 1 to 64 lowercase letters, digits or `-`.
+         * @example standard
+         */
+        SeatCategory: string;
+        /**
+         * @description An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+         * @example {
+         *       "amount": 2300,
+         *       "currency": "EUR"
+         *     }
+         */
+        Money: {
+            /**
+             * Format: int64
+             * @description Minor units of `currency` (2300 EUR is 23.00 €).
+             * @example 2300
+             */
+            amount: number;
+            /**
+             * @description ISO 4217 currency code.
+             * @example EUR
+             */
+            currency: string;
+        };
+        /**
+         * @description What a seat of one category costs at a screening.
+         * @example {
+         *       "category": "standard",
+         *       "amount": 1150,
+         *       "currency": "EUR"
+         *     }
+         */
+        Price: {
+            category: components["schemas"]["SeatCategory"];
+            /**
+             * Format: int64
+             * @description Minor units of `currency`.
+             * @example 1150
+             */
+            amount: number;
+            /**
+             * @description ISO 4217 currency code; the same for every price of a screening.
+             * @example EUR
+             */
+            currency: string;
+        };
+        /**
+         * @description A film in the catalogue.
+         * @example {
+         *       "id": "orbit-of-glass",
+         *       "title": "Orbit of Glass",
+         *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+         *       "duration_minutes": 142,
+         *       "rating": "PG-13",
+         *       "genres": [
+         *         "sci-fi",
+         *         "adventure"
+         *       ]
+         *     }
+         */
+        Movie: {
+            id: components["schemas"]["CatalogueId"];
+            /** @example Orbit of Glass */
+            title: string;
+            /**
+             * @description May be empty.
+             * @example A salvage crew finds a ship that left Earth a century from now.
+             */
+            synopsis: string;
+            /** @example 142 */
+            duration_minutes: number;
+            /**
+             * @description The age rating, e.g. `PG-13`; may be empty.
+             * @example PG-13
+             */
+            rating: string;
+            /**
+             * @example [
+             *       "sci-fi",
+             *       "adventure"
+             *     ]
+             */
+            genres: string[];
+        };
+        /**
+         * @description A movie without its id (the path has it). Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+         * @example {
+         *       "title": "Orbit of Glass",
+         *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+         *       "duration_minutes": 142,
+         *       "rating": "PG-13",
+         *       "genres": [
+         *         "sci-fi",
+         *         "adventure"
+         *       ]
+         *     }
+         */
+        MovieInput: {
+            /**
+             * @description 1 to 200 bytes.
+             * @example Orbit of Glass
+             */
+            title: string;
+            /**
+             * @description At most 4000 bytes; empty when absent.
+             * @example A salvage crew finds a ship that left Earth a century from now.
+             */
+            synopsis?: string | null;
+            /** @example 142 */
+            duration_minutes: number;
+            /**
+             * @description At most 16 bytes; empty when absent.
+             * @example PG-13
+             */
+            rating?: string | null;
+            /**
+             * @description At most 10 genres of 1 to 40 bytes; none when absent.
+             * @example [
+             *       "sci-fi",
+             *       "adventure"
+             *     ]
+             */
+            genres?: string[] | null;
+        };
+        /**
+         * @description One page of movies, by title, and the cursor of the next page.
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "orbit-of-glass",
+         *           "title": "Orbit of Glass",
+         *           "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+         *           "duration_minutes": 142,
+         *           "rating": "PG-13",
+         *           "genres": [
+         *             "sci-fi",
+         *             "adventure"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        MoviePage: {
+            items: components["schemas"]["Movie"][];
+            /**
+             * @description The `cursor` of the next page, or `null` after the last page. Always present.
+             * @example eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description A hall as listed with its cinema.
+         * @example {
+         *       "id": "kino-mitte-1",
+         *       "name": "Saal 1",
+         *       "seat_count": 120
+         *     }
+         */
+        HallSummary: {
+            id: components["schemas"]["CatalogueId"];
+            /** @example Saal 1 */
+            name: string;
+            /** @example 120 */
+            seat_count: number;
+        };
+        /**
+         * @description A venue with its halls.
+         * @example {
+         *       "id": "kino-mitte",
+         *       "name": "Kino Mitte",
+         *       "city": "Berlin",
+         *       "time_zone": "Europe/Berlin",
+         *       "halls": [
+         *         {
+         *           "id": "kino-mitte-1",
+         *           "name": "Saal 1",
+         *           "seat_count": 120
+         *         }
+         *       ]
+         *     }
+         */
+        Cinema: {
+            id: components["schemas"]["CatalogueId"];
+            /** @example Kino Mitte */
+            name: string;
+            /** @example Berlin */
+            city: string;
+            /**
+             * @description The cinema's IANA time zone, to show screening times in local time.
+             * @example Europe/Berlin
+             */
+            time_zone: string;
+            /** @description Ordered by name, then id. */
+            halls: components["schemas"]["HallSummary"][];
+        };
+        /**
+         * @description A cinema without its id (the path has it) and halls. Unknown members are rejected (`422`, message `unknown field`).
+         * @example {
+         *       "name": "Kino Mitte",
+         *       "city": "Berlin",
+         *       "time_zone": "Europe/Berlin"
+         *     }
+         */
+        CinemaInput: {
+            /** @example Kino Mitte */
+            name: string;
+            /** @example Berlin */
+            city: string;
+            /**
+             * @description An IANA time zone name.
+             * @example Europe/Berlin
+             */
+            time_zone: string;
+        };
+        /**
+         * @description Every cinema, by name.
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "kino-mitte",
+         *           "name": "Kino Mitte",
+         *           "city": "Berlin",
+         *           "time_zone": "Europe/Berlin",
+         *           "halls": [
+         *             {
+         *               "id": "kino-mitte-1",
+         *               "name": "Saal 1",
+         *               "seat_count": 120
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        CinemaList: {
+            items: components["schemas"]["Cinema"][];
+        };
+        /**
+         * @description A place in a hall's layout. `x` and `y` are drawing coordinates, one unit per seat width: seats of a row share `y`, and a gap in `x` within a row is an aisle.
+         * @example {
+         *       "id": "F7",
+         *       "label": "F7",
+         *       "row": "F",
+         *       "number": 7,
+         *       "x": 6,
+         *       "y": 5,
+         *       "category": "standard",
+         *       "accessible": false
+         *     }
+         */
+        Seat: {
+            id: components["schemas"]["SeatId"];
+            /**
+             * @description What the ticket prints.
+             * @example F7
+             */
+            label: string;
+            /** @example F */
+            row: string;
+            /** @example 7 */
+            number: number;
+            /** @example 6 */
+            x: number;
+            /** @example 5 */
+            y: number;
+            category: components["schemas"]["SeatCategory"];
+            /**
+             * @description A wheelchair space.
+             * @example false
+             */
+            accessible: boolean;
+            /**
+             * @description Present for seats sold together (2 to 4 adjacent seats of one row, such as a love seat): they share this id, and a hold takes all of them or none.
+             * @example F-LOVE-1
+             */
+            group_id?: string;
+        };
+        /**
+         * @description A seat of a hall's layout (see `Seat`). Unknown members are rejected.
+         * @example {
+         *       "id": "F7",
+         *       "label": "F7",
+         *       "row": "F",
+         *       "number": 7,
+         *       "x": 6,
+         *       "y": 5,
+         *       "category": "standard"
+         *     }
+         */
+        SeatInput: {
+            id: components["schemas"]["SeatId"];
+            /** @example F7 */
+            label: string;
+            /** @example F */
+            row: string;
+            /** @example 7 */
+            number: number;
+            /** @example 6 */
+            x: number;
+            /** @example 5 */
+            y: number;
+            category: components["schemas"]["SeatCategory"];
+            /**
+             * @description A wheelchair space; false when absent.
+             * @example false
+             */
+            accessible?: boolean | null;
+            /**
+             * @description Seats sold together share it (2 to 4 adjacent seats of one row); absent, `null` or `""` for a seat sold alone. 1 to 16 letters, digits or `-`.
+             * @example F-LOVE-1
+             */
+            group_id?: string | null;
+        };
+        /**
+         * @description A screen with its seat layout, seats ordered by `y` then `x`.
+         * @example {
+         *       "id": "kino-mitte-3",
+         *       "cinema_id": "kino-mitte",
+         *       "name": "Saal 3",
+         *       "cleaning_minutes": 20,
+         *       "seats": [
+         *         {
+         *           "id": "A1",
+         *           "label": "A1",
+         *           "row": "A",
+         *           "number": 1,
+         *           "x": 0,
+         *           "y": 0,
+         *           "category": "standard",
+         *           "accessible": true
+         *         }
+         *       ]
+         *     }
+         */
+        Hall: {
+            id: components["schemas"]["CatalogueId"];
+            cinema_id: components["schemas"]["CatalogueId"];
+            /** @example Saal 3 */
+            name: string;
+            /**
+             * @description Minutes the hall is kept free after each screening.
+             * @example 20
+             */
+            cleaning_minutes: number;
+            seats: components["schemas"]["Seat"][];
+        };
+        /**
+         * @description A hall without its id (the path has it). Unknown members are rejected (`422`, message `unknown field`).
+         * @example {
+         *       "cinema_id": "kino-mitte",
+         *       "name": "Saal 3",
+         *       "cleaning_minutes": 20,
+         *       "seats": [
+         *         {
+         *           "id": "A1",
+         *           "label": "A1",
+         *           "row": "A",
+         *           "number": 1,
+         *           "x": 0,
+         *           "y": 0,
+         *           "category": "standard",
+         *           "accessible": true
+         *         }
+         *       ]
+         *     }
+         */
+        HallInput: {
+            cinema_id: components["schemas"]["CatalogueId"];
+            /** @example Saal 3 */
+            name: string;
+            /**
+             * @description Minutes kept free after each screening; absent, `null` or 0 means 15.
+             * @example 20
+             */
+            cleaning_minutes?: number | null;
+            seats: components["schemas"]["SeatInput"][];
+        };
+        /**
+         * @description A movie shown in a hall at a time. `ends_at` is when the film ends; the hall is busy until then plus its cleaning time.
+         * @example {
+         *       "id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "movie_id": "orbit-of-glass",
+         *       "cinema_id": "kino-mitte",
+         *       "hall_id": "kino-mitte-1",
+         *       "starts_at": "2026-12-01T19:00:00Z",
+         *       "ends_at": "2026-12-01T21:22:00Z",
+         *       "status": "scheduled",
+         *       "prices": [
+         *         {
+         *           "category": "standard",
+         *           "amount": 1150,
+         *           "currency": "EUR"
+         *         }
+         *       ],
+         *       "seats_available": 118
+         *     }
+         */
+        Screening: {
+            id: components["schemas"]["ScreeningId"];
+            movie_id: components["schemas"]["CatalogueId"];
+            cinema_id: components["schemas"]["CatalogueId"];
+            hall_id: components["schemas"]["CatalogueId"];
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC. Show it in the cinema's `time_zone`.
+             * @example 2026-12-01T19:00:00Z
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC.
+             * @example 2026-12-01T21:22:00Z
+             */
+            ends_at: string;
+            /**
+             * @description A cancelled screening takes no holds.
+             * @example scheduled
+             * @enum {string}
+             */
+            status: "scheduled" | "cancelled";
+            /** @description One price per seat category of the hall, all in one currency. */
+            prices: components["schemas"]["Price"][];
+            /**
+             * @description Seats neither held, sold nor blocked when this was read.
+             * @example 118
+             */
+            seats_available: number;
+        };
+        /**
+         * @description A screening to schedule. Unknown members are rejected (`422`, message `unknown field`). Times are RFC 3339 with an offset (`Z` or `±hh:mm`).
+         * @example {
+         *       "movie_id": "orbit-of-glass",
+         *       "hall_id": "kino-mitte-1",
+         *       "starts_at": "2026-12-01T20:00:00+01:00",
+         *       "prices": [
+         *         {
+         *           "category": "standard",
+         *           "amount": 1150,
+         *           "currency": "EUR"
+         *         }
+         *       ]
+         *     }
+         */
+        ScreeningInput: {
+            movie_id: components["schemas"]["CatalogueId"];
+            hall_id: components["schemas"]["CatalogueId"];
+            /**
+             * Format: date-time
+             * @description In the future.
+             * @example 2026-12-01T20:00:00+01:00
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description When the film ends: after `starts_at`, at most 12 hours later. Absent or `null`: `starts_at` plus the movie's duration.
+             * @example 2026-12-01T22:22:00+01:00
+             */
+            ends_at?: string | null;
+            /** @description One price per seat category of the hall, all in one currency. */
+            prices: components["schemas"]["Price"][];
+        };
+        /**
+         * @description One page of screenings, by start time, and the cursor of the next page.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        ScreeningPage: {
+            items: components["schemas"]["Screening"][];
+            /**
+             * @description The `cursor` of the next page, or `null` after the last page. Always present.
+             * @example eyJzIjoiMjAyNi0xMi0wMVQxOTowMDowMFoiLCJpIjoic2NyX3N6dnVkb2h6dnh4cjV6cjMyaTJrZGltcGJxIn0
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description A seat's availability at a screening: `available`, `held` (by any hold that has not expired, the caller's included), `sold` or `blocked` (taken out of sale).
+         * @example available
+         * @enum {string}
+         */
+        SeatStatus: "available" | "held" | "sold" | "blocked";
+        /**
+         * @description A seat of the hall (see `Seat`) with its status at the screening.
+         * @example {
+         *       "id": "F7",
+         *       "label": "F7",
+         *       "row": "F",
+         *       "number": 7,
+         *       "x": 6,
+         *       "y": 5,
+         *       "category": "standard",
+         *       "accessible": false,
+         *       "status": "available"
+         *     }
+         */
+        SeatMapSeat: {
+            id: components["schemas"]["SeatId"];
+            /** @example F7 */
+            label: string;
+            /** @example F */
+            row: string;
+            /** @example 7 */
+            number: number;
+            /** @example 6 */
+            x: number;
+            /** @example 5 */
+            y: number;
+            category: components["schemas"]["SeatCategory"];
+            /** @example false */
+            accessible: boolean;
+            /**
+             * @description Present for seats sold together (they share it).
+             * @example F-LOVE-1
+             */
+            group_id?: string;
+            status: components["schemas"]["SeatStatus"];
+        };
+        /**
+         * @description A screening's seats with their status, read at one instant.
+         * @example {
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "version": 7,
+         *       "seats": [
+         *         {
+         *           "id": "F7",
+         *           "label": "F7",
+         *           "row": "F",
+         *           "number": 7,
+         *           "x": 6,
+         *           "y": 5,
+         *           "category": "standard",
+         *           "accessible": false,
+         *           "status": "available"
+         *         }
+         *       ]
+         *     }
+         */
+        SeatMap: {
+            screening_id: components["schemas"]["ScreeningId"];
+            /**
+             * Format: int64
+             * @description The availability version; it only grows.
+             * @example 7
+             */
+            version: number;
+            /** @description Every seat of the hall, by `y` then `x`. */
+            seats: components["schemas"]["SeatMapSeat"][];
+        };
+        /**
+         * @description Either `seat_ids`, or `count` with optional `category` and `accessible`. Unknown members are rejected (`422`, message `unknown field`); `null` counts as absent.
+         * @example {
+         *       "seat_ids": [
+         *         "F7",
+         *         "F8"
+         *       ]
+         *     }
+         */
+        HoldRequest: {
+            /**
+             * @description The seats to hold, each once.
+             * @example [
+             *       "F7",
+             *       "F8"
+             *     ]
+             */
+            seat_ids?: components["schemas"]["SeatId"][] | null;
+            /**
+             * @description How many seats to hold, chosen by best available.
+             * @example 2
+             */
+            count?: number | null;
+            /**
+             * @description With `count`, only seats of this price category.
+             * @example standard
+             */
+            category?: string | null;
+            /**
+             * @description With `count`, only wheelchair spaces (which are otherwise never chosen).
+             * @example false
+             */
+            accessible?: boolean | null;
+        };
+        /**
+         * @description Seats kept for one session until `expires_at`. `server_time` is the server's clock when this was read; `expires_in_seconds` is how long the hold has left at that instant: count down from it rather than from the device's clock.
+         * @example {
+         *       "id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "seat_ids": [
+         *         "F7",
+         *         "F8"
+         *       ],
+         *       "status": "active",
+         *       "total": {
+         *         "amount": 2300,
+         *         "currency": "EUR"
+         *       },
+         *       "created_at": "2026-11-30T18:04:11.25Z",
+         *       "expires_at": "2026-11-30T18:14:11.25Z",
+         *       "expires_in_seconds": 600,
+         *       "server_time": "2026-11-30T18:04:11.25Z"
+         *     }
+         */
+        Hold: {
+            id: components["schemas"]["HoldId"];
+            screening_id: components["schemas"]["ScreeningId"];
+            /**
+             * @description The seats held, sorted.
+             * @example [
+             *       "F7",
+             *       "F8"
+             *     ]
+             */
+            seat_ids: components["schemas"]["SeatId"][];
+            /**
+             * @description `active` until `expires_at`, then `expired`; `released` by its owner, `replaced` by the owner's next hold on the screening, `revoked` when its session ended, `cancelled` with its screening, `confirmed` when it became an order. Only an active hold keeps seats.
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "released" | "replaced" | "expired" | "revoked" | "cancelled" | "confirmed";
+            total: components["schemas"]["Money"];
+            /**
+             * Format: date-time
+             * @example 2026-11-30T18:04:11.25Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T18:14:11.25Z
+             */
+            expires_at: string;
+            /**
+             * @description Whole seconds left at `server_time`; 0 once the hold is no longer active.
+             * @example 600
+             */
+            expires_in_seconds: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T18:04:11.25Z
+             */
+            server_time: string;
+        };
+        /**
+         * @description Seats of a screening's hall. Unknown members are rejected.
+         * @example {
+         *       "seat_ids": [
+         *         "A1",
+         *         "A2"
+         *       ]
+         *     }
+         */
+        SeatIdsRequest: {
+            /**
+             * @example [
+             *       "A1",
+             *       "A2"
+             *     ]
+             */
+            seat_ids: components["schemas"]["SeatId"][];
+        };
+        /**
          * @description An RFC 9457 problem details object with boxoffice's extension members.
          * @example {
          *       "type": "urn:boxoffice:problem:token_expired",
@@ -1061,33 +2290,42 @@ export interface components {
              *     | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
              *     | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
              *     | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-             *     | 404 | `not_found` | No such resource (unknown path, or a session id that is not one of yours). |
+             *     | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
              *     | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
              *     | 408 | `request_timeout` | The request took too long to arrive. |
              *     | 409 | `username_taken` | The username is already registered. |
-             *     | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), or the password was changed concurrently by another request (sign in again). |
+             *     | 409 | `conflict` | Concurrent writers kept changing the same session-data key (retry), the password was changed concurrently by another request (sign in again), or (administration) an id is taken by another record or a hall would move to another cinema. |
+             *     | 409 | `seats_unavailable` | A seat asked for is held or sold by someone else, or blocked (or, when blocking, held or sold); `seat_ids` lists those seats. Nothing changed. |
+             *     | 409 | `not_enough_seats` | Best available found fewer free seats than `count` (of the `category`, `accessible`). |
+             *     | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
+             *     | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
+             *     | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
              *     | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
              *     | 413 | `payload_too_large` | The request body exceeds the size limit. |
              *     | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
              *     | 415 | `unsupported_media_type` | The `Content-Type` is not an accepted JSON media type (or has a charset other than utf-8), or the request has a `Content-Encoding` other than `identity`. |
              *     | 422 | `validation_failed` | Fields are invalid; see `errors`. |
              *     | 422 | `invalid_session_data` | The patch is not an object or has an invalid key. |
+             *     | 422 | `too_many_seats` | A hold asks for more seats than one hold may take (`BOXOFFICE_MAX_SEATS_PER_HOLD`). |
+             *     | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
+             *     | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
+             *     | 422 | `screening_started` | The screening has started; it takes no holds. |
              *     | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
              *     | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
              *     | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
              *     | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-             *     | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining); retry after `Retry-After`. Never a reason to discard tokens. |
+             *     | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
              * @example token_expired
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_if_match" | "bad_request" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
+            code: "malformed_json" | "invalid_if_match" | "bad_request" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
             /**
              * @description The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
              * @example 740b220fa8b56b768795951d
              */
             request_id?: string;
             /**
-             * @description Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
+             * @description Only for `validation_failed`: a message per invalid field of the request body (or query parameter, e.g. `limit`). Fields of nested objects are named by their path, e.g. `seats[3].x`. The key `""` stands for the body as a whole (e.g. `the body must be a JSON object`).
              * @example {
              *       "username": "must be 3 to 32 characters"
              *     }
@@ -1095,6 +2333,13 @@ export interface components {
             errors?: {
                 [key: string]: string;
             };
+            /**
+             * @description Only for `seats_unavailable` (the seats that are taken), `seat_group_split` (the seats of the group) and `orphan_seat` (the seats that would be left alone).
+             * @example [
+             *       "F8"
+             *     ]
+             */
+            seat_ids?: components["schemas"]["SeatId"][];
         };
         /**
          * @description A `validation_failed` problem, whose `errors` lists every invalid field.
@@ -1518,7 +2763,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Redis cannot be consulted right now (down, slow, loading, failing over), too many password hashes are in progress, or the instance is draining (`service_unavailable`). Retry after `Retry-After` seconds; do not discard tokens. */
+        /** @description Redis cannot be consulted right now (down, slow, loading, failing over), too many password hashes are in progress, the instance is draining, or the ticketing database cannot be consulted (`service_unavailable`). Nothing was changed. Retry after `Retry-After` seconds; do not discard tokens. */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1526,16 +2771,112 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The seat map has not changed since the `ETag` in `If-None-Match`: no body. */
+        SeatMapNotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                ETag: components["headers"]["SeatMap-ETag"];
+                "Cache-Control": components["headers"]["Cache-Control-No-Cache"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description A query parameter is invalid (`validation_failed`): `limit` or `cursor` as for movies, a `movie_id` or `cinema_id` that is not a catalogue id, `from` or `to` that is not RFC 3339 with an offset, `to` not after `from` or more than 62 days later, or a parameter given twice; `errors` names each. */
+        InvalidScreeningQuery: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
                 /**
                  * @example {
-                 *       "type": "urn:boxoffice:problem:service_unavailable",
-                 *       "title": "Service unavailable",
-                 *       "status": 503,
-                 *       "detail": "The service cannot check sessions right now; retry shortly.",
-                 *       "code": "service_unavailable",
-                 *       "request_id": "274debe96301a337954a6b50"
+                 *       "type": "urn:boxoffice:problem:validation_failed",
+                 *       "title": "Invalid request",
+                 *       "status": 422,
+                 *       "detail": "One or more fields are invalid.",
+                 *       "code": "validation_failed",
+                 *       "request_id": "2e6f0b8c4a1d3e5f7a9b0c1d",
+                 *       "errors": {
+                 *         "from": "must be an RFC 3339 date-time with an offset, such as 2026-12-01T20:00:00+01:00"
+                 *       }
                  *     }
                  */
+                "application/problem+json": components["schemas"]["ValidationProblem"];
+            };
+        };
+        /** @description Nothing was held: a seat asked for is held or sold by someone else, or blocked (`seats_unavailable`, `seat_ids` lists those seats); best available found too few free seats (`not_enough_seats`); or the screening was cancelled (`screening_cancelled`). */
+        HoldConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Nothing was held: the request is invalid (`validation_failed`, see `errors`), asks for too many seats (`too_many_seats`), splits a seat group (`seat_group_split`, `seat_ids` lists the group), would strand a single empty seat when another choice would not (`orphan_seat`, `seat_ids` lists the stranded seats), or the screening has started (`screening_started`). */
+        HoldRefused: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A seat to block is held (a hold that has not expired) or sold (`seats_unavailable`, `seat_ids` lists those seats); nothing was blocked. */
+        SeatsUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:seats_unavailable",
+                 *       "title": "Seats unavailable",
+                 *       "status": 409,
+                 *       "detail": "Some of the seats are held or sold by someone else, or blocked; seat_ids lists them. Choose other seats.",
+                 *       "code": "seats_unavailable",
+                 *       "request_id": "2c4e6a8b0d1f3e5a7c9b1d3e",
+                 *       "seat_ids": [
+                 *         "A2"
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The screening would overlap another scheduled screening in the same hall, cleaning time included (`hall_busy`); nothing was scheduled. */
+        HallBusy: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:hall_busy",
+                 *       "title": "Hall busy",
+                 *       "status": 409,
+                 *       "detail": "Another screening uses the hall at that time (cleaning time included).",
+                 *       "code": "hall_busy",
+                 *       "request_id": "4e6a8c0b2d3f5e7a9c1b3d5f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The hall exists in another cinema (`conflict`), or its layout would change while a scheduled screening that has not ended uses it (`hall_in_use`); nothing changed. */
+        HallConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1579,6 +2920,46 @@ export interface components {
          * @example "3"
          */
         IfMatch: string;
+        /**
+         * @description The movie id (`id` of a `Movie`). Any other value gets `404 not_found`.
+         * @example orbit-of-glass
+         */
+        MovieId: components["schemas"]["CatalogueId"];
+        /**
+         * @description The cinema id (`id` of a `Cinema`). Any other value gets `404 not_found`.
+         * @example kino-mitte
+         */
+        CinemaId: components["schemas"]["CatalogueId"];
+        /**
+         * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+         * @example scr_szvudohzvxxr5zr32i2kdimpbq
+         */
+        ScreeningId: components["schemas"]["ScreeningId"];
+        /**
+         * @description The hold id (`id` of a `Hold` of the current user). Any other value, another user's hold included, gets `404 not_found`.
+         * @example hold_f6xpgi4ld75rrfu44nwxxju4py
+         */
+        HoldId: components["schemas"]["HoldId"];
+        /**
+         * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+         * @example orbit-of-glass
+         */
+        AdminCatalogueId: components["schemas"]["CatalogueId"];
+        /**
+         * @description The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+         * @example 20
+         */
+        CatalogueLimit: number;
+        /**
+         * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+         * @example eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+         */
+        CatalogueCursor: string;
+        /**
+         * @description The `ETag` of a seat map the client has: while the seat map is unchanged the answer is `304 Not Modified` without a body. `*` matches any seat map; a comma-separated list matches when one of its tags does; `W/` prefixes are ignored (weak comparison, RFC 9110). Anything else never matches.
+         * @example "7-a3f09c41d2e8b657"
+         */
+        IfNoneMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -1652,6 +3033,26 @@ export interface components {
          * @example 3600
          */
         "X-RateLimit-Reset": number;
+        /**
+         * @description Strong entity tag of the seat map's current availability (opaque; it starts with the availability `version`). It changes whenever a seat's status does, including when a hold expires. Send it in `If-None-Match` to poll.
+         * @example "7-a3f09c41d2e8b657"
+         */
+        "SeatMap-ETag": string;
+        /**
+         * @description `no-cache` on seat maps (instead of the usual `no-store`): caches may keep the answer but must revalidate it (`If-None-Match`) before every use.
+         * @example no-cache
+         */
+        "Cache-Control-No-Cache": "no-cache";
+        /**
+         * @description The new hold's URL, relative to this server.
+         * @example /v1/holds/hold_f6xpgi4ld75rrfu44nwxxju4py
+         */
+        "Location-Hold": string;
+        /**
+         * @description The new screening's URL, relative to this server.
+         * @example /v1/screenings/scr_szvudohzvxxr5zr32i2kdimpbq
+         */
+        "Location-Screening": string;
     };
     pathItems: never;
 }
@@ -2473,6 +3874,651 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listMovies: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["CatalogueLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+                 */
+                cursor?: components["parameters"]["CatalogueCursor"];
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of movies. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "orbit-of-glass",
+                     *           "title": "Orbit of Glass",
+                     *           "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+                     *           "duration_minutes": 142,
+                     *           "rating": "PG-13",
+                     *           "genres": [
+                     *             "sci-fi",
+                     *             "adventure"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": "eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MoviePage"];
+                };
+            };
+            422: components["responses"]["InvalidListPage"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMovie: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The movie id (`id` of a `Movie`). Any other value gets `404 not_found`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["MovieId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The movie. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "orbit-of-glass",
+                     *       "title": "Orbit of Glass",
+                     *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+                     *       "duration_minutes": 142,
+                     *       "rating": "PG-13",
+                     *       "genres": [
+                     *         "sci-fi",
+                     *         "adventure"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Movie"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listCinemas: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every cinema. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "kino-mitte",
+                     *           "name": "Kino Mitte",
+                     *           "city": "Berlin",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "halls": [
+                     *             {
+                     *               "id": "kino-mitte-1",
+                     *               "name": "Saal 1",
+                     *               "seat_count": 120
+                     *             },
+                     *             {
+                     *               "id": "kino-mitte-2",
+                     *               "name": "Saal 2 (Lounge)",
+                     *               "seat_count": 40
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CinemaList"];
+                };
+            };
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCinema: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The cinema id (`id` of a `Cinema`). Any other value gets `404 not_found`.
+                 * @example kino-mitte
+                 */
+                id: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cinema. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "kino-mitte",
+                     *       "name": "Kino Mitte",
+                     *       "city": "Berlin",
+                     *       "time_zone": "Europe/Berlin",
+                     *       "halls": [
+                     *         {
+                     *           "id": "kino-mitte-1",
+                     *           "name": "Saal 1",
+                     *           "seat_count": 120
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cinema"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listScreenings: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only screenings of this movie (`id` of a `Movie`).
+                 * @example orbit-of-glass
+                 */
+                movie_id?: components["schemas"]["CatalogueId"];
+                /**
+                 * @description Only screenings at this cinema (`id` of a `Cinema`).
+                 * @example kino-mitte
+                 */
+                cinema_id?: components["schemas"]["CatalogueId"];
+                /**
+                 * @description Only screenings that start at or after this time: RFC 3339 with an offset (`Z` or `±hh:mm`; encode `+` as `%2B`). Default: now.
+                 * @example 2026-12-01T00:00:00+01:00
+                 */
+                from?: string;
+                /**
+                 * @description Only screenings that start before this time: RFC 3339 with an offset, after `from` and at most 62 days later. Default: seven days after `from`.
+                 * @example 2026-12-08T00:00:00+01:00
+                 */
+                to?: string;
+                /**
+                 * @description The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["CatalogueLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+                 */
+                cursor?: components["parameters"]["CatalogueCursor"];
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of screenings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *           "movie_id": "orbit-of-glass",
+                     *           "cinema_id": "kino-mitte",
+                     *           "hall_id": "kino-mitte-1",
+                     *           "starts_at": "2026-12-01T19:00:00Z",
+                     *           "ends_at": "2026-12-01T21:22:00Z",
+                     *           "status": "scheduled",
+                     *           "prices": [
+                     *             {
+                     *               "category": "standard",
+                     *               "amount": 1150,
+                     *               "currency": "EUR"
+                     *             },
+                     *             {
+                     *               "category": "premium",
+                     *               "amount": 1450,
+                     *               "currency": "EUR"
+                     *             }
+                     *           ],
+                     *           "seats_available": 118
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ScreeningPage"];
+                };
+            };
+            422: components["responses"]["InvalidScreeningQuery"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getScreening: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The screening. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "movie_id": "orbit-of-glass",
+                     *       "cinema_id": "kino-mitte",
+                     *       "hall_id": "kino-mitte-1",
+                     *       "starts_at": "2026-12-01T19:00:00Z",
+                     *       "ends_at": "2026-12-01T21:22:00Z",
+                     *       "status": "scheduled",
+                     *       "prices": [
+                     *         {
+                     *           "category": "standard",
+                     *           "amount": 1150,
+                     *           "currency": "EUR"
+                     *         },
+                     *         {
+                     *           "category": "premium",
+                     *           "amount": 1450,
+                     *           "currency": "EUR"
+                     *         }
+                     *       ],
+                     *       "seats_available": 118
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Screening"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSeatMap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The `ETag` of a seat map the client has: while the seat map is unchanged the answer is `304 Not Modified` without a body. `*` matches any seat map; a comma-separated list matches when one of its tags does; `W/` prefixes are ignored (weak comparison, RFC 9110). Anything else never matches.
+                 * @example "7-a3f09c41d2e8b657"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seat map. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["SeatMap-ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Cache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "version": 7,
+                     *       "seats": [
+                     *         {
+                     *           "id": "A1",
+                     *           "label": "A1",
+                     *           "row": "A",
+                     *           "number": 1,
+                     *           "x": 0,
+                     *           "y": 0,
+                     *           "category": "standard",
+                     *           "accessible": true,
+                     *           "status": "available"
+                     *         },
+                     *         {
+                     *           "id": "A2",
+                     *           "label": "A2",
+                     *           "row": "A",
+                     *           "number": 2,
+                     *           "x": 1,
+                     *           "y": 0,
+                     *           "category": "standard",
+                     *           "accessible": false,
+                     *           "status": "held"
+                     *         },
+                     *         {
+                     *           "id": "A4",
+                     *           "label": "A4",
+                     *           "row": "A",
+                     *           "number": 4,
+                     *           "x": 3,
+                     *           "y": 0,
+                     *           "category": "premium",
+                     *           "accessible": false,
+                     *           "group_id": "A-LOVE-1",
+                     *           "status": "sold"
+                     *         },
+                     *         {
+                     *           "id": "A5",
+                     *           "label": "A5",
+                     *           "row": "A",
+                     *           "number": 5,
+                     *           "x": 4,
+                     *           "y": 0,
+                     *           "category": "premium",
+                     *           "accessible": false,
+                     *           "group_id": "A-LOVE-1",
+                     *           "status": "sold"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SeatMap"];
+                };
+            };
+            304: components["responses"]["SeatMapNotModified"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The seats are held. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Location: components["headers"]["Location-Hold"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "seat_ids": [
+                     *         "F7",
+                     *         "F8"
+                     *       ],
+                     *       "status": "active",
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "created_at": "2026-11-30T18:04:11.25Z",
+                     *       "expires_at": "2026-11-30T18:14:11.25Z",
+                     *       "expires_in_seconds": 600,
+                     *       "server_time": "2026-11-30T18:04:11.25Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["HoldConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["HoldRefused"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The hold id (`id` of a `Hold` of the current user). Any other value, another user's hold included, gets `404 not_found`.
+                 * @example hold_f6xpgi4ld75rrfu44nwxxju4py
+                 */
+                id: components["parameters"]["HoldId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "seat_ids": [
+                     *         "F7",
+                     *         "F8"
+                     *       ],
+                     *       "status": "active",
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "created_at": "2026-11-30T18:04:11.25Z",
+                     *       "expires_at": "2026-11-30T18:14:11.25Z",
+                     *       "expires_in_seconds": 412,
+                     *       "server_time": "2026-11-30T18:07:19.031Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    releaseHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The hold id (`id` of a `Hold` of the current user). Any other value, another user's hold included, gets `404 not_found`.
+                 * @example hold_f6xpgi4ld75rrfu44nwxxju4py
+                 */
+                id: components["parameters"]["HoldId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold is no longer active; its seats are free. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listUserSessions: {
         parameters: {
             query?: {
@@ -2627,6 +4673,597 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AdminForbidden"];
             404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putMovie: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Orbit of Glass",
+                 *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+                 *       "duration_minutes": 142,
+                 *       "rating": "PG-13",
+                 *       "genres": [
+                 *         "sci-fi",
+                 *         "adventure"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["MovieInput"];
+            };
+        };
+        responses: {
+            /** @description The movie was replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "orbit-of-glass",
+                     *       "title": "Orbit of Glass",
+                     *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+                     *       "duration_minutes": 142,
+                     *       "rating": "PG-13",
+                     *       "genres": [
+                     *         "sci-fi",
+                     *         "adventure"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Movie"];
+                };
+            };
+            /** @description The movie was created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "orbit-of-glass",
+                     *       "title": "Orbit of Glass",
+                     *       "synopsis": "A salvage crew finds a ship that left Earth a century from now.",
+                     *       "duration_minutes": 142,
+                     *       "rating": "PG-13",
+                     *       "genres": [
+                     *         "sci-fi",
+                     *         "adventure"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Movie"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putCinema: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Kino Mitte",
+                 *       "city": "Berlin",
+                 *       "time_zone": "Europe/Berlin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CinemaInput"];
+            };
+        };
+        responses: {
+            /** @description The cinema was replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "kino-mitte",
+                     *       "name": "Kino Mitte",
+                     *       "city": "Berlin",
+                     *       "time_zone": "Europe/Berlin",
+                     *       "halls": [
+                     *         {
+                     *           "id": "kino-mitte-1",
+                     *           "name": "Saal 1",
+                     *           "seat_count": 120
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cinema"];
+                };
+            };
+            /** @description The cinema was created (it has no halls yet). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "kino-mitte",
+                     *       "name": "Kino Mitte",
+                     *       "city": "Berlin",
+                     *       "time_zone": "Europe/Berlin",
+                     *       "halls": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cinema"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putHall: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
+                 * @example orbit-of-glass
+                 */
+                id: components["parameters"]["AdminCatalogueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cinema_id": "kino-mitte",
+                 *       "name": "Saal 3",
+                 *       "cleaning_minutes": 20,
+                 *       "seats": [
+                 *         {
+                 *           "id": "A1",
+                 *           "label": "A1",
+                 *           "row": "A",
+                 *           "number": 1,
+                 *           "x": 0,
+                 *           "y": 0,
+                 *           "category": "standard",
+                 *           "accessible": true
+                 *         },
+                 *         {
+                 *           "id": "A2",
+                 *           "label": "A2",
+                 *           "row": "A",
+                 *           "number": 2,
+                 *           "x": 1,
+                 *           "y": 0,
+                 *           "category": "standard"
+                 *         },
+                 *         {
+                 *           "id": "A4",
+                 *           "label": "A4",
+                 *           "row": "A",
+                 *           "number": 4,
+                 *           "x": 3,
+                 *           "y": 0,
+                 *           "category": "premium",
+                 *           "group_id": "A-LOVE-1"
+                 *         },
+                 *         {
+                 *           "id": "A5",
+                 *           "label": "A5",
+                 *           "row": "A",
+                 *           "number": 5,
+                 *           "x": 4,
+                 *           "y": 0,
+                 *           "category": "premium",
+                 *           "group_id": "A-LOVE-1"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["HallInput"];
+            };
+        };
+        responses: {
+            /** @description The hall was replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "kino-mitte-3",
+                     *       "cinema_id": "kino-mitte",
+                     *       "name": "Saal 3",
+                     *       "cleaning_minutes": 20,
+                     *       "seats": [
+                     *         {
+                     *           "id": "A1",
+                     *           "label": "A1",
+                     *           "row": "A",
+                     *           "number": 1,
+                     *           "x": 0,
+                     *           "y": 0,
+                     *           "category": "standard",
+                     *           "accessible": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Hall"];
+                };
+            };
+            /** @description The hall was created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "kino-mitte-3",
+                     *       "cinema_id": "kino-mitte",
+                     *       "name": "Saal 3",
+                     *       "cleaning_minutes": 20,
+                     *       "seats": [
+                     *         {
+                     *           "id": "A1",
+                     *           "label": "A1",
+                     *           "row": "A",
+                     *           "number": 1,
+                     *           "x": 0,
+                     *           "y": 0,
+                     *           "category": "standard",
+                     *           "accessible": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Hall"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["HallConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createScreening: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "movie_id": "orbit-of-glass",
+                 *       "hall_id": "kino-mitte-1",
+                 *       "starts_at": "2026-12-01T20:00:00+01:00",
+                 *       "prices": [
+                 *         {
+                 *           "category": "standard",
+                 *           "amount": 1150,
+                 *           "currency": "EUR"
+                 *         },
+                 *         {
+                 *           "category": "premium",
+                 *           "amount": 1450,
+                 *           "currency": "EUR"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ScreeningInput"];
+            };
+        };
+        responses: {
+            /** @description The screening was scheduled. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Location: components["headers"]["Location-Screening"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "movie_id": "orbit-of-glass",
+                     *       "cinema_id": "kino-mitte",
+                     *       "hall_id": "kino-mitte-1",
+                     *       "starts_at": "2026-12-01T19:00:00Z",
+                     *       "ends_at": "2026-12-01T21:22:00Z",
+                     *       "status": "scheduled",
+                     *       "prices": [
+                     *         {
+                     *           "category": "standard",
+                     *           "amount": 1150,
+                     *           "currency": "EUR"
+                     *         },
+                     *         {
+                     *           "category": "premium",
+                     *           "amount": 1450,
+                     *           "currency": "EUR"
+                     *         }
+                     *       ],
+                     *       "seats_available": 120
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Screening"];
+                };
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            409: components["responses"]["HallBusy"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelScreening: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The screening is cancelled. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    blockSeats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "seat_ids": [
+                 *         "A1",
+                 *         "A2"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SeatIdsRequest"];
+            };
+        };
+        responses: {
+            /** @description The seats are blocked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["SeatsUnavailable"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unblockSeats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "seat_ids": [
+                 *         "A1",
+                 *         "A2"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SeatIdsRequest"];
+            };
+        };
+        responses: {
+            /** @description The seats are on sale again. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["MalformedJSON"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"boxoffice/session"
+	"boxoffice/tickets"
+	"boxoffice/tickets/demo"
+	"boxoffice/tickets/postgres"
+	"boxoffice/tickets/sqlite"
+)
+
+// openTickets opens the ticketing store: PostgreSQL at DATABASE_URL (migrated at start-up;
+// safe when many instances start at once), else the embedded SQLite, with a warning.
+func openTickets(ctx context.Context, cfg config, now func() time.Time, log *slog.Logger) (tickets.Store, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns)})
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL (DATABASE_URL): %w", err)
+		}
+		return st, nil
+	}
+	if log != nil {
+		where := "in memory: lost on exit"
+		if cfg.SQLitePath != "" {
+			where = "in " + cfg.SQLitePath
+		}
+		log.Warn("DATABASE_URL is not set: tickets are kept in an embedded SQLite ("+where+"), for one instance only; use PostgreSQL in production",
+			"sqlite_path", cfg.SQLitePath)
+	}
+	st, err := sqlite.Open(ctx, cfg.SQLitePath, sqlite.Options{Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("open the embedded SQLite: %w", err)
+	}
+	return st, nil
+}
+
+// newTickets is the ticketing service over store, with sessions as its session check.
+func newTickets(cfg config, store tickets.Store, sessions *session.Store, now func() time.Time) *tickets.Service {
+	var check tickets.SessionChecker
+	if sessions != nil {
+		check = sessionCheck{sessions}
+	}
+	return tickets.NewService(store, tickets.Config{HoldTTL: cfg.HoldTTL, MaxSeatsPerHold: cfg.MaxSeatsPerHold,
+		Now: now, Sessions: check})
+}
+
+// sessionCheck is the session store as the ticketing domain's SessionChecker.
+type sessionCheck struct{ s *session.Store }
+
+func (c sessionCheck) Alive(ctx context.Context, refs []tickets.SessionRef) ([]bool, error) {
+	rs := make([]session.Ref, len(refs))
+	for i, r := range refs {
+		rs[i] = session.Ref{UserID: r.UserID, SessionID: r.SessionID}
+	}
+	return c.s.Alive(ctx, rs)
+}
+
+// demoDataCommand loads the demo catalogue into the configured database:
+//
+//	boxoffice demo-data
+//
+// With DATABASE_URL it fills that PostgreSQL database; with BOXOFFICE_SQLITE_PATH that file.
+// Loading twice adds nothing.
+func demoDataCommand(ctx context.Context, cfg config, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" && cfg.SQLitePath == "" {
+		return fmt.Errorf("demo-data needs DATABASE_URL or BOXOFFICE_SQLITE_PATH: the in-memory database lives only inside a running server (which loads the demo catalogue itself)")
+	}
+	store, err := openTickets(ctx, cfg, time.Now, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := demo.Load(ctx, newTickets(cfg, store, nil, time.Now), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo catalogue loaded: %d movies, %d new screenings\n", len(demo.Movies), n)
+	return nil
+}

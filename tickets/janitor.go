@@ -1,0 +1,84 @@
+package tickets
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// SessionChecker tells which sessions are still signed in; the janitor ends the holds of the
+// others. It returns one answer per session, in order.
+type SessionChecker interface {
+	Alive(ctx context.Context, sessions []SessionRef) ([]bool, error)
+}
+
+// Janitor tidies holds in the background: it marks expired holds (correctness never waits
+// for it: an expired hold's seats are free the moment its deadline passes), and ends the holds
+// of sessions that ended without telling us (a crash between a logout and the release, a
+// session evicted or expired in Redis). Every instance may run one.
+type Janitor struct {
+	Service  *Service      // its Config.Sessions, when set, is the session check
+	Interval time.Duration // default 5s
+	Batch    int           // holds or sessions per round; default 500
+	Logger   *slog.Logger
+}
+
+// Run tidies every Interval until ctx ends.
+func (j *Janitor) Run(ctx context.Context) {
+	if j.Interval <= 0 {
+		j.Interval = 5 * time.Second
+	}
+	if j.Batch <= 0 {
+		j.Batch = 500
+	}
+	t := time.NewTicker(j.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rctx, cancel := context.WithTimeout(ctx, j.Interval)
+			if err := j.Once(rctx); err != nil && ctx.Err() == nil && j.Logger != nil {
+				j.Logger.Warn("hold janitor round failed; the next round retries", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Once runs one round: expiry, then the session check. It returns the first error.
+func (j *Janitor) Once(ctx context.Context) error {
+	batch := j.Batch
+	if batch <= 0 {
+		batch = 500
+	}
+	if _, err := j.Service.store.Sweep(ctx, batch); err != nil {
+		return err
+	}
+	return j.Service.endDeadSessions(ctx, "", batch)
+}
+
+// endDeadSessions ends the active holds whose sessions Config.Sessions reports gone: those of
+// userID's sessions, or (userID empty) of up to limit sessions.
+func (s *Service) endDeadSessions(ctx context.Context, userID string, limit int) error {
+	if s.cfg.Sessions == nil {
+		return nil
+	}
+	sids, err := s.store.HoldSessions(ctx, userID, limit)
+	if err != nil || len(sids) == 0 {
+		return err
+	}
+	alive, err := s.cfg.Sessions.Alive(ctx, sids)
+	if err != nil {
+		return err
+	}
+	var dead []string
+	for i, ref := range sids {
+		if i < len(alive) && !alive[i] {
+			dead = append(dead, ref.SessionID)
+		}
+	}
+	_, err = s.EndSessions(ctx, dead...)
+	return err
+}

@@ -1,0 +1,155 @@
+package tickets
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// row builds one row "A" of n seats A1..An at x = 0..n-1, with an aisle after seat gapAfter
+// (0: none).
+func row(n, gapAfter int) []Seat {
+	var out []Seat
+	x := 0
+	for i := 1; i <= n; i++ {
+		out = append(out, Seat{ID: fmt.Sprintf("A%d", i), Label: fmt.Sprintf("A%d", i), Row: "A", Number: i, X: x, Y: 0, Category: "standard"})
+		x++
+		if i == gapAfter {
+			x++
+		}
+	}
+	return out
+}
+
+func taken(l *layout, ids ...string) occupancy {
+	occ := make(occupancy, len(l.hall.Seats))
+	for _, id := range ids {
+		occ[l.byID[id]] = true
+	}
+	return occ
+}
+
+func TestOrphanRule(t *testing.T) {
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: row(8, 0)})
+	cases := []struct {
+		name   string
+		taken  []string
+		choose []string
+		want   error
+	}{
+		{"block at the row's end", nil, []string{"A1", "A2"}, nil},
+		{"leaves A1 alone at the row's end", nil, []string{"A2", "A3"}, ErrOrphanSeat},
+		{"leaves A3 alone between taken seats", []string{"A1", "A2"}, []string{"A4", "A5"}, ErrOrphanSeat},
+		{"fills the gap exactly", []string{"A1", "A2", "A5"}, []string{"A3", "A4"}, nil},
+		{"no other pair avoids it: allowed", []string{"A1", "A5", "A6", "A7", "A8"}, []string{"A2", "A3"}, nil},
+		{"single seat in the middle of three free ones, when an end seat would do", []string{"A1", "A2", "A3", "A4", "A8"}, []string{"A6"}, ErrOrphanSeat},
+		{"single seat stranding one when another choice exists", []string{"A1", "A2"}, []string{"A4"}, ErrOrphanSeat},
+		{"taken seat", []string{"A3"}, []string{"A3", "A4"}, ErrSeatsUnavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := l.checkSeats(c.choose, taken(l, c.taken...))
+			if !errors.Is(err, c.want) && !(c.want == nil && err == nil) {
+				t.Fatalf("checkSeats(%v) with %v taken = %v, want %v", c.choose, c.taken, err, c.want)
+			}
+			if c.want == nil && err != nil {
+				t.Fatalf("checkSeats(%v) with %v taken = %v, want success", c.choose, c.taken, err)
+			}
+		})
+	}
+}
+
+func TestOrphanRuleAisle(t *testing.T) {
+	// A1 A2 A3 | A4 A5 A6 A7: the aisle ends a segment like the row's end does.
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: row(7, 3)})
+	if _, err := l.checkSeats([]string{"A1", "A2"}, taken(l)); !errors.Is(err, ErrOrphanSeat) {
+		t.Fatalf("A1,A2 leave A3 alone by the aisle while A4,A5 would not: got %v, want ErrOrphanSeat", err)
+	}
+	if _, err := l.checkSeats([]string{"A3", "A4"}, taken(l)); err != nil {
+		t.Fatalf("A3,A4 on both sides of the aisle strand nobody: got %v", err)
+	}
+	// A1 A2 A3 | A4 A5 A6: every pair strands a seat, so the rule yields.
+	l = newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: row(6, 3)})
+	if _, err := l.checkSeats([]string{"A1", "A2"}, taken(l)); err != nil {
+		t.Fatalf("no pair avoids an orphan, so A1,A2 must be allowed: got %v", err)
+	}
+}
+
+func TestSeatGroups(t *testing.T) {
+	seats := row(6, 0)
+	seats[2].GroupID, seats[3].GroupID = "love", "love" // A3+A4
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	var re *RuleError
+	if _, err := l.checkSeats([]string{"A3"}, taken(l)); !errors.As(err, &re) || !errors.Is(err, ErrSeatGroupSplit) || !slices.Equal(re.SeatIDs, []string{"A3", "A4"}) {
+		t.Fatalf("half a love seat: got %v, want ErrSeatGroupSplit naming A3, A4", err)
+	}
+	if _, err := l.checkSeats([]string{"A1", "A2", "A3", "A4"}, taken(l)); err != nil {
+		t.Fatalf("whole group with neighbours: %v", err)
+	}
+	// Best available never splits a group: 3 seats from A1.. must not take A3 without A4.
+	idx, err := l.bestAvailable(3, "", false, taken(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l.ids(idx)
+	if slices.Contains(got, "A3") != slices.Contains(got, "A4") {
+		t.Fatalf("best available split the love seat: %v", got)
+	}
+}
+
+func TestBestAvailable(t *testing.T) {
+	var seats []Seat
+	for r := 0; r < 4; r++ { // rows A-D of 6, D is the back
+		for n := 1; n <= 6; n++ {
+			seats = append(seats, Seat{ID: fmt.Sprintf("%c%d", 'A'+r, n), Label: "x", Row: string(rune('A' + r)), Number: n, X: n - 1, Y: r, Category: "standard"})
+		}
+	}
+	seats[0].Accessible, seats[0].Category = true, "standard"
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	idx, err := l.bestAvailable(2, "", false, taken(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.ids(idx); !slices.Equal(got, []string{"C3", "C4"}) {
+		t.Fatalf("best pair in an empty hall = %v, want C3, C4 (two thirds back, centred)", got)
+	}
+	idx, err = l.bestAvailable(1, "", true, taken(l))
+	if err != nil || !slices.Equal(l.ids(idx), []string{"A1"}) {
+		t.Fatalf("accessible = %v, %v; want A1", l.ids(idx), err)
+	}
+	if _, err := l.bestAvailable(2, "", true, taken(l)); !errors.Is(err, ErrNotEnoughSeats) {
+		t.Fatalf("two wheelchair spaces in a hall with one: %v, want ErrNotEnoughSeats", err)
+	}
+	all := make([]string, 0, len(seats))
+	for _, s := range seats[1:] {
+		all = append(all, s.ID)
+	}
+	if _, err := l.bestAvailable(1, "", false, taken(l, all...)); !errors.Is(err, ErrNotEnoughSeats) {
+		t.Fatalf("full hall: %v, want ErrNotEnoughSeats", err)
+	}
+	// Never strands a seat when a block that does not exists: with C1 taken, C2-C3 would
+	// strand nothing, C3-C4 would strand C2.
+	idx, _ = l.bestAvailable(2, "", false, taken(l, "C1"))
+	if len(l.orphans(idx, taken(l, "C1"))) != 0 {
+		t.Fatalf("best available stranded a seat: %v", l.ids(idx))
+	}
+}
+
+func TestValidHall(t *testing.T) {
+	ok := Hall{ID: "h", CinemaID: "c", Name: "Hall", CleaningMinutes: 15, Seats: row(4, 0)}
+	if fe := validHall(ok); fe != nil {
+		t.Fatalf("valid hall refused: %v", fe)
+	}
+	split := ok
+	split.Seats = row(4, 2) // aisle between A2 and A3
+	split.Seats[1].GroupID, split.Seats[2].GroupID = "g", "g"
+	if fe := validHall(split); fe == nil {
+		t.Fatal("a group across an aisle was accepted")
+	}
+	dup := ok
+	dup.Seats = append(row(4, 0), row(1, 0)...)
+	if fe := validHall(dup); fe == nil {
+		t.Fatal("duplicate seat ids accepted")
+	}
+}

@@ -1,0 +1,64 @@
+package tickets
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Config is the ticketing policy. Zero values take the documented defaults.
+type Config struct {
+	HoldTTL         time.Duration    // how long a hold keeps its seats; default 10m
+	MaxSeatsPerHold int              // default 10
+	Now             func() time.Time // the application clock (validation, default filters); default time.Now
+	// Sessions tells which sessions are still signed in (SessionsEnded, Janitor); nil means
+	// only holds of sessions named explicitly are ended.
+	Sessions SessionChecker
+}
+
+// Service is the ticketing domain over a Store: catalogue browsing and administration, seat
+// maps, and holds with their layout rules.
+type Service struct {
+	store Store
+	cfg   Config
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config) *Service {
+	if cfg.HoldTTL <= 0 {
+		cfg.HoldTTL = 10 * time.Minute
+	}
+	if cfg.MaxSeatsPerHold <= 0 {
+		cfg.MaxSeatsPerHold = 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, cfg: cfg}
+}
+
+// Config returns the policy in effect, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Ping checks that the store answers; it returns an error wrapping ErrUnavailable otherwise.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Owner is who makes a hold: the signed-in user and the session it belongs to.
+type Owner struct {
+	UserID    string
+	SessionID string
+}
+
+// newID returns a random ID with a prefix, e.g. "hold_3x7…" (128 bits).
+func newID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// retryable reports whether err may go away by planning the hold again (someone took a seat
+// between the read and the claim).
+func retryable(err error) bool { return errors.Is(err, ErrSeatsUnavailable) }

@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"boxoffice/tickets"
+	"boxoffice/tickets/ticketstest"
+)
+
+// TestConformance runs the suite shared with tickets/postgres against a fresh in-memory
+// database per case, on the host's clock (the suite's expiry cases wait for real deadlines).
+func TestConformance(t *testing.T) {
+	ticketstest.Run(t, func(t *testing.T) tickets.Store {
+		s, err := Open(t.Context(), "", Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(s.Close)
+		return s
+	})
+}
+
+func TestReopenFileKeepsDataAndMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "boxoffice.db")
+	clock := newFakeClock()
+	s, err := Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := seed(t, s, clock)
+	s.Close()
+
+	s, err = Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if m, err := s.Movie(t.Context(), w.movie.ID); err != nil || m.Title != w.movie.Title {
+		t.Fatalf("after reopen: Movie = %+v, %v", m, err)
+	}
+	var applied int
+	var mode string
+	if err := s.db.QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 || mode != "wal" {
+		t.Fatalf("migrations applied %d times (want 1), journal_mode %q (want wal)", applied, mode)
+	}
+	var fk int
+	if err := s.db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	s, err := Open(t.Context(), ":memory:", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	s.Close()
+	ctx := t.Context()
+	for name, err := range map[string]error{
+		"Ping":  s.Ping(ctx),
+		"Movie": func() error { _, err := s.Movie(ctx, "x"); return err }(),
+		"PutMovie": func() error {
+			_, err := s.PutMovie(ctx, tickets.Movie{ID: "x", Title: "X", DurationMinutes: 1})
+			return err
+		}(),
+		"Hold": func() error { _, err := s.Hold(ctx, holdTx("h", "scr", "u", time.Minute, "A1")); return err }(),
+	} {
+		if !errors.Is(err, tickets.ErrUnavailable) {
+			t.Errorf("%s after Close: err = %v, want ErrUnavailable", name, err)
+		}
+	}
+}
+
+func TestEndedContextIsUnavailable(t *testing.T) {
+	clock := newFakeClock()
+	s := openMem(t, clock)
+	w := seed(t, s, clock)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Screening(ctx, w.scr.ID); !errors.Is(err, tickets.ErrUnavailable) {
+		t.Fatalf("Screening with a cancelled context: err = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Hold(ctx, holdTx("h1", w.scr.ID, "u1", time.Minute, "A1")); !errors.Is(err, tickets.ErrUnavailable) {
+		t.Fatalf("Hold with a cancelled context: err = %v, want ErrUnavailable", err)
+	}
+	if got := available(t, s, w.scr.ID); len(got.Taken) != 0 {
+		t.Fatalf("a hold with a cancelled context took seats: %v", got.Taken)
+	}
+}
+
+// Another process holding the file's write lock until the context ends, or past the busy
+// timeout, makes writes ErrUnavailable (reads go on, thanks to WAL).
+func TestLockedFileIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "boxoffice.db")
+	clock := newFakeClock()
+	s, err := Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w := seed(t, s, clock)
+	defer func(d time.Duration) { busyTimeout = d }(busyTimeout)
+	busyTimeout = 200 * time.Millisecond
+	impatient, err := Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer impatient.Close()
+
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.Screening(t.Context(), w.scr.ID); err != nil {
+		t.Fatalf("read while another process writes: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Hold(ctx, holdTx("h1", w.scr.ID, "u1", time.Minute, "A1")); !errors.Is(err, tickets.ErrUnavailable) {
+		t.Fatalf("Hold while the file is locked, context ending: err = %v, want ErrUnavailable", err)
+	}
+	if _, err := impatient.PutMovie(t.Context(), w.movie); !errors.Is(err, tickets.ErrUnavailable) ||
+		!strings.Contains(err.Error(), "SQLITE_BUSY") {
+		t.Fatalf("PutMovie while the file is locked past the busy timeout: err = %v, want ErrUnavailable (SQLITE_BUSY)", err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	mustHold(t, s, holdTx("h1", w.scr.ID, "u1", time.Minute, "A1"))
+}
