@@ -1,4 +1,4 @@
-// Command boxoffice serves the boxoffice session API.
+// Command boxoffice serves the boxoffice API: sessions and tickets.
 package main
 
 import (
@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // cinemas' IANA time zones, also in images without /usr/share/zoneinfo
 )
 
 func main() {
