@@ -160,6 +160,10 @@ func (b *body) str(name string, required bool) string {
 	if s == "" && required {
 		b.fail(name, "must not be empty")
 	}
+	if strings.ContainsRune(s, 0) {
+		b.fail(name, "must not contain NUL characters")
+		return ""
+	}
 	return s
 }
 
@@ -202,6 +206,12 @@ func (b *body) strs(name string, required bool) []string {
 	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
 		b.fail(name, "must be an array of strings")
 		return nil
+	}
+	for _, s := range v {
+		if strings.ContainsRune(s, 0) {
+			b.fail(name, "must not contain NUL characters")
+			return nil
+		}
 	}
 	return v
 }

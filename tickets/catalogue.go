@@ -197,6 +197,8 @@ func (s *Service) CreateScreening(ctx context.Context, sc Screening) (Screening,
 	switch {
 	case !sc.StartsAt.After(s.cfg.Now()):
 		fe["starts_at"] = "must be in the future"
+	case sc.StartsAt.After(s.cfg.Now().AddDate(2, 0, 0)):
+		fe["starts_at"] = "must be within two years"
 	case !sc.EndsAt.After(sc.StartsAt) || sc.EndsAt.Sub(sc.StartsAt) > 12*time.Hour:
 		fe["ends_at"] = "must be after starts_at, at most 12 hours later"
 	}

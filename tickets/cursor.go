@@ -3,6 +3,7 @@ package tickets
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,8 @@ func decodeCursor(s string) (cursorKey, error) {
 		return k, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 512 || json.Unmarshal(b, &k) != nil || k.ID == "" {
+	if err != nil || len(b) > 512 || json.Unmarshal(b, &k) != nil || k.ID == "" ||
+		strings.ContainsRune(k.ID+k.Title, 0) || k.Start.Year() > 9999 {
 		return k, FieldErrors{"cursor": "is not a cursor this API returned"}
 	}
 	return k, nil

@@ -61,7 +61,8 @@ func (s *Service) Hold(ctx context.Context, o Owner, screeningID string, sel Sel
 		for _, i := range idx {
 			p, ok := prices[l.hall.Seats[i].Category]
 			if !ok {
-				return nil, Money{}, fmt.Errorf("tickets: screening %s has no price for category %q", sc.ID, l.hall.Seats[i].Category)
+				// The hall gained a category after the screening was priced.
+				return nil, Money{}, fmt.Errorf("%w: screening %s has no price for seat category %q", ErrConflict, sc.ID, l.hall.Seats[i].Category)
 			}
 			total.Amount += p.Amount
 			total.Currency = p.Currency
@@ -141,7 +142,8 @@ func (s *Service) SessionsEnded(ctx context.Context, userID string, sessionIDs .
 	if userID == "" || s.cfg.Sessions == nil {
 		return nil
 	}
-	return s.endDeadSessions(ctx, userID, 0)
+	_, err := s.endDeadSessions(ctx, userID, SessionRef{}, 0)
+	return err
 }
 
 // MoveSession gives session from's active holds to session to (a password change moves its

@@ -21,6 +21,8 @@ type Janitor struct {
 	Interval time.Duration // default 5s
 	Batch    int           // holds or sessions per round; default 500
 	Logger   *slog.Logger
+
+	after SessionRef // where the next round's session check starts; it wraps at the end
 }
 
 // Run tidies every Interval until ctx ends.
@@ -56,22 +58,29 @@ func (j *Janitor) Once(ctx context.Context) error {
 	if _, err := j.Service.store.Sweep(ctx, batch); err != nil {
 		return err
 	}
-	return j.Service.endDeadSessions(ctx, "", batch)
+	last, err := j.Service.endDeadSessions(ctx, "", j.after, batch)
+	j.after = last // the zero SessionRef after the last page: start again from the top
+	return err
 }
 
 // endDeadSessions ends the active holds whose sessions Config.Sessions reports gone: those of
-// userID's sessions, or (userID empty) of up to limit sessions.
-func (s *Service) endDeadSessions(ctx context.Context, userID string, limit int) error {
+// userID's sessions, or (userID empty) of up to limit sessions after the given one. It returns
+// the last session it checked when it checked a full page (the zero SessionRef otherwise).
+func (s *Service) endDeadSessions(ctx context.Context, userID string, after SessionRef, limit int) (SessionRef, error) {
 	if s.cfg.Sessions == nil {
-		return nil
+		return SessionRef{}, nil
 	}
-	sids, err := s.store.HoldSessions(ctx, userID, limit)
+	sids, err := s.store.HoldSessions(ctx, userID, after, limit)
 	if err != nil || len(sids) == 0 {
-		return err
+		return SessionRef{}, err
+	}
+	var last SessionRef
+	if limit > 0 && len(sids) == limit {
+		last = sids[len(sids)-1]
 	}
 	alive, err := s.cfg.Sessions.Alive(ctx, sids)
 	if err != nil {
-		return err
+		return after, err // check the same page next time
 	}
 	var dead []string
 	for i, ref := range sids {
@@ -79,6 +88,8 @@ func (s *Service) endDeadSessions(ctx context.Context, userID string, limit int)
 			dead = append(dead, ref.SessionID)
 		}
 	}
-	_, err = s.EndSessions(ctx, dead...)
-	return err
+	if _, err := s.EndSessions(ctx, dead...); err != nil {
+		return after, err
+	}
+	return last, nil
 }

@@ -113,8 +113,8 @@ func validHall(h Hall) FieldErrors {
 			fe[f+".x"] = "another seat has the same x and y"
 		case s.Label == "" || len(s.Label) > 16 || s.Row == "" || len(s.Row) > 8:
 			fe[f+".label"] = "label (1-16 bytes) and row (1-8 bytes) are required"
-		case s.X < 0 || s.Y < 0 || s.X > 1000 || s.Y > 1000 || s.Number < 0:
-			fe[f+".x"] = "x, y must be 0-1000 and number non-negative"
+		case s.X < 0 || s.Y < 0 || s.X > 1000 || s.Y > 1000 || s.Number < 0 || s.Number > 9999:
+			fe[f+".x"] = "x and y must be 0-1000, number 0-9999"
 		case !slugPattern.MatchString(s.Category):
 			fe[f+".category"] = "must be 1-64 lowercase letters, digits or '-'"
 		case s.GroupID != "" && !seatIDPattern.MatchString(s.GroupID):

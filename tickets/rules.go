@@ -56,7 +56,7 @@ func (l *layout) checkSeats(ids []string, occ occupancy) ([]int, error) {
 			}
 		}
 	}
-	if orphans := l.orphans(idx, occ); len(orphans) > 0 && l.orphanFreeChoiceExists(idx, occ) {
+	if orphans := l.orphans(idx, occ); len(orphans) > 0 && l.orphanFreeChoiceExists(idx, orphans, occ) {
 		return nil, &RuleError{Rule: ErrOrphanSeat, SeatIDs: l.ids(orphans),
 			Detail: fmt.Sprintf("This choice would leave seat %s empty on its own; choose seats next to it or another block of the same size in the row.", strings.Join(l.ids(orphans), ", "))}
 	}
@@ -89,15 +89,23 @@ func (l *layout) orphans(idx []int, occ occupancy) []int {
 	return out
 }
 
-// orphanFreeChoiceExists reports whether, in some row that idx touches with k seats, another
-// block of k adjacent free seats keeps groups whole and strands no seat. When none exists the
-// orphan rule yields: it must never cost a booking.
-func (l *layout) orphanFreeChoiceExists(idx []int, occ occupancy) bool {
+// orphanFreeChoiceExists reports whether, in a row where taking idx strands a seat (one of
+// orphans), with k of idx's seats in that row, another block of k adjacent free seats keeps
+// groups whole and strands no seat. When none exists the orphan rule yields: it must never
+// cost a booking.
+func (l *layout) orphanFreeChoiceExists(idx, orphans []int, occ occupancy) bool {
 	perRow := map[int]int{}
 	for _, i := range idx {
 		perRow[l.hall.Seats[i].Y]++
 	}
+	stranded := map[int]bool{}
+	for _, i := range orphans {
+		stranded[l.hall.Seats[i].Y] = true
+	}
 	for y, k := range perRow {
+		if !stranded[y] {
+			continue
+		}
 		for _, run := range l.runs(k, occ, func(s Seat) bool { return s.Y == y }) {
 			if len(l.orphans(run, occ)) == 0 {
 				return true
@@ -112,7 +120,7 @@ func (l *layout) orphanFreeChoiceExists(idx []int, occ occupancy) bool {
 func (l *layout) runs(k int, occ occupancy, keep func(Seat) bool) [][]int {
 	var out [][]int
 	for _, seg := range l.segments {
-		if len(seg) < k || !keep(l.hall.Seats[seg[0]]) && !keep(l.hall.Seats[seg[len(seg)-1]]) {
+		if len(seg) < k {
 			continue
 		}
 	run:

@@ -153,3 +153,46 @@ func TestValidHall(t *testing.T) {
 		t.Fatal("duplicate seat ids accepted")
 	}
 }
+
+// TestOrphanRuleLooksAtTheStrandedRow: the exception is judged in the row where the seat would
+// be stranded, not in another row the hold also touches.
+func TestOrphanRuleLooksAtTheStrandedRow(t *testing.T) {
+	seats := row(4, 0) // A1..A4
+	for n := 1; n <= 4; n++ {
+		seats = append(seats, Seat{ID: fmt.Sprintf("B%d", n), Label: "b", Row: "B", Number: n, X: n - 1, Y: 1, Category: "standard"})
+	}
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	occ := taken(l, "A1", "A4") // A2, A3 free: any single seat in row A strands the other
+	if _, err := l.checkSeats([]string{"A2"}, occ); err != nil {
+		t.Fatalf("A2 alone: no single seat in row A avoids an orphan, so it must be allowed: %v", err)
+	}
+	if _, err := l.checkSeats([]string{"A2", "B1"}, occ); err != nil {
+		t.Fatalf("A2+B1: row B's free seats are no alternative for row A: %v", err)
+	}
+}
+
+// TestBestAvailableSkipsFilteredEnds: a row whose end seats do not pass the filter (wheelchair
+// spaces, another category) still offers its adjacent seats.
+func TestBestAvailableSkipsFilteredEnds(t *testing.T) {
+	seats := row(8, 0)
+	for i := range seats {
+		if i >= 2 && i <= 5 {
+			seats[i].Category = "premium"
+		}
+	}
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	idx, err := l.bestAvailable(2, "premium", false, taken(l, "A4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.ids(idx); !slices.Equal(got, []string{"A5", "A6"}) {
+		t.Fatalf("two adjacent premium seats with A4 taken = %v, want A5, A6", got)
+	}
+	seats = row(6, 0)
+	seats[0].Accessible, seats[5].Accessible = true, true
+	l = newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	idx, err = l.bestAvailable(2, "", false, taken(l))
+	if err != nil || l.hall.Seats[idx[0]].X+1 != l.hall.Seats[idx[1]].X {
+		t.Fatalf("two adjacent seats between wheelchair spaces = %v, %v; want an adjacent pair", l.ids(idx), err)
+	}
+}

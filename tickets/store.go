@@ -76,10 +76,11 @@ type Store interface {
 	// MoveSessionHolds gives the active holds of session from to session to (a password
 	// change moves its caller to a new session ID).
 	MoveSessionHolds(ctx context.Context, from, to string) error
-	// HoldSessions returns the distinct sessions that have active holds: those of userID,
-	// or when userID is empty up to limit of any user's (limit <= 0: no limit). The janitor
-	// checks that they are still signed in.
-	HoldSessions(ctx context.Context, userID string, limit int) ([]SessionRef, error)
+	// HoldSessions returns the distinct sessions that have active holds, ordered by (UserID,
+	// SessionID): those of userID, or when userID is empty up to limit of any user's (limit
+	// <= 0: no limit) that come after the given one in that order (the zero SessionRef: from
+	// the start). The janitor pages through them to check that they are still signed in.
+	HoldSessions(ctx context.Context, userID string, after SessionRef, limit int) ([]SessionRef, error)
 
 	// SetBlocked blocks (or unblocks) seats at a screening, all or nothing. Blocking a seat
 	// that is held (not expired) or sold returns *UnavailableError; unblocking a seat that is

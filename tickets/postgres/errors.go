@@ -55,8 +55,19 @@ func (s *Store) fail(err error) error {
 		return err
 	case s.closed.Load() || unavailable(err):
 		return fmt.Errorf("%w: %v", tickets.ErrUnavailable, err)
+	case badValue(err):
+		// The domain validates input first; this is the net under it (a NUL byte, a number
+		// out of range), so that no value a client sends becomes a 500.
+		return tickets.FieldErrors{"body": "a value cannot be stored (out of range or not valid text)"}
 	}
 	return fmt.Errorf("postgres: %w", err)
+}
+
+// badValue reports whether PostgreSQL refused a value sent to it: data exceptions (class 22),
+// such as text with a NUL byte (22021) or an integer out of range (22003).
+func badValue(err error) bool {
+	code, _ := pgCode(err)
+	return strings.HasPrefix(code, "22")
 }
 
 // isDomain reports whether err is one of the tickets package's answers.

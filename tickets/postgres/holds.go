@@ -146,15 +146,16 @@ func (s *Store) MoveSessionHolds(ctx context.Context, from, to string) error {
 
 // HoldSessions returns the distinct sessions, ordered by (UserID, SessionID), that have active
 // holds (whose deadline has not passed): those of userID, or when userID is empty up to limit of
-// any user's (limit <= 0: no limit). It returns an empty, non-nil slice when there are none.
-func (s *Store) HoldSessions(ctx context.Context, userID string, limit int) ([]tickets.SessionRef, error) {
+// any user's (limit <= 0: no limit), after the given session in that order. It returns an empty, non-nil slice when there are none.
+func (s *Store) HoldSessions(ctx context.Context, userID string, after tickets.SessionRef, limit int) ([]tickets.SessionRef, error) {
 	if userID != "" {
 		limit = 0
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT DISTINCT user_id, session_id FROM holds
 		WHERE status = 'active' AND expires_at > now() AND ($1 = '' OR user_id = $1)
-		ORDER BY user_id, session_id LIMIT $2`, userID, limitArg(limit))
+			AND (user_id, session_id) > ($3, $4)
+		ORDER BY user_id, session_id LIMIT $2`, userID, limitArg(limit), after.UserID, after.SessionID)
 	if err != nil {
 		return nil, s.fail(err)
 	}

@@ -38,11 +38,11 @@ func TestReleaseAndSessions(t *testing.T) {
 	if h, err := s.ReleaseHold(ctx, "h4", "u4"); err != nil || h.Status != tickets.HoldActive || h.Effective().Status != tickets.HoldExpired {
 		t.Fatalf("releasing an expired hold = %+v, %v; want it unchanged", h, err)
 	}
-	refs, err := s.HoldSessions(ctx, "", 1)
+	refs, err := s.HoldSessions(ctx, "", tickets.SessionRef{}, 1)
 	if err != nil || !slices.Equal(refs, []tickets.SessionRef{{UserID: "u2", SessionID: "sess-u2"}}) {
 		t.Fatalf("HoldSessions(limit 1) = %v, %v", refs, err)
 	}
-	if refs, _ := s.HoldSessions(ctx, "u3", 1); !slices.Equal(refs, []tickets.SessionRef{{UserID: "u3", SessionID: "sess-u3"}}) {
+	if refs, _ := s.HoldSessions(ctx, "u3", tickets.SessionRef{}, 1); !slices.Equal(refs, []tickets.SessionRef{{UserID: "u3", SessionID: "sess-u3"}}) {
 		t.Fatalf("HoldSessions(u3) = %v", refs)
 	}
 	if err := s.MoveSessionHolds(ctx, "sess-u3", "new-u3"); err != nil {

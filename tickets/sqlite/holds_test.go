@@ -60,7 +60,7 @@ func TestHoldExpiresOnTheInjectedClock(t *testing.T) {
 	if err != nil || h.Status != tickets.HoldActive || h.Effective().Status != tickets.HoldExpired {
 		t.Fatalf("GetHold at the deadline = %+v, %v; want stored active, effectively expired", h, err)
 	}
-	if sessions, _ := s.HoldSessions(t.Context(), "", 0); len(sessions) != 0 {
+	if sessions, _ := s.HoldSessions(t.Context(), "", tickets.SessionRef{}, 0); len(sessions) != 0 {
 		t.Fatalf("HoldSessions lists an expired hold's session: %v", sessions)
 	}
 	v := available(t, s, w.scr.ID).Version

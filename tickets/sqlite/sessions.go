@@ -36,8 +36,8 @@ func (s *Store) MoveSessionHolds(ctx context.Context, from, to string) error {
 
 // HoldSessions returns the distinct sessions, ordered by (UserID, SessionID), that have active
 // holds (whose deadline has not passed): those of userID, or when userID is empty up to limit
-// of any user's (limit <= 0: no limit).
-func (s *Store) HoldSessions(ctx context.Context, userID string, limit int) ([]tickets.SessionRef, error) {
+// of any user's (limit <= 0: no limit), after the given session in that order.
+func (s *Store) HoldSessions(ctx context.Context, userID string, after tickets.SessionRef, limit int) ([]tickets.SessionRef, error) {
 	if userID != "" || limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
@@ -46,7 +46,8 @@ func (s *Store) HoldSessions(ctx context.Context, userID string, limit int) ([]t
 		rows, err := t.QueryContext(ctx, `
 			SELECT DISTINCT user_id, session_id FROM holds
 			WHERE status = 'active' AND expires_at > ? AND (? = '' OR user_id = ?)
-			ORDER BY user_id, session_id LIMIT ?`, t.ms(), userID, userID, limit)
+				AND (user_id, session_id) > (?, ?)
+			ORDER BY user_id, session_id LIMIT ?`, t.ms(), userID, userID, after.UserID, after.SessionID, limit)
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func testSessionHolds(t *testing.T, s tickets.Store) {
 	wantSessions(t, s, "", 100, u1.ref(), u1b.ref(), u2.ref())
 	wantSessions(t, s, u1.user, 0, u1.ref(), u1b.ref())
 	wantSessions(t, s, u3.user, 0)
-	some, err := s.HoldSessions(ctx, "", 2)
+	some, err := s.HoldSessions(ctx, "", tickets.SessionRef{}, 2)
 	if err != nil || len(some) != 2 || some[0] == some[1] {
 		t.Fatalf("HoldSessions(limit 2) = %v, %v; want two distinct sessions", some, err)
 	}
@@ -87,6 +87,15 @@ func testSessionHolds(t *testing.T, s tickets.Store) {
 		if ref != u1.ref() && ref != u1b.ref() && ref != u2.ref() {
 			t.Fatalf("HoldSessions(limit 2) = %v: %v has no active hold", some, ref)
 		}
+	}
+	// Paging: the page after the last one returned holds the remaining session, and nothing
+	// after it; together the pages list every session once.
+	rest, err := s.HoldSessions(ctx, "", some[1], 2)
+	if err != nil || len(rest) != 1 || rest[0] == some[0] || rest[0] == some[1] {
+		t.Fatalf("HoldSessions(after %v, limit 2) = %v, %v; want the one remaining session", some[1], rest, err)
+	}
+	if end, err := s.HoldSessions(ctx, "", rest[0], 2); err != nil || len(end) != 0 {
+		t.Fatalf("HoldSessions(after the last) = %v, %v; want none", end, err)
 	}
 
 	vA, vB := version(t, s, scrA.ID), version(t, s, scrB.ID)
@@ -144,7 +153,7 @@ func testSessionHolds(t *testing.T, s tickets.Store) {
 // wantSessions fails unless HoldSessions(userID, limit) returns exactly want, in any order.
 func wantSessions(t *testing.T, s tickets.Store, userID string, limit int, want ...tickets.SessionRef) {
 	t.Helper()
-	got, err := s.HoldSessions(t.Context(), userID, limit)
+	got, err := s.HoldSessions(t.Context(), userID, tickets.SessionRef{}, limit)
 	key := func(r tickets.SessionRef) string { return r.UserID + "/" + r.SessionID }
 	var g, w []string
 	for _, r := range got {
