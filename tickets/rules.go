@@ -102,11 +102,19 @@ func (l *layout) orphanFreeChoiceExists(idx, orphans []int, occ occupancy) bool 
 	for _, i := range orphans {
 		stranded[l.hall.Seats[i].Y] = true
 	}
+	// An alternative is only one the buyer could take instead: seats of the categories they
+	// chose (the same prices), and wheelchair spaces only if they chose wheelchair spaces.
+	categories, accessible := map[string]bool{}, false
+	for _, i := range idx {
+		categories[l.hall.Seats[i].Category] = true
+		accessible = accessible || l.hall.Seats[i].Accessible
+	}
 	for y, k := range perRow {
 		if !stranded[y] {
 			continue
 		}
-		for _, run := range l.runs(k, occ, func(s Seat) bool { return s.Y == y }) {
+		alike := func(s Seat) bool { return s.Y == y && categories[s.Category] && (accessible || !s.Accessible) }
+		for _, run := range l.runs(k, occ, alike) {
 			if len(l.orphans(run, occ)) == 0 {
 				return true
 			}

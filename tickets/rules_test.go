@@ -196,3 +196,21 @@ func TestBestAvailableSkipsFilteredEnds(t *testing.T) {
 		t.Fatalf("two adjacent seats between wheelchair spaces = %v, %v; want an adjacent pair", l.ids(idx), err)
 	}
 }
+
+// TestOrphanRuleAlternativesAreAlike: a block of wheelchair spaces, or of another price, is no
+// alternative that makes the rule refuse a choice.
+func TestOrphanRuleAlternativesAreAlike(t *testing.T) {
+	seats := row(6, 0)
+	seats[4].Accessible, seats[5].Accessible = true, true // A5, A6 wheelchair spaces
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	occ := taken(l, "A1", "A4") // A2, A3 free between taken seats; A5, A6 free
+	if _, err := l.checkSeats([]string{"A2"}, occ); err != nil {
+		t.Fatalf("A2 strands A3, but the only other single seats that strand nobody are wheelchair spaces: %v", err)
+	}
+	seats = row(6, 0)
+	seats[4].Category, seats[5].Category = "premium", "premium"
+	l = newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	if _, err := l.checkSeats([]string{"A2"}, occ); err != nil {
+		t.Fatalf("A2 strands A3, but the only alternatives cost more: %v", err)
+	}
+}
