@@ -16,8 +16,11 @@ type Selection struct {
 }
 
 // planAttempts bounds how often a best-available hold re-plans after losing a seat to a
-// concurrent hold.
-const planAttempts = 3
+// concurrent hold (the request's deadline bounds it too). Every lost attempt means another
+// hold committed, so with fewer than planAttempts buyers at once nobody is refused while seats
+// remain; and each new attempt chooses among more of the best blocks, so buyers asking at the
+// same moment spread out instead of colliding again.
+const planAttempts = 64
 
 // Hold keeps seats of a screening for the owner's session until the hold expires
 // (Config.HoldTTL), replacing the owner's previous hold on that screening. All or nothing.
@@ -29,28 +32,21 @@ func (s *Service) Hold(ctx context.Context, o Owner, screeningID string, sel Sel
 	if err := s.validSelection(sel); err != nil {
 		return Hold{}, err
 	}
-	sc, err := s.store.Screening(ctx, screeningID)
+	st, err := s.seating(ctx, screeningID)
 	if err != nil {
 		return Hold{}, err
 	}
-	h, err := s.store.Hall(ctx, sc.HallID)
-	if err != nil {
-		return Hold{}, err
-	}
-	l := newLayout(h)
+	l, prices := st.layout, st.prices
 	if sel.Category != "" && !l.hasCategory(sel.Category) {
 		return Hold{}, FieldErrors{"category": "this hall has no seats of category " + sel.Category}
 	}
-	prices := map[string]Price{}
-	for _, p := range sc.Prices {
-		prices[p.Category] = p
-	}
+	spread := 1
 	plan := func(a Availability) ([]string, Money, error) {
 		occ := l.occupancy(a)
 		var idx []int
 		var err error
 		if sel.Count > 0 {
-			idx, err = l.bestAvailable(sel.Count, sel.Category, sel.Accessible, occ)
+			idx, err = l.bestAvailable(sel.Count, sel.Category, sel.Accessible, occ, spread)
 		} else {
 			idx, err = l.checkSeats(sel.SeatIDs, occ)
 		}
@@ -62,7 +58,7 @@ func (s *Service) Hold(ctx context.Context, o Owner, screeningID string, sel Sel
 			p, ok := prices[l.hall.Seats[i].Category]
 			if !ok {
 				// The hall gained a category after the screening was priced.
-				return nil, Money{}, fmt.Errorf("%w: screening %s has no price for seat category %q", ErrConflict, sc.ID, l.hall.Seats[i].Category)
+				return nil, Money{}, fmt.Errorf("%w: screening %s has no price for seat category %q", ErrConflict, screeningID, l.hall.Seats[i].Category)
 			}
 			total.Amount += p.Amount
 			total.Currency = p.Currency
@@ -72,8 +68,13 @@ func (s *Service) Hold(ctx context.Context, o Owner, screeningID string, sel Sel
 	for attempt := 1; ; attempt++ {
 		hold, err := s.store.Hold(ctx, HoldTx{ID: newID("hold_"), ScreeningID: screeningID,
 			UserID: o.UserID, SessionID: o.SessionID, TTL: s.cfg.HoldTTL, Plan: plan})
-		if err != nil && sel.Count > 0 && retryable(err) && attempt < planAttempts {
-			continue // a seat chosen for us went to someone else: choose again
+		if err != nil && sel.Count > 0 && retryable(err) {
+			if attempt < planAttempts && ctx.Err() == nil {
+				spread = min(2*spread, 1<<10)
+				continue // a seat chosen for us went to someone else: choose again
+			}
+			// The buyer named no seats: tell them it is busy, not that "their" seats are taken.
+			return Hold{}, fmt.Errorf("%w: the seats chosen were taken by others %d times", ErrNotEnoughSeats, attempt)
 		}
 		return hold, err
 	}

@@ -3,6 +3,7 @@ package tickets
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 )
@@ -160,19 +161,25 @@ func (l *layout) runs(k int, occ occupancy, keep func(Seat) bool) [][]int {
 // thirds back, then closest to the centre) that strands no seat, else the best block that
 // does, else the best single seats (never splitting a group). Category and accessible narrow
 // the seats considered; without accessible, wheelchair spaces are left to those who ask.
-func (l *layout) bestAvailable(count int, category string, accessible bool, occ occupancy) ([]int, error) {
+// spread > 1 picks at random among the spread best blocks instead: buyers who asked at the
+// same moment and lost the best block to each other then spread out rather than collide again.
+func (l *layout) bestAvailable(count int, category string, accessible bool, occ occupancy, spread int) ([]int, error) {
 	keep := func(s Seat) bool {
 		return (category == "" || s.Category == category) && s.Accessible == accessible
 	}
 	runs := l.runs(count, occ, keep)
 	sort.SliceStable(runs, func(a, b int) bool { return l.score(runs[a]) < l.score(runs[b]) })
+	var clean [][]int
 	for _, r := range runs {
 		if len(l.orphans(r, occ)) == 0 {
-			return r, nil
+			clean = append(clean, r)
 		}
 	}
-	if len(runs) > 0 {
-		return runs[0], nil
+	if len(clean) == 0 {
+		clean = runs
+	}
+	if len(clean) > 0 {
+		return clean[rand.IntN(max(1, min(spread, len(clean))))], nil
 	}
 	var singles []int
 	for i, s := range l.hall.Seats {

@@ -88,7 +88,7 @@ func TestSeatGroups(t *testing.T) {
 		t.Fatalf("whole group with neighbours: %v", err)
 	}
 	// Best available never splits a group: 3 seats from A1.. must not take A3 without A4.
-	idx, err := l.bestAvailable(3, "", false, taken(l))
+	idx, err := l.bestAvailable(3, "", false, taken(l), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,30 +107,30 @@ func TestBestAvailable(t *testing.T) {
 	}
 	seats[0].Accessible, seats[0].Category = true, "standard"
 	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
-	idx, err := l.bestAvailable(2, "", false, taken(l))
+	idx, err := l.bestAvailable(2, "", false, taken(l), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := l.ids(idx); !slices.Equal(got, []string{"C3", "C4"}) {
 		t.Fatalf("best pair in an empty hall = %v, want C3, C4 (two thirds back, centred)", got)
 	}
-	idx, err = l.bestAvailable(1, "", true, taken(l))
+	idx, err = l.bestAvailable(1, "", true, taken(l), 1)
 	if err != nil || !slices.Equal(l.ids(idx), []string{"A1"}) {
 		t.Fatalf("accessible = %v, %v; want A1", l.ids(idx), err)
 	}
-	if _, err := l.bestAvailable(2, "", true, taken(l)); !errors.Is(err, ErrNotEnoughSeats) {
+	if _, err := l.bestAvailable(2, "", true, taken(l), 1); !errors.Is(err, ErrNotEnoughSeats) {
 		t.Fatalf("two wheelchair spaces in a hall with one: %v, want ErrNotEnoughSeats", err)
 	}
 	all := make([]string, 0, len(seats))
 	for _, s := range seats[1:] {
 		all = append(all, s.ID)
 	}
-	if _, err := l.bestAvailable(1, "", false, taken(l, all...)); !errors.Is(err, ErrNotEnoughSeats) {
+	if _, err := l.bestAvailable(1, "", false, taken(l, all...), 1); !errors.Is(err, ErrNotEnoughSeats) {
 		t.Fatalf("full hall: %v, want ErrNotEnoughSeats", err)
 	}
 	// Never strands a seat when a block that does not exists: with C1 taken, C2-C3 would
 	// strand nothing, C3-C4 would strand C2.
-	idx, _ = l.bestAvailable(2, "", false, taken(l, "C1"))
+	idx, _ = l.bestAvailable(2, "", false, taken(l, "C1"), 1)
 	if len(l.orphans(idx, taken(l, "C1"))) != 0 {
 		t.Fatalf("best available stranded a seat: %v", l.ids(idx))
 	}
@@ -181,7 +181,7 @@ func TestBestAvailableSkipsFilteredEnds(t *testing.T) {
 		}
 	}
 	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
-	idx, err := l.bestAvailable(2, "premium", false, taken(l, "A4"))
+	idx, err := l.bestAvailable(2, "premium", false, taken(l, "A4"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestBestAvailableSkipsFilteredEnds(t *testing.T) {
 	seats = row(6, 0)
 	seats[0].Accessible, seats[5].Accessible = true, true
 	l = newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
-	idx, err = l.bestAvailable(2, "", false, taken(l))
+	idx, err = l.bestAvailable(2, "", false, taken(l), 1)
 	if err != nil || l.hall.Seats[idx[0]].X+1 != l.hall.Seats[idx[1]].X {
 		t.Fatalf("two adjacent seats between wheelchair spaces = %v, %v; want an adjacent pair", l.ids(idx), err)
 	}

@@ -26,14 +26,11 @@ type SeatMap struct {
 
 // SeatMap returns a screening's seat map, or ErrNotFound.
 func (s *Service) SeatMap(ctx context.Context, screeningID string) (SeatMap, error) {
-	sc, err := s.store.Screening(ctx, screeningID)
+	st, err := s.seating(ctx, screeningID)
 	if err != nil {
 		return SeatMap{}, err
 	}
-	h, err := s.store.Hall(ctx, sc.HallID)
-	if err != nil {
-		return SeatMap{}, err
-	}
+	h := st.layout.hall
 	a, err := s.store.Availability(ctx, screeningID)
 	if err != nil {
 		return SeatMap{}, err

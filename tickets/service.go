@@ -22,8 +22,9 @@ type Config struct {
 // Service is the ticketing domain over a Store: catalogue browsing and administration, seat
 // maps, and holds with their layout rules.
 type Service struct {
-	store Store
-	cfg   Config
+	store    Store
+	cfg      Config
+	seatings seatingCache
 }
 
 // NewService returns a Service over store.

@@ -68,7 +68,11 @@ func (s *Store) hold(ctx context.Context, htx tickets.HoldTx) (tickets.Hold, err
 		a                                tickets.Availability
 	)
 	b := newBatch()
-	b.Queue(lockScreeningShared, htx.ScreeningID)
+	if s.lockPerScreening { // benchmark baseline: the exclusive lock, so holds of a screening take turns
+		b.Queue(lockScreening, htx.ScreeningID)
+	} else {
+		b.Queue(lockScreeningShared, htx.ScreeningID)
+	}
 	b.Queue(lockUserScreening, htx.UserID, htx.ScreeningID)
 	b.Queue(`SELECT status, starts_at <= now() FROM screenings WHERE id = $1`,
 		htx.ScreeningID).QueryRow(func(row pgx.Row) error {

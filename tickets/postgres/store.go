@@ -21,14 +21,18 @@ type Options struct {
 	// ConnectTimeout bounds each attempt to open a connection; default the url's
 	// connect_timeout, else 5s.
 	ConnectTimeout time.Duration
+	// LockPerScreening is a baseline for benchmarks: serialise every hold of a screening with an
+	// advisory lock (the pattern we improve on); never set in production.
+	LockPerScreening bool
 }
 
 // Store is tickets.Store over a PostgreSQL connection pool. Every time it uses comes from the
 // database's clock: now() of the transaction, the same for every statement in it. It is safe for
 // concurrent use, and any number of Stores (processes) may share one database.
 type Store struct {
-	pool   *pgxpool.Pool
-	closed atomic.Bool
+	pool             *pgxpool.Pool
+	closed           atomic.Bool
+	lockPerScreening bool // Options.LockPerScreening
 }
 
 var _ tickets.Store = (*Store)(nil)
@@ -70,7 +74,7 @@ func connect(ctx context.Context, url string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, lockPerScreening: o.LockPerScreening}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
