@@ -181,17 +181,41 @@ func (l *layout) bestAvailable(count int, category string, accessible bool, occ 
 	if len(clean) > 0 {
 		return clean[rand.IntN(max(1, min(spread, len(clean))))], nil
 	}
-	var singles []int
+	// No block: the best seats one by one, a whole free group counting as one unit of its size.
+	var units [][]int
 	for i, s := range l.hall.Seats {
-		if !occ[i] && keep(s) && s.GroupID == "" {
-			singles = append(singles, i)
+		if occ[i] || !keep(s) {
+			continue
+		}
+		if s.GroupID == "" {
+			units = append(units, []int{i})
+			continue
+		}
+		if g := l.groups[s.GroupID]; g[0] == i && l.allFree(g, occ, keep) {
+			units = append(units, g)
 		}
 	}
-	if len(singles) < count {
-		return nil, ErrNotEnoughSeats
+	sort.SliceStable(units, func(a, b int) bool { return l.score(units[a]) < l.score(units[b]) })
+	var out []int
+	for _, u := range units {
+		if len(out)+len(u) <= count {
+			out = append(out, u...)
+		}
+		if len(out) == count {
+			return out, nil
+		}
 	}
-	sort.SliceStable(singles, func(a, b int) bool { return l.score(singles[a:a+1]) < l.score(singles[b:b+1]) })
-	return singles[:count], nil
+	return nil, ErrNotEnoughSeats
+}
+
+// allFree reports whether every seat of idx is free and passes keep.
+func (l *layout) allFree(idx []int, occ occupancy, keep func(Seat) bool) bool {
+	for _, i := range idx {
+		if occ[i] || !keep(l.hall.Seats[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // score ranks a block of seats: lower is better.

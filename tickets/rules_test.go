@@ -214,3 +214,19 @@ func TestOrphanRuleAlternativesAreAlike(t *testing.T) {
 		t.Fatalf("A2 strands A3, but the only alternatives cost more: %v", err)
 	}
 }
+
+// TestBestAvailableScattered: with no block of adjacent seats left, the best seats one by one,
+// a free love seat counting whole: three seats from a single and a pair.
+func TestBestAvailableScattered(t *testing.T) {
+	seats := row(7, 0)                                  // A1..A7
+	seats[5].GroupID, seats[6].GroupID = "love", "love" // A6+A7
+	l := newLayout(Hall{ID: "h", CinemaID: "c", Name: "h", Seats: seats})
+	occ := taken(l, "A1", "A2", "A4", "A5") // free: A3 alone, the A6+A7 love seat
+	idx, err := l.bestAvailable(3, "", false, occ, 1)
+	if err != nil || !slices.Equal(l.ids(idx), []string{"A3", "A6", "A7"}) {
+		t.Fatalf("three seats from a single and a love seat = %v, %v; want A3, A6, A7", l.ids(idx), err)
+	}
+	if _, err := l.bestAvailable(2, "", false, taken(l, "A1", "A2", "A3", "A4", "A5", "A6"), 1); !errors.Is(err, ErrNotEnoughSeats) {
+		t.Fatalf("two seats when only half a love seat is free: %v, want ErrNotEnoughSeats", err)
+	}
+}
