@@ -39,11 +39,14 @@ type query struct {
 
 func newQuery(c *fiber.Ctx) *query { return &query{c: c, errs: map[string]string{}} }
 
-// get returns parameter name ("" when absent or given twice, which is an error).
+// get returns parameter name ("" when absent or given twice, which is an error; given
+// empty, it is an error too: "limit=" is no limit).
 func (q *query) get(name string) string {
 	switch vals := q.c.Context().QueryArgs().PeekMulti(name); {
 	case len(vals) > 1:
 		q.errs[name] = "must be given once"
+	case len(vals) == 1 && len(vals[0]) == 0:
+		q.errs[name] = "must not be empty"
 	case len(vals) == 1:
 		return string(vals[0]) // a copy: it outlives Fiber's buffers
 	}

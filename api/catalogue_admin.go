@@ -112,6 +112,9 @@ func handleCreateScreening(t *tickets.Service) fiber.Handler {
 			sc.Prices = append(sc.Prices, tickets.Price{Category: p.str("category", true),
 				Amount: p.integer("amount", true), Currency: p.str("currency", true)})
 		}
+		if b.present("ends_at") && sc.EndsAt.IsZero() {
+			b.fail("ends_at", "must be after starts_at") // zero would mean "absent" below
+		}
 		if err := b.err(); err != nil {
 			return err
 		}

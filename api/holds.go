@@ -47,8 +47,11 @@ func handleCreateHold(t *tickets.Service) fiber.Handler {
 		}
 		sel := tickets.Selection{SeatIDs: b.strs("seat_ids", false), Count: int(b.integer("count", false)),
 			Category: b.str("category", false), Accessible: b.boolean("accessible")}
-		if sel.Category != "" && !slugID.MatchString(sel.Category) {
+		if b.present("category") && !slugID.MatchString(sel.Category) {
 			b.fail("category", "must be a seat category: 1-64 lowercase letters, digits or '-'")
+		}
+		if b.present("count") && sel.Count < 1 {
+			b.fail("count", "must be at least 1")
 		}
 		if err := b.err(); err != nil {
 			return err

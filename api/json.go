@@ -127,7 +127,7 @@ func readBody(c *fiber.Ctx, allowed ...string) (*body, error) {
 // only records "unknown field" for every member not in allowed.
 func (b *body) only(allowed []string) {
 	for k := range b.m {
-		if !slices.Contains(allowed, k) {
+		if !slices.Contains(allowed, k) && len(b.errs) < maxFieldErrors {
 			b.errs[b.prefix+k] = "unknown field"
 		}
 	}
@@ -144,6 +144,12 @@ func (b *body) raw(name string, required bool) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return raw, true
+}
+
+// present reports whether field name was sent with a value other than null.
+func (b *body) present(name string) bool {
+	raw, ok := b.m[name]
+	return ok && string(raw) != "null"
 }
 
 // str returns field name as a string; absent, null or "" give "" (an error if required).
@@ -248,7 +254,7 @@ func (b *body) objects(name string, required bool, allowed ...string) []*body {
 		at := fmt.Sprintf("%s%s[%d]", b.prefix, name, i)
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(item, &m); err != nil || m == nil {
-			if _, ok := b.errs[at]; !ok {
+			if _, ok := b.errs[at]; !ok && len(b.errs) < maxFieldErrors {
 				b.errs[at] = "must be an object"
 			}
 			continue
@@ -262,10 +268,14 @@ func (b *body) objects(name string, required bool, allowed ...string) []*body {
 
 // fail records a validation message for name unless one is already recorded.
 func (b *body) fail(name, msg string) {
-	if _, ok := b.errs[b.prefix+name]; !ok {
+	if _, ok := b.errs[b.prefix+name]; !ok && len(b.errs) < maxFieldErrors {
 		b.errs[b.prefix+name] = msg
 	}
 }
+
+// maxFieldErrors bounds the errors one 422 lists: a body of 10,000 bad seats is refused with
+// the first ones named, not with a multi-megabyte answer.
+const maxFieldErrors = 50
 
 // err returns the collected validation errors, or nil.
 func (b *body) err() error {
@@ -279,7 +289,9 @@ func (b *body) err() error {
 // seconds required, fractions allowed.
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || strings.Contains(s, ",") { // Go also takes a decimal comma; RFC 3339 does not
+	_, offset := t.Zone()
+	// Go also takes a decimal comma and an offset hour of 24; RFC 3339 does not.
+	if err != nil || strings.Contains(s, ",") || offset <= -24*3600 || offset >= 24*3600 {
 		return time.Time{}, errors.New("must be an RFC 3339 date-time with an offset, such as 2026-12-01T20:00:00+01:00")
 	}
 	return t, nil

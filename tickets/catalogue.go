@@ -209,6 +209,8 @@ func (s *Service) CreateScreening(ctx context.Context, sc Screening) (Screening,
 			fe[fmt.Sprintf("prices[%d].amount", i)] = "must be 0-100000000 minor units"
 		case !currencyPattern.MatchString(p.Currency) || p.Currency != sc.Prices[0].Currency:
 			fe[fmt.Sprintf("prices[%d].currency", i)] = "must be one ISO 4217 code for every price"
+		case !slugPattern.MatchString(p.Category):
+			fe[fmt.Sprintf("prices[%d].category", i)] = "must be 1-64 lowercase letters, digits or '-'"
 		case priced[p.Category]:
 			fe[fmt.Sprintf("prices[%d].category", i)] = "duplicate category"
 		}

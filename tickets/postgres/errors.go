@@ -64,10 +64,11 @@ func (s *Store) fail(err error) error {
 }
 
 // badValue reports whether PostgreSQL refused a value sent to it: data exceptions (class 22),
-// such as text with a NUL byte (22021) or an integer out of range (22003).
+// such as text with a NUL byte (22021) or an integer out of range (22003), and values over a
+// limit, such as an index entry too long (54000).
 func badValue(err error) bool {
 	code, _ := pgCode(err)
-	return strings.HasPrefix(code, "22")
+	return strings.HasPrefix(code, "22") || code == "54000"
 }
 
 // isDomain reports whether err is one of the tickets package's answers.
