@@ -74,6 +74,23 @@ func newTestServer(tb testing.TB) *testServer {
 // account flows' configuration.
 func newTestServerWith(tb testing.TB, cfg Config, mutate ...func(*accounts.Service)) *testServer {
 	tb.Helper()
+	ts, _ := buildTestServer(tb, testServerOptions{cfg: cfg, tickets: openSQLite, mutate: mutate})
+	return ts
+}
+
+// testServerOptions configure buildTestServer. Zero values: no HTTP-layer changes, the tickets
+// store opened by tickets is required, the server's log is discarded.
+type testServerOptions struct {
+	cfg     Config
+	tickets func(tb testing.TB, clock *testClock) tickets.Store
+	log     io.Writer // the server's log, error level only; nil discards it
+	mutate  []func(*accounts.Service)
+}
+
+// buildTestServer is the one place a test server is put together: a throwaway Redis (miniredis
+// or redis-server), the account flows, and a ticket store, all on one settable clock.
+func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.Store) {
+	tb.Helper()
 	r := sessiontest.Start(tb)
 	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
 	if err != nil {
@@ -98,25 +115,39 @@ func newTestServerWith(tb testing.TB, cfg Config, mutate ...func(*accounts.Servi
 	acc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
 		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
 		Devices: auth.NewDeviceTokens(secret)}
-	for _, m := range mutate {
+	for _, m := range o.mutate {
 		m(acc)
 	}
-	tstore, err := sqlite.Open(context.Background(), "", sqlite.Options{Now: clock.now})
-	if err != nil {
-		tb.Fatal(err)
+	logger := slog.New(slog.DiscardHandler)
+	if o.log != nil {
+		logger = slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
-	tb.Cleanup(tstore.Close)
+	tstore := o.tickets(tb, clock)
 	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store}})
-	srv, err := NewServer(cfg, Deps{
+	srv, err := NewServer(o.cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
 		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
-		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Spec: boxoffice.OpenAPI,
+		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, tstore: tstore, clock: clock}
+	ts := &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, clock: clock}
+	if s, ok := tstore.(*sqlite.Store); ok {
+		ts.tstore = s
+	}
+	return ts, tstore
+}
+
+// openSQLite opens an empty in-memory ticket store on the test clock.
+func openSQLite(tb testing.TB, clock *testClock) tickets.Store {
+	s, err := sqlite.Open(context.Background(), "", sqlite.Options{Now: clock.now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
 }
 
 // call sends one request through the Fiber app.

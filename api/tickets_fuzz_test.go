@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -25,17 +24,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"boxoffice"
-	"boxoffice/accounts"
-	"boxoffice/auth"
-	"boxoffice/session"
-	"boxoffice/session/sessiontest"
 	"boxoffice/tickets"
 	"boxoffice/tickets/postgres"
-	"boxoffice/tickets/sqlite"
 	"boxoffice/tickets/ticketstest"
 )
 
@@ -58,14 +51,7 @@ type ticketBackend struct {
 }
 
 var ticketBackends = []ticketBackend{
-	{"sqlite", func(tb testing.TB, clock *testClock) tickets.Store {
-		s, err := sqlite.Open(context.Background(), "", sqlite.Options{Now: clock.now})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(s.Close)
-		return s
-	}},
+	{"sqlite", openSQLite},
 	// PostgreSQL keeps its own clock (now()); the test clock is never moved here. PostgresURL
 	// skips loudly when no server is reachable, and fails in CI.
 	{"postgres", func(tb testing.TB, _ *testClock) tickets.Store {
@@ -79,50 +65,11 @@ var ticketBackends = []ticketBackend{
 	}},
 }
 
-// newTestServerOn is newTestServer over the ticket store that backend opens. tstore is set
-// only for SQLite.
+// newTestServerOn is newTestServer over the ticket store that backend opens, logging errors to
+// log.
 func newTestServerOn(tb testing.TB, backend ticketBackend, log *errorLog) (*testServer, tickets.Store) {
 	tb.Helper()
-	r := sessiontest.Start(tb)
-	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { rdb.Close() })
-	rts := &rtCounter{}
-	rdb.AddHook(rts)
-	clock := &testClock{}
-	scfg := session.DefaultConfig()
-	scfg.Now = clock.now
-	store, err := session.New(rdb, scfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	secret := []byte("test-secret-test-secret-test-secret!")
-	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret, CacheSize: 1000})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	passwords := auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4)
-	acc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
-		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
-		Devices: auth.NewDeviceTokens(secret)}
-	tstore := backend.open(tb, clock)
-	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store}})
-	srv, err := NewServer(Config{}, Deps{
-		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
-		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing,
-		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
-		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelError})), Now: time.Now, Spec: boxoffice.OpenAPI,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts := &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, clock: clock}
-	if s, ok := tstore.(*sqlite.Store); ok {
-		ts.tstore = s
-	}
-	return ts, tstore
+	return buildTestServer(tb, testServerOptions{tickets: backend.open, log: log})
 }
 
 // errorLog keeps what the server logs at error level: the causes of its 5xx answers.

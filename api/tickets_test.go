@@ -35,26 +35,7 @@ func newTicketWorld(t *testing.T) ticketWorld {
 	t.Helper()
 	ts := newTestServer(t)
 	ts.spec = specCheck(t) // every exchange of the ticket tests is checked against openapi.yaml
-	w := ticketWorld{ts: ts, alice: ts.signIn(t, "alice"), bob: ts.signIn(t, "bob")}
-	ctx := context.Background()
-	svc := ts.tickets
-	must := func(_ bool, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(svc.PutMovie(ctx, tickets.Movie{ID: "m1", Title: "Middle Film", DurationMinutes: 100}))
-	must(svc.PutCinema(ctx, tickets.Cinema{ID: "c1", Name: "Cinema One", City: "Berlin", TimeZone: "Europe/Berlin"}))
-	must(svc.PutHall(ctx, tickets.Hall{ID: "h1", CinemaID: "c1", Name: "Hall 1", Seats: testLayout()}))
-	w.startsAt = ts.clock.now().Add(24 * time.Hour).Truncate(time.Minute)
-	sc, err := svc.CreateScreening(ctx, tickets.Screening{MovieID: "m1", HallID: "h1", StartsAt: w.startsAt,
-		Prices: []tickets.Price{{Category: "standard", Amount: 1150, Currency: "EUR"}, {Category: "premium", Amount: 1450, Currency: "EUR"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.scr = sc.ID
-	return w
+	return stockTicketWorld(t, ts)
 }
 
 func testLayout() []tickets.Seat {
