@@ -233,10 +233,15 @@ func (s *Service) CreateScreening(ctx context.Context, sc Screening) (Screening,
 	return s.store.Screening(ctx, sc.ID)
 }
 
-// CancelScreening cancels a screening and ends its holds (HoldCancelled). ErrNotFound when
-// missing; cancelling twice is not an error.
+// CancelScreening cancels a screening, ends its holds (HoldCancelled) and cancels and refunds
+// every confirmed order for it. ErrNotFound when missing; cancelling twice is not an error.
 func (s *Service) CancelScreening(ctx context.Context, id string) error {
-	return s.store.CancelScreening(ctx, id)
+	if err := s.store.CancelScreening(ctx, id); err != nil {
+		return err
+	}
+	// Best effort: the janitor sends the refunds that are still pending later.
+	_ = s.sendScreeningRefunds(ctx, id)
+	return nil
 }
 
 // SetBlocked blocks or unblocks seats of a screening (all or nothing). FieldErrors for seats

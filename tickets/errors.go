@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Store methods return ErrUnavailable (wrapped) when the database cannot be
@@ -70,3 +71,43 @@ func (e *RuleError) Error() string { return e.Detail }
 
 // Unwrap makes errors.Is(err, e.Rule) true.
 func (e *RuleError) Unwrap() error { return e.Rule }
+
+// Order errors.
+var (
+	// ErrHoldExpired: the hold to pay for is no longer active (its deadline passed, or it was
+	// released, replaced, revoked or cancelled).
+	ErrHoldExpired = errors.New("tickets: hold expired")
+	// ErrOrderExists is matched by *OrderExistsError: the hold already has a pending or
+	// confirmed order (made with another idempotency key).
+	ErrOrderExists = errors.New("tickets: hold already ordered")
+	// ErrIdempotencyKeyReused: the key was used before for a different request.
+	ErrIdempotencyKeyReused = errors.New("tickets: idempotency key reused")
+	// ErrIdempotencyInFlight is matched by *InFlightError: the first request with the key has
+	// not finished.
+	ErrIdempotencyInFlight = errors.New("tickets: idempotency key in flight")
+	// ErrCancellationClosed: the screening starts within Config.CancelCutoff (or has started).
+	ErrCancellationClosed = errors.New("tickets: cancellation closed")
+	// ErrOrderNotCancellable: only confirmed orders can be cancelled.
+	ErrOrderNotCancellable = errors.New("tickets: order not cancellable")
+	// ErrInvalidSignature: a payment webhook whose signature does not verify (or is too old).
+	ErrInvalidSignature = errors.New("tickets: invalid webhook signature")
+)
+
+// OrderExistsError names the order the hold already has. It matches ErrOrderExists.
+type OrderExistsError struct{ OrderID string }
+
+func (e *OrderExistsError) Error() string { return "hold already ordered as " + e.OrderID }
+
+// Is makes errors.Is(err, ErrOrderExists) true.
+func (e *OrderExistsError) Is(target error) bool { return target == ErrOrderExists }
+
+// InFlightError says when to retry a request whose idempotency key is still in flight. It
+// matches ErrIdempotencyInFlight.
+type InFlightError struct{ RetryAfter time.Duration }
+
+func (e *InFlightError) Error() string {
+	return fmt.Sprintf("idempotency key in flight; retry after %s", e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrIdempotencyInFlight) true.
+func (e *InFlightError) Is(target error) bool { return target == ErrIdempotencyInFlight }

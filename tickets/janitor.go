@@ -12,10 +12,12 @@ type SessionChecker interface {
 	Alive(ctx context.Context, sessions []SessionRef) ([]bool, error)
 }
 
-// Janitor tidies holds in the background: it marks expired holds (correctness never waits
-// for it: an expired hold's seats are free the moment its deadline passes), and ends the holds
-// of sessions that ended without telling us (a crash between a logout and the release, a
-// session evicted or expired in Redis). Every instance may run one.
+// Janitor tidies holds and orders in the background: it marks expired holds (correctness
+// never waits for it: an expired hold's seats are free the moment its deadline passes), settles
+// pending orders whose payment is overdue or whose request crashed, sends refunds that were
+// recorded but not sent, and ends the holds of sessions that ended without telling us (a crash
+// between a logout and the release, a session evicted or expired in Redis). Every instance may
+// run one.
 type Janitor struct {
 	Service  *Service      // its Config.Sessions, when set, is the session check
 	Interval time.Duration // default 5s
@@ -49,13 +51,20 @@ func (j *Janitor) Run(ctx context.Context) {
 	}
 }
 
-// Once runs one round: expiry, then the session check. It returns the first error.
+// Once runs one round: expiry, stalled orders (settled with the provider), refunds not yet
+// sent, then the session check. It returns the first error.
 func (j *Janitor) Once(ctx context.Context) error {
 	batch := j.Batch
 	if batch <= 0 {
 		batch = 500
 	}
 	if _, err := j.Service.store.Sweep(ctx, batch); err != nil {
+		return err
+	}
+	if _, err := j.Service.settleStalled(ctx, batch); err != nil {
+		return err
+	}
+	if _, err := j.Service.sendPendingRefunds(ctx, batch); err != nil {
 		return err
 	}
 	last, err := j.Service.endDeadSessions(ctx, "", j.after, batch)

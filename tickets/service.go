@@ -17,10 +17,23 @@ type Config struct {
 	// Sessions tells which sessions are still signed in (SessionsEnded, Janitor); nil means
 	// only holds of sessions named explicitly are ended.
 	Sessions SessionChecker
+
+	// Payments are the payment providers by method name (e.g. "test"); orders can only be
+	// paid with these.
+	Payments map[string]PaymentProvider
+	// CancelCutoff: buyers may cancel a confirmed order until this long before the screening
+	// starts; default 2h.
+	CancelCutoff time.Duration
+	// PaymentGrace: a pending order whose payment has not completed this long after its
+	// deadline is settled by the janitor (its payment cancelled); default 30s.
+	PaymentGrace time.Duration
+	// KeyLease: how long a request owns its idempotency key before a retry may take the order
+	// over (after a crash); default 15s.
+	KeyLease time.Duration
 }
 
 // Service is the ticketing domain over a Store: catalogue browsing and administration, seat
-// maps, and holds with their layout rules.
+// maps, holds with their layout rules, and orders with their payments and refunds.
 type Service struct {
 	store    Store
 	cfg      Config
@@ -37,6 +50,15 @@ func NewService(store Store, cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.CancelCutoff <= 0 {
+		cfg.CancelCutoff = 2 * time.Hour
+	}
+	if cfg.PaymentGrace <= 0 {
+		cfg.PaymentGrace = 30 * time.Second
+	}
+	if cfg.KeyLease <= 0 {
+		cfg.KeyLease = 15 * time.Second
 	}
 	return &Service{store: store, cfg: cfg}
 }

@@ -50,10 +50,13 @@ type Store interface {
 	// the same hall: ErrHallBusy. ErrNotFound when the movie or hall does not exist;
 	// ErrConflict when the ID is taken.
 	CreateScreening(ctx context.Context, s Screening) error
-	// CancelScreening marks a screening cancelled and every active hold on it
-	// HoldCancelled, freeing their seats, in one transaction; a hold being taken at the same
-	// time either commits first (and is cancelled) or sees the cancellation
-	// (ErrScreeningCancelled). Cancelling twice is not an error. ErrNotFound when missing.
+	// CancelScreening marks a screening cancelled, every active hold on it HoldCancelled, and
+	// every confirmed order for it OrderCancelled with its tickets void and a Refund
+	// (RefundScreening, RefundPending), freeing all their seats, in one transaction; a hold or
+	// order being made at the same time either commits first (and is cancelled) or sees the
+	// cancellation (a hold: ErrScreeningCancelled; a payment: refunded, see FinishOrderTx).
+	// Pending orders stay pending (their payment settles them). Cancelling twice is not an
+	// error. ErrNotFound when missing.
 	CancelScreening(ctx context.Context, id string) error
 
 	// Availability reads the seats taken at a screening now (held seats whose deadline has
@@ -92,6 +95,8 @@ type Store interface {
 	// frees their seats (taking a new availability version), so that reads need not skip
 	// them. Correctness never depends on it. Safe to run on every instance at once.
 	Sweep(ctx context.Context, limit int) (int, error)
+
+	OrderStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -23,6 +23,7 @@ const (
 	codeSerializ    = "40001" // serialization_failure
 	codeDeadlock    = "40P01" // deadlock_detected
 	codeSeatsTaken  = "BX001" // raised by seats_taken() (migrations)
+	codeNoOrder     = "BX002" // raised by finish_order() for an order that does not exist
 	holdsPrimaryKey = "holds_pkey"
 	holdsActiveUser = "holds_active_user" // one active hold per user and screening
 )
@@ -76,7 +77,9 @@ func isDomain(err error) bool {
 	var ue *tickets.UnavailableError
 	var fe tickets.FieldErrors
 	for _, target := range []error{tickets.ErrNotFound, tickets.ErrConflict, tickets.ErrHallBusy,
-		tickets.ErrHallInUse, tickets.ErrScreeningCancelled, tickets.ErrScreeningStarted, tickets.ErrUnavailable} {
+		tickets.ErrHallInUse, tickets.ErrScreeningCancelled, tickets.ErrScreeningStarted, tickets.ErrUnavailable,
+		tickets.ErrHoldExpired, tickets.ErrOrderExists, tickets.ErrIdempotencyKeyReused,
+		tickets.ErrIdempotencyInFlight, tickets.ErrCancellationClosed, tickets.ErrOrderNotCancellable} {
 		if errors.Is(err, target) {
 			return true
 		}

@@ -111,9 +111,10 @@ func (s *Store) CreateScreening(ctx context.Context, sc tickets.Screening) error
 	})
 }
 
-// CancelScreening marks a screening cancelled and every active hold on it (whose deadline has
-// not passed; expired ones are left to Sweep) tickets.HoldCancelled, freeing their seats, in one
-// transaction. It first locks the screening exclusively (lockScreening), which waits for the
+// CancelScreening marks a screening cancelled, every active hold on it (whose deadline has
+// not passed; expired ones are left to Sweep) tickets.HoldCancelled, and every confirmed order
+// tickets.OrderCancelled with a pending refund (cancel_refund() in migrations), freeing their
+// seats, in one transaction. It first locks the screening exclusively (lockScreening), which waits for the
 // holds being taken on it and makes later ones wait, then see the cancellation. Cancelling
 // twice is not an error; tickets.ErrNotFound when the screening does not exist.
 func (s *Store) CancelScreening(ctx context.Context, id string) error {
@@ -131,6 +132,8 @@ func (s *Store) CancelScreening(ctx context.Context, id string) error {
 				WHERE screening_id = $1 AND status = 'active' AND expires_at > now()
 				RETURNING id, screening_id, seat_ids
 			)`+freeClaims, id)
+		b.Queue(`SELECT cancel_refund(o.id, 'screening_cancelled') FROM orders o
+			WHERE o.screening_id = $1 AND o.status = 'confirmed' ORDER BY o.id`, id)
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

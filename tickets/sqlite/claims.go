@@ -57,8 +57,8 @@ func (t *tx) claimSeats(ctx context.Context, screeningID string, seatIDs []strin
 	return lost, nil
 }
 
-// holdIDs returns the IDs a query on holds selects.
-func (t *tx) holdIDs(ctx context.Context, query string, args ...any) ([]string, error) {
+// idList returns the IDs (the first and only column, text) that a query selects.
+func (t *tx) idList(ctx context.Context, query string, args ...any) ([]string, error) {
 	rows, err := t.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (t *tx) holdIDs(ctx context.Context, query string, args ...any) ([]string, 
 // left to Sweep (and to lazy expiry): they are expired, not ended by anyone. It returns how
 // many holds it ended.
 func (t *tx) endHolds(ctx context.Context, status, where string, args ...any) (int, error) {
-	ids, err := t.holdIDs(ctx, `SELECT id FROM holds WHERE status = 'active' AND expires_at > ? AND (`+
+	ids, err := t.idList(ctx, `SELECT id FROM holds WHERE status = 'active' AND expires_at > ? AND (`+
 		where+`) ORDER BY id`, append([]any{t.ms()}, args...)...)
 	if err != nil || len(ids) == 0 {
 		return 0, err
@@ -136,7 +136,7 @@ func (s *Store) SetBlocked(ctx context.Context, screeningID string, seatIDs []st
 				v, t.ms(), screeningID, jsonList(ids))
 			return err
 		}
-		lost, err := t.holdIDs(ctx, `
+		lost, err := t.idList(ctx, `
 			SELECT c.seat_id FROM seat_claims c WHERE c.screening_id = :screening
 				AND c.seat_id IN (SELECT value FROM json_each(:seats)) AND c.state <> 'blocked' AND `+taken+`
 			ORDER BY c.seat_id`,
@@ -161,7 +161,7 @@ func (s *Store) Sweep(ctx context.Context, limit int) (int, error) {
 	}
 	var n int
 	err := s.write(ctx, func(t *tx) error {
-		ids, err := t.holdIDs(ctx, `
+		ids, err := t.idList(ctx, `
 			SELECT id FROM holds WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
 			t.ms(), limit)
 		if err != nil || len(ids) == 0 {

@@ -160,10 +160,14 @@ func (s *Store) CreateScreening(ctx context.Context, sc tickets.Screening) error
 	})
 }
 
-// CancelScreening marks a screening cancelled and every active hold on it (one whose deadline
-// has not passed) tickets.HoldCancelled, freeing their seats, in one transaction. Holds take
-// the same write lock, so a concurrent hold either commits first (and is cancelled here) or
-// sees the cancellation. Cancelling twice is not an error; tickets.ErrNotFound when missing.
+// CancelScreening marks a screening cancelled, every active hold on it (one whose deadline
+// has not passed) tickets.HoldCancelled, and every confirmed order for it
+// tickets.OrderCancelled with its tickets void and a refund (tickets.RefundScreening,
+// tickets.RefundPending), freeing all their seats, in one transaction. Pending orders stay
+// pending: their payment settles them (a success is refunded, the screening being cancelled).
+// Holds and orders take the same write lock, so a concurrent hold or payment either commits
+// first (and is cancelled here) or sees the cancellation. Cancelling twice is not an error;
+// tickets.ErrNotFound when missing.
 func (s *Store) CancelScreening(ctx context.Context, id string) error {
 	return s.write(ctx, func(t *tx) error {
 		if missing, err := absent(ctx, t, `SELECT 1 FROM screenings WHERE id = ?`, id); err != nil {
@@ -175,7 +179,14 @@ func (s *Store) CancelScreening(ctx context.Context, id string) error {
 			`UPDATE screenings SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'`, id); err != nil {
 			return err
 		}
-		_, err := t.endHolds(ctx, tickets.HoldCancelled, `screening_id = ?`, id)
-		return err
+		if _, err := t.endHolds(ctx, tickets.HoldCancelled, `screening_id = ?`, id); err != nil {
+			return err
+		}
+		orders, err := t.idList(ctx,
+			`SELECT id FROM orders WHERE screening_id = ? AND status = 'confirmed' ORDER BY id`, id)
+		if err != nil {
+			return err
+		}
+		return t.cancelOrders(ctx, orders, tickets.RefundScreening)
 	})
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"boxoffice/tickets"
 	"boxoffice/tickets/ticketstest"
@@ -52,8 +56,12 @@ func TestReopenFileKeepsDataAndMigratesOnce(t *testing.T) {
 	if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 || mode != "wal" {
-		t.Fatalf("migrations applied %d times (want 1), journal_mode %q (want wal)", applied, mode)
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("embedded migrations: %v, %v", files, err)
+	}
+	if applied != len(files) || mode != "wal" {
+		t.Fatalf("%d migrations applied (want each of %d once), journal_mode %q (want wal)", applied, len(files), mode)
 	}
 	var fk int
 	if err := s.db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
@@ -152,4 +160,56 @@ func TestLockedFileIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustHold(t, s, holdTx("h1", w.scr.ID, "u1", time.Minute, "A1"))
+}
+
+// 00002 rebuilds seat_claims: the claims of a database made before it survive the upgrade (and
+// its Down), with their versions.
+func TestOrdersMigrationKeepsClaims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "boxoffice.db")
+	clock := newFakeClock()
+	s, err := Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := seed(t, s, clock)
+	mustHold(t, s, holdTx("h1", w.scr.ID, "u1", 10*time.Minute, "A1", "A2"))
+	if err := s.SetBlocked(t.Context(), w.scr.ID, []string{"A4"}, true); err != nil {
+		t.Fatal(err)
+	}
+	before := available(t, s, w.scr.ID)
+	s.Close()
+
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), 1); err != nil {
+		t.Fatalf("down to 00001: %v", err)
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name IN ('orders', 'seat_claims_old')`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("after Down: %d leftover tables, %v", tables, err)
+	}
+	_ = db.Close()
+
+	s, err = Open(t.Context(), path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("upgrading: %v", err)
+	}
+	defer s.Close()
+	if after := available(t, s, w.scr.ID); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("claims after the upgrade: %+v; want %+v", after, before)
+	}
+	o := mustBegin(t, s, beginTx("o1", "h1", "u1", "k1"))
+	if got := finish(t, s, o, tickets.PaymentSucceeded).Order; got.Status != tickets.OrderConfirmed {
+		t.Fatalf("paying on the upgraded database: %+v", got)
+	}
 }

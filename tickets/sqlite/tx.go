@@ -110,7 +110,10 @@ func isDomain(err error) bool {
 		errors.Is(err, tickets.ErrNotFound) || errors.Is(err, tickets.ErrConflict) ||
 		errors.Is(err, tickets.ErrHallBusy) || errors.Is(err, tickets.ErrHallInUse) ||
 		errors.Is(err, tickets.ErrScreeningCancelled) || errors.Is(err, tickets.ErrScreeningStarted) ||
-		errors.Is(err, tickets.ErrNotEnoughSeats)
+		errors.Is(err, tickets.ErrNotEnoughSeats) || errors.Is(err, tickets.ErrHoldExpired) ||
+		errors.Is(err, tickets.ErrOrderExists) || errors.Is(err, tickets.ErrIdempotencyKeyReused) ||
+		errors.Is(err, tickets.ErrIdempotencyInFlight) || errors.Is(err, tickets.ErrCancellationClosed) ||
+		errors.Is(err, tickets.ErrOrderNotCancellable)
 }
 
 // jsonList encodes ids as a JSON array (never null), for json_each(?) and JSON columns.
