@@ -16,9 +16,9 @@ func corsPolicy(origins []string) fiber.Handler {
 		AllowOrigins:     strings.Join(origins, ","),
 		AllowCredentials: true,
 		AllowMethods:     "GET,HEAD,POST,PUT,PATCH,DELETE",
-		AllowHeaders:     "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token, X-Request-Id",
+		AllowHeaders:     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-CSRF-Token, X-Request-Id",
 		ExposeHeaders: "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id, " +
-			"Session-Idle-Expires-At, Session-Absolute-Expires-At",
+			"Session-Idle-Expires-At, Session-Absolute-Expires-At, Idempotent-Replayed",
 		MaxAge: 600,
 	})
 }

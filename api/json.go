@@ -266,6 +266,23 @@ func (b *body) objects(name string, required bool, allowed ...string) []*body {
 	return out
 }
 
+// object returns field name as a nested object with only the allowed fields, whose messages
+// are recorded under "name.field"; absent or null give nil (an error if required).
+func (b *body) object(name string, required bool, allowed ...string) *body {
+	raw, ok := b.raw(name, required)
+	if !ok {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		b.fail(name, "must be an object")
+		return nil
+	}
+	child := &body{m: m, errs: b.errs, prefix: b.prefix + name + "."}
+	child.only(allowed)
+	return child
+}
+
 // fail records a validation message for name unless one is already recorded.
 func (b *body) fail(name, msg string) {
 	if _, ok := b.errs[b.prefix+name]; !ok && len(b.errs) < maxFieldErrors {
@@ -331,14 +348,25 @@ func requireJSON(c *fiber.Ctx, types ...string) error {
 	return errUnsupportedMedia
 }
 
-// writeJSON sends v as JSON with the given content type, without HTML escaping.
+// writeJSON sends v as JSON with the given content type (see marshalJSON).
 func writeJSON(c *fiber.Ctx, contentType string, v any) error {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	return c.Send(b)
+}
+
+// marshalJSON is the one JSON encoding of answers: without HTML escaping and without a
+// trailing newline. Bodies stored to be replayed later (tickets.Reply) are encoded by it too,
+// so that they are byte for byte what writeJSON would have sent.
+func marshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return err
+		return nil, err
 	}
-	c.Set(fiber.HeaderContentType, contentType)
-	return c.Send(bytes.TrimRight(buf.Bytes(), "\n"))
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

@@ -32,6 +32,9 @@ type Problem struct {
 	// SeatIDs names the seats concerned (seats_unavailable: those taken; seat_group_split and
 	// orphan_seat: the group, or the seats that would be stranded).
 	SeatIDs []string `json:"seat_ids,omitempty"`
+	// OrderID names the order concerned (payment_declined: the declined order; order_exists:
+	// the hold's order).
+	OrderID string `json:"order_id,omitempty"`
 }
 
 // Errors of the HTTP layer itself; domain packages own theirs.
@@ -101,6 +104,10 @@ var problemTable = []problemRow{
 	{session.ErrInvalidData, 422, "invalid_session_data", "Invalid session data", ""},
 	{errBadIfMatch, 400, "invalid_if_match", "Malformed If-Match", `If-Match must be "*" or a list of entity tags such as "3".`},
 	{errMalformedJSON, 400, "malformed_json", "Malformed JSON", ""},
+	{errMissingKey, 400, "idempotency_key_missing", "Idempotency-Key missing",
+		`Send an Idempotency-Key header with a key unique to this purchase, such as "8e03978e-40d5-43e8-bc93-6894a57f9324", and the same key on every retry.`},
+	{errBadKey, 400, "invalid_idempotency_key", "Malformed Idempotency-Key",
+		"The Idempotency-Key must be one key of 1 to 255 printable ASCII characters: a quoted string such as \"abc\" (escaping \" and \\ with a backslash), or a bare key such as abc of letters, digits and !#$%&'*+-.^_`|~:/."},
 	{accounts.ErrThrottled, 429, "too_many_attempts", "Too many attempts", "Too many failed attempts; wait before trying again."},
 	{session.ErrRotatingTooFast, 429, "too_many_attempts", "Too many attempts", "This session's refresh token is being rotated too often; wait before refreshing again."},
 	{session.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
@@ -125,6 +132,24 @@ var problemTable = []problemRow{
 	{tickets.ErrConflict, 409, "conflict", "Conflict",
 		"The id is taken by another record, or the hall belongs to another cinema."},
 	{tickets.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The ticketing database cannot be consulted right now; retry shortly."},
+
+	// Orders. A *tickets.OrderExistsError's order (and a declined payment's) goes to order_id;
+	// a *tickets.InFlightError's wait to Retry-After.
+	{errPaymentDeclined, 402, "payment_declined", "Payment declined",
+		"The payment was declined. The hold is kept until it expires: pay again with other payment details and a new Idempotency-Key."},
+	{tickets.ErrHoldExpired, 410, "hold_expired", "Hold expired",
+		"The hold is no longer active (it expired, or was released, replaced or cancelled); hold the seats again."},
+	{tickets.ErrOrderExists, 409, "order_exists", "Order exists",
+		"The hold already has an order (order_id), made with another Idempotency-Key."},
+	{tickets.ErrIdempotencyKeyReused, 422, "idempotency_key_reused", "Idempotency-Key reused",
+		"This Idempotency-Key was used for a different request; use a new key for a new request."},
+	{tickets.ErrIdempotencyInFlight, 409, "idempotency_key_in_flight", "Request in progress",
+		"The first request with this Idempotency-Key has not finished; retry after Retry-After seconds."},
+	{tickets.ErrCancellationClosed, 409, "cancellation_closed", "Cancellation closed",
+		"The screening starts too soon (or has started) for the order to be cancelled."},
+	{tickets.ErrOrderNotCancellable, 409, "order_not_cancellable", "Order not cancellable", "Only a confirmed order can be cancelled."},
+	{tickets.ErrInvalidSignature, 400, "invalid_signature", "Invalid signature",
+		"The webhook's signature header is missing, malformed, too old, or does not match the body."},
 }
 
 // problemFor is the single place where errors become HTTP problems (problemTable). Anything it
@@ -160,6 +185,9 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 			re  *tickets.RuleError
 			te  *accounts.ThrottledError
 			be  *session.RotationBusyError
+			oe  *tickets.OrderExistsError
+			de  *declinedError
+			ie  *tickets.InFlightError
 		)
 		switch {
 		case errors.As(err, &ve):
@@ -179,6 +207,12 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 			retryAfter = te.RetryAfter
 		case errors.As(err, &be):
 			retryAfter = be.RetryAfter
+		case errors.As(err, &oe):
+			p.OrderID = oe.OrderID
+		case errors.As(err, &de):
+			p.OrderID = de.orderID
+		case errors.As(err, &ie):
+			retryAfter = max(ie.RetryAfter, time.Second)
 		case p.Status == 503:
 			retryAfter = time.Second
 		}
@@ -235,9 +269,22 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 			c.Set(fiber.HeaderAllow, strings.Join(allow(c.Path()), ", "))
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Status(p.Status)
-		return writeJSON(c, "application/problem+json", p)
+		c.Set(fiber.HeaderContentType, mimeProblem)
+		return c.Status(p.Status).Send(renderProblem(p))
 	}
+}
+
+// mimeProblem is the media type of every problem (RFC 9457).
+const mimeProblem = "application/problem+json"
+
+// renderProblem is the one encoding of a problem body: what errorHandler sends, and what an
+// order's stored reply holds (orderReply), byte for byte.
+func renderProblem(p Problem) []byte {
+	b, err := marshalJSON(p)
+	if err != nil { // cannot happen: strings, ints and a map of strings
+		panic(err)
+	}
+	return b
 }
 
 // bearerChallenge is the RFC 6750 WWW-Authenticate value for a 401 with the given code. The

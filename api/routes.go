@@ -44,6 +44,11 @@ func (s *Server) routes() {
 	v1.Post("/screenings/:id/holds", authed, live, handleCreateHold(t))
 	v1.Get("/holds/:id", authed, live, handleGetHold(t))
 	v1.Delete("/holds/:id", authed, live, handleDeleteHold(t))
+	v1.Post("/orders", authed, live, handleCreateOrder(t))
+	v1.Get("/orders", authed, live, handleListOrders(t))
+	v1.Get("/orders/:id", authed, live, handleGetOrder(t))
+	v1.Post("/orders/:id/cancel", authed, live, handleCancelOrder(t))
+	v1.Post("/payments/webhook", handlePaymentWebhook(t))
 
 	admin := requireAdmin(d.Sessions)
 	v1.Get("/admin/users/:id/sessions", authed, admin, handleAdminListSessions(d.Sessions, d.Users))
@@ -56,6 +61,7 @@ func (s *Server) routes() {
 	v1.Post("/admin/screenings/:id/cancel", authed, admin, handleCancelScreening(t))
 	v1.Post("/admin/screenings/:id/block", authed, admin, handleBlockSeats(t, true))
 	v1.Post("/admin/screenings/:id/unblock", authed, admin, handleBlockSeats(t, false))
+	v1.Get("/admin/screenings/:id/refunds", authed, admin, handleRefundReport(t))
 }
 
 // registerLimit is a coarse per-IP limit on account creation kept in the shared storage.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -157,12 +156,12 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string) f
 		var id [12]byte
 		rand.Read(id[:])
 		p.RequestID = hex.EncodeToString(id[:])
-		body, _ := json.Marshal(p)
+		body := renderProblem(p)
 		fctx.Response.Header.Set(fiber.HeaderAllow, strings.Join(allow(string(fctx.Path())), ", "))
 		fctx.Response.Header.Set(fiber.HeaderCacheControl, "no-store")
 		fctx.Response.Header.Set(fiber.HeaderXRequestID, p.RequestID)
 		fctx.SetStatusCode(p.Status)
-		fctx.SetContentType("application/problem+json")
+		fctx.SetContentType(mimeProblem)
 		fctx.SetBody(body)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"boxoffice/session/sessiontest"
 	"boxoffice/tickets"
 	"boxoffice/tickets/sqlite"
+	"boxoffice/tickets/testpay"
 )
 
 // rtCounter counts Redis round trips: one per command or pipeline sent.
@@ -123,7 +124,8 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 		logger = slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	tstore := o.tickets(tb, clock)
-	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store}})
+	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store},
+		Payments: map[string]tickets.PaymentProvider{"test": &testpay.Provider{Secret: testWebhookSecret}}})
 	srv, err := NewServer(o.cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
 		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing,
@@ -139,6 +141,9 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	}
 	return ts, tstore
 }
+
+// testWebhookSecret signs the test payment provider's webhooks (testpay.Sign).
+var testWebhookSecret = []byte("whsec-test-0123456789abcdef")
 
 // openSQLite opens an empty in-memory ticket store on the test clock.
 func openSQLite(tb testing.TB, clock *testClock) tickets.Store {

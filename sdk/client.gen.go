@@ -100,52 +100,136 @@ func (e LoginRequestTransport) Valid() bool {
 	}
 }
 
+// Defines values for OrderLatePayment.
+const (
+	OrderLatePaymentReclaimed OrderLatePayment = "reclaimed"
+	OrderLatePaymentRefunded  OrderLatePayment = "refunded"
+)
+
+// Valid indicates whether the value is a known member of the OrderLatePayment enum.
+func (e OrderLatePayment) Valid() bool {
+	switch e {
+	case OrderLatePaymentReclaimed:
+		return true
+	case OrderLatePaymentRefunded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderPaymentStatus.
+const (
+	OrderPaymentStatusCancelled OrderPaymentStatus = "cancelled"
+	OrderPaymentStatusDeclined  OrderPaymentStatus = "declined"
+	OrderPaymentStatusPending   OrderPaymentStatus = "pending"
+	OrderPaymentStatusSucceeded OrderPaymentStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the OrderPaymentStatus enum.
+func (e OrderPaymentStatus) Valid() bool {
+	switch e {
+	case OrderPaymentStatusCancelled:
+		return true
+	case OrderPaymentStatusDeclined:
+		return true
+	case OrderPaymentStatusPending:
+		return true
+	case OrderPaymentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderStatus.
+const (
+	OrderStatusCancelled OrderStatus = "cancelled"
+	OrderStatusConfirmed OrderStatus = "confirmed"
+	OrderStatusDeclined  OrderStatus = "declined"
+	OrderStatusExpired   OrderStatus = "expired"
+	OrderStatusPending   OrderStatus = "pending"
+	OrderStatusRefunded  OrderStatus = "refunded"
+)
+
+// Valid indicates whether the value is a known member of the OrderStatus enum.
+func (e OrderStatus) Valid() bool {
+	switch e {
+	case OrderStatusCancelled:
+		return true
+	case OrderStatusConfirmed:
+		return true
+	case OrderStatusDeclined:
+		return true
+	case OrderStatusExpired:
+		return true
+	case OrderStatusPending:
+		return true
+	case OrderStatusRefunded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
-	ProblemCodeBadRequest           ProblemCode = "bad_request"
-	ProblemCodeConflict             ProblemCode = "conflict"
-	ProblemCodeCsrfFailed           ProblemCode = "csrf_failed"
-	ProblemCodeForbidden            ProblemCode = "forbidden"
-	ProblemCodeHallBusy             ProblemCode = "hall_busy"
-	ProblemCodeHallInUse            ProblemCode = "hall_in_use"
-	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
-	ProblemCodeInternalError        ProblemCode = "internal_error"
-	ProblemCodeInvalidCredentials   ProblemCode = "invalid_credentials"
-	ProblemCodeInvalidIfMatch       ProblemCode = "invalid_if_match"
-	ProblemCodeInvalidRefreshToken  ProblemCode = "invalid_refresh_token"
-	ProblemCodeInvalidSessionData   ProblemCode = "invalid_session_data"
-	ProblemCodeInvalidToken         ProblemCode = "invalid_token"
-	ProblemCodeMalformedJson        ProblemCode = "malformed_json"
-	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
-	ProblemCodeMissingToken         ProblemCode = "missing_token"
-	ProblemCodeNotEnoughSeats       ProblemCode = "not_enough_seats"
-	ProblemCodeNotFound             ProblemCode = "not_found"
-	ProblemCodeOrphanSeat           ProblemCode = "orphan_seat"
-	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
-	ProblemCodePreconditionFailed   ProblemCode = "precondition_failed"
-	ProblemCodeRateLimited          ProblemCode = "rate_limited"
-	ProblemCodeRefreshTokenReused   ProblemCode = "refresh_token_reused"
-	ProblemCodeRequestTimeout       ProblemCode = "request_timeout"
-	ProblemCodeScreeningCancelled   ProblemCode = "screening_cancelled"
-	ProblemCodeScreeningStarted     ProblemCode = "screening_started"
-	ProblemCodeSeatGroupSplit       ProblemCode = "seat_group_split"
-	ProblemCodeSeatsUnavailable     ProblemCode = "seats_unavailable"
-	ProblemCodeServiceUnavailable   ProblemCode = "service_unavailable"
-	ProblemCodeSessionDataTooLarge  ProblemCode = "session_data_too_large"
-	ProblemCodeSessionExpired       ProblemCode = "session_expired"
-	ProblemCodeSessionRevoked       ProblemCode = "session_revoked"
-	ProblemCodeTokenExpired         ProblemCode = "token_expired"
-	ProblemCodeTooManyAttempts      ProblemCode = "too_many_attempts"
-	ProblemCodeTooManySeats         ProblemCode = "too_many_seats"
-	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
-	ProblemCodeUsernameTaken        ProblemCode = "username_taken"
-	ProblemCodeValidationFailed     ProblemCode = "validation_failed"
+	ProblemCodeBadRequest             ProblemCode = "bad_request"
+	ProblemCodeCancellationClosed     ProblemCode = "cancellation_closed"
+	ProblemCodeConflict               ProblemCode = "conflict"
+	ProblemCodeCsrfFailed             ProblemCode = "csrf_failed"
+	ProblemCodeForbidden              ProblemCode = "forbidden"
+	ProblemCodeHallBusy               ProblemCode = "hall_busy"
+	ProblemCodeHallInUse              ProblemCode = "hall_in_use"
+	ProblemCodeHeadersTooLarge        ProblemCode = "headers_too_large"
+	ProblemCodeHoldExpired            ProblemCode = "hold_expired"
+	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyMissing  ProblemCode = "idempotency_key_missing"
+	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
+	ProblemCodeInternalError          ProblemCode = "internal_error"
+	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
+	ProblemCodeInvalidIdempotencyKey  ProblemCode = "invalid_idempotency_key"
+	ProblemCodeInvalidIfMatch         ProblemCode = "invalid_if_match"
+	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
+	ProblemCodeInvalidSessionData     ProblemCode = "invalid_session_data"
+	ProblemCodeInvalidSignature       ProblemCode = "invalid_signature"
+	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
+	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
+	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
+	ProblemCodeMissingToken           ProblemCode = "missing_token"
+	ProblemCodeNotEnoughSeats         ProblemCode = "not_enough_seats"
+	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOrderExists            ProblemCode = "order_exists"
+	ProblemCodeOrderNotCancellable    ProblemCode = "order_not_cancellable"
+	ProblemCodeOrphanSeat             ProblemCode = "orphan_seat"
+	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
+	ProblemCodePaymentDeclined        ProblemCode = "payment_declined"
+	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
+	ProblemCodeRateLimited            ProblemCode = "rate_limited"
+	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
+	ProblemCodeRequestTimeout         ProblemCode = "request_timeout"
+	ProblemCodeScreeningCancelled     ProblemCode = "screening_cancelled"
+	ProblemCodeScreeningStarted       ProblemCode = "screening_started"
+	ProblemCodeSeatGroupSplit         ProblemCode = "seat_group_split"
+	ProblemCodeSeatsUnavailable       ProblemCode = "seats_unavailable"
+	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
+	ProblemCodeSessionDataTooLarge    ProblemCode = "session_data_too_large"
+	ProblemCodeSessionExpired         ProblemCode = "session_expired"
+	ProblemCodeSessionRevoked         ProblemCode = "session_revoked"
+	ProblemCodeTokenExpired           ProblemCode = "token_expired"
+	ProblemCodeTooManyAttempts        ProblemCode = "too_many_attempts"
+	ProblemCodeTooManySeats           ProblemCode = "too_many_seats"
+	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
+	ProblemCodeUsernameTaken          ProblemCode = "username_taken"
+	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
 func (e ProblemCode) Valid() bool {
 	switch e {
 	case ProblemCodeBadRequest:
+		return true
+	case ProblemCodeCancellationClosed:
 		return true
 	case ProblemCodeConflict:
 		return true
@@ -159,15 +243,27 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeHeadersTooLarge:
 		return true
+	case ProblemCodeHoldExpired:
+		return true
+	case ProblemCodeIdempotencyKeyInFlight:
+		return true
+	case ProblemCodeIdempotencyKeyMissing:
+		return true
+	case ProblemCodeIdempotencyKeyReused:
+		return true
 	case ProblemCodeInternalError:
 		return true
 	case ProblemCodeInvalidCredentials:
+		return true
+	case ProblemCodeInvalidIdempotencyKey:
 		return true
 	case ProblemCodeInvalidIfMatch:
 		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
 	case ProblemCodeInvalidSessionData:
+		return true
+	case ProblemCodeInvalidSignature:
 		return true
 	case ProblemCodeInvalidToken:
 		return true
@@ -181,9 +277,15 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeNotFound:
 		return true
+	case ProblemCodeOrderExists:
+		return true
+	case ProblemCodeOrderNotCancellable:
+		return true
 	case ProblemCodeOrphanSeat:
 		return true
 	case ProblemCodePayloadTooLarge:
+		return true
+	case ProblemCodePaymentDeclined:
 		return true
 	case ProblemCodePreconditionFailed:
 		return true
@@ -241,6 +343,84 @@ func (e ReadinessStatusStatus) Valid() bool {
 	}
 }
 
+// Defines values for RefundReason.
+const (
+	RefundReasonCustomerCancelled  RefundReason = "customer_cancelled"
+	RefundReasonLatePayment        RefundReason = "late_payment"
+	RefundReasonScreeningCancelled RefundReason = "screening_cancelled"
+)
+
+// Valid indicates whether the value is a known member of the RefundReason enum.
+func (e RefundReason) Valid() bool {
+	switch e {
+	case RefundReasonCustomerCancelled:
+		return true
+	case RefundReasonLatePayment:
+		return true
+	case RefundReasonScreeningCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundStatus.
+const (
+	RefundStatusPending   RefundStatus = "pending"
+	RefundStatusSucceeded RefundStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RefundStatus enum.
+func (e RefundStatus) Valid() bool {
+	switch e {
+	case RefundStatusPending:
+		return true
+	case RefundStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundReportRefundsReason.
+const (
+	RefundReportRefundsReasonCustomerCancelled  RefundReportRefundsReason = "customer_cancelled"
+	RefundReportRefundsReasonLatePayment        RefundReportRefundsReason = "late_payment"
+	RefundReportRefundsReasonScreeningCancelled RefundReportRefundsReason = "screening_cancelled"
+)
+
+// Valid indicates whether the value is a known member of the RefundReportRefundsReason enum.
+func (e RefundReportRefundsReason) Valid() bool {
+	switch e {
+	case RefundReportRefundsReasonCustomerCancelled:
+		return true
+	case RefundReportRefundsReasonLatePayment:
+		return true
+	case RefundReportRefundsReasonScreeningCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundReportRefundsStatus.
+const (
+	RefundReportRefundsStatusPending   RefundReportRefundsStatus = "pending"
+	RefundReportRefundsStatusSucceeded RefundReportRefundsStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RefundReportRefundsStatus enum.
+func (e RefundReportRefundsStatus) Valid() bool {
+	switch e {
+	case RefundReportRefundsStatusPending:
+		return true
+	case RefundReportRefundsStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScreeningStatus.
 const (
 	ScreeningStatusCancelled ScreeningStatus = "cancelled"
@@ -277,6 +457,24 @@ func (e SeatStatus) Valid() bool {
 	case Held:
 		return true
 	case Sold:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketStatus.
+const (
+	Valid TicketStatus = "valid"
+	Void  TicketStatus = "void"
+)
+
+// Valid indicates whether the value is a known member of the TicketStatus enum.
+func (e TicketStatus) Valid() bool {
+	switch e {
+	case Valid:
+		return true
+	case Void:
 		return true
 	default:
 		return false
@@ -322,6 +520,36 @@ const (
 func (e ValidationProblemStatus) Valid() bool {
 	switch e {
 	case N422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookReceiptOrderStatus.
+const (
+	WebhookReceiptOrderStatusCancelled WebhookReceiptOrderStatus = "cancelled"
+	WebhookReceiptOrderStatusConfirmed WebhookReceiptOrderStatus = "confirmed"
+	WebhookReceiptOrderStatusDeclined  WebhookReceiptOrderStatus = "declined"
+	WebhookReceiptOrderStatusExpired   WebhookReceiptOrderStatus = "expired"
+	WebhookReceiptOrderStatusPending   WebhookReceiptOrderStatus = "pending"
+	WebhookReceiptOrderStatusRefunded  WebhookReceiptOrderStatus = "refunded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookReceiptOrderStatus enum.
+func (e WebhookReceiptOrderStatus) Valid() bool {
+	switch e {
+	case WebhookReceiptOrderStatusCancelled:
+		return true
+	case WebhookReceiptOrderStatusConfirmed:
+		return true
+	case WebhookReceiptOrderStatusDeclined:
+		return true
+	case WebhookReceiptOrderStatusExpired:
+		return true
+	case WebhookReceiptOrderStatusPending:
+		return true
+	case WebhookReceiptOrderStatusRefunded:
 		return true
 	default:
 		return false
@@ -711,6 +939,140 @@ type MoviePage struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// Order A purchase of the seats of one hold: its payment, then its tickets, maybe a refund. Members that may be absent are `null`, never missing. Orders are never deleted.
+//
+// Example: {"created_at":"2026-11-30T18:05:02.5Z","hold_id":"hold_f6xpgi4ld75rrfu44nwxxju4py","id":"order_xi5p4ycapimtxpu436euko2pca","late_payment":null,"payment":{"id":"pay_7tefjyxjhg4kmw324prjlhr5ti","method":"test","status":"pending"},"payment_deadline":"2026-11-30T18:14:11.25Z","refund":null,"screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","seat_ids":["F7","F8"],"status":"pending","tickets":[],"total":{"amount":2300,"currency":"EUR"},"updated_at":"2026-11-30T18:05:02.5Z"}
+type Order struct {
+	// CreatedAt Example: 2026-11-30T18:05:02.5Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// HoldId A hold id, generated by the server: `hold_` and 26 characters of lowercase base32.
+	//
+	// Example: hold_f6xpgi4ld75rrfu44nwxxju4py
+	HoldId HoldId `json:"hold_id"`
+
+	// Id An order id, generated by the server: `order_` and 26 characters of lowercase base32.
+	//
+	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+	Id OrderId `json:"id"`
+
+	// LatePayment `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+	LatePayment *OrderLatePayment `json:"late_payment"`
+
+	// Payment The order's payment with its provider.
+	Payment struct {
+		// Id The payment's id, also its idempotency key at the provider and the `payment_id` of its webhooks.
+		//
+		// Example: pay_7tefjyxjhg4kmw324prjlhr5ti
+		Id string `json:"id"`
+
+		// Method Example: test
+		Method string `json:"method"`
+
+		// Status Example: succeeded
+		Status OrderPaymentStatus `json:"status"`
+	} `json:"payment"`
+
+	// PaymentDeadline The hold's deadline: until then the seats are kept for the order while its payment is pending.
+	//
+	// Example: 2026-11-30T18:14:11.25Z
+	PaymentDeadline time.Time `json:"payment_deadline"`
+
+	// Refund The order's refund; `null` unless it was refunded.
+	Refund *Refund `json:"refund"`
+
+	// ScreeningId A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+	//
+	// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+	ScreeningId ScreeningId `json:"screening_id"`
+
+	// SeatIds The hold's seats, sorted.
+	//
+	// Example: ["F7","F8"]
+	SeatIds []SeatId `json:"seat_ids"`
+
+	// Status `pending` until the provider answers; then `confirmed` (paid: seats sold, tickets valid), `declined` (the hold is untouched), `expired` (the payment never completed and was cancelled), or `refunded` (paid after the hold ended, with the seats gone). A confirmed order becomes `cancelled` (and refunded) when its buyer or the cinema cancels it.
+	//
+	// Example: confirmed
+	Status OrderStatus `json:"status"`
+
+	// Tickets One ticket per seat, in seat order, once the order is confirmed; empty before.
+	Tickets []Ticket `json:"tickets"`
+
+	// Total An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+	//
+	// Example: {"amount":2300,"currency":"EUR"}
+	Total Money `json:"total"`
+
+	// UpdatedAt Example: 2026-11-30T18:05:02.5Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// OrderLatePayment `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+type OrderLatePayment string
+
+// OrderPaymentStatus Example: succeeded
+type OrderPaymentStatus string
+
+// OrderStatus `pending` until the provider answers; then `confirmed` (paid: seats sold, tickets valid), `declined` (the hold is untouched), `expired` (the payment never completed and was cancelled), or `refunded` (paid after the hold ended, with the seats gone). A confirmed order becomes `cancelled` (and refunded) when its buyer or the cinema cancels it.
+//
+// Example: confirmed
+type OrderStatus string
+
+// OrderId An order id, generated by the server: `order_` and 26 characters of lowercase base32.
+//
+// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+type OrderId = string
+
+// OrderList One page of the user's orders, newest first, and the cursor of the next page.
+//
+// Example: {"items":[],"next_cursor":null}
+type OrderList struct {
+	Items []Order `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` after the last page. Always present.
+	//
+	// Example: eyJzIjoiMjAyNi0xMS0zMFQxODowNTowMi41WiIsImkiOiJvcmRlcl9jMzZhbjU3cmtjN3VlcHhjMml3eTJzcTVscSJ9
+	NextCursor *string `json:"next_cursor"`
+}
+
+// OrderRequest The hold to pay for and how. Unknown members are rejected (`422`, message `unknown field`).
+//
+// Example: {"hold_id":"hold_f6xpgi4ld75rrfu44nwxxju4py","payment":{"method":"test","token":"test_success"}}
+type OrderRequest struct {
+	// HoldId A hold id, generated by the server: `hold_` and 26 characters of lowercase base32.
+	//
+	// Example: hold_f6xpgi4ld75rrfu44nwxxju4py
+	HoldId HoldId `json:"hold_id"`
+
+	// Payment The payment method and what to pay with.
+	Payment struct {
+		// Method A configured payment method (`test` unless `BOXOFFICE_TEST_PAYMENTS=false`).
+		//
+		// Example: test
+		Method string `json:"method"`
+
+		// Token What the client got from the provider to pay with (1 to 255 printable ASCII characters); for `test`: `test_success`, `test_decline`, `test_async`, `test_error`.
+		//
+		// Example: test_success
+		Token string `json:"token"`
+	} `json:"payment"`
+}
+
+// PaymentEvent A payment provider's event, as the `test` provider sends it (other providers send their own format; the signature, not this schema, decides).
+//
+// Example: {"id":"evt_1","payment_id":"pay_7tefjyxjhg4kmw324prjlhr5ti","type":"payment.succeeded"}
+type PaymentEvent struct {
+	// Id Example: evt_1
+	Id *string `json:"id,omitempty"`
+
+	// PaymentId Example: pay_7tefjyxjhg4kmw324prjlhr5ti
+	PaymentId *string `json:"payment_id,omitempty"`
+
+	// Type Example: payment.succeeded
+	Type *string `json:"type,omitempty"`
+}
+
 // Price What a seat of one category costs at a screening.
 //
 // Example: {"amount":1150,"category":"standard","currency":"EUR"}
@@ -742,6 +1104,9 @@ type Problem struct {
 	// | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
 	// | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
 	// | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
+	// | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
+	// | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+	// | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
 	// | 401 | `missing_token` | No `Authorization` header and no access cookie. |
 	// | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
 	// | 401 | `token_expired` | The access token expired; refresh the session. |
@@ -750,9 +1115,10 @@ type Problem struct {
 	// | 401 | `invalid_credentials` | Unknown username or wrong password. |
 	// | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
 	// | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
+	// | 402 | `payment_declined` | The order's payment was declined; `order_id` names the declined order. The hold is untouched: pay again with a new `Idempotency-Key`. |
 	// | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
 	// | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-	// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
+	// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening, hold, order or payment that does not exist, or another user's hold or order). |
 	// | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 	// | 408 | `request_timeout` | The request took too long to arrive. |
 	// | 409 | `username_taken` | The username is already registered. |
@@ -762,6 +1128,11 @@ type Problem struct {
 	// | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
 	// | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
 	// | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
+	// | 409 | `order_exists` | The hold already has a pending or confirmed order, made with another `Idempotency-Key`; `order_id` names it. |
+	// | 409 | `idempotency_key_in_flight` | The first request with this `Idempotency-Key` has not finished; retry after `Retry-After`. |
+	// | 409 | `cancellation_closed` | The screening starts within the cancellation cut-off (`BOXOFFICE_CANCEL_CUTOFF`) or has started. |
+	// | 409 | `order_not_cancellable` | Only a confirmed order can be cancelled. |
+	// | 410 | `hold_expired` | The hold to pay for is no longer active (expired, released, replaced, revoked or cancelled). |
 	// | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 	// | 413 | `payload_too_large` | The request body exceeds the size limit. |
 	// | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
@@ -772,6 +1143,7 @@ type Problem struct {
 	// | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
 	// | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
 	// | 422 | `screening_started` | The screening has started; it takes no holds. |
+	// | 422 | `idempotency_key_reused` | The `Idempotency-Key` was used before for a different request. |
 	// | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 	// | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 	// | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
@@ -791,6 +1163,11 @@ type Problem struct {
 	//
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors *map[string]string `json:"errors,omitempty"`
+
+	// OrderId Only for `payment_declined` (the declined order) and `order_exists` (the hold's order): an `Order` id.
+	//
+	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+	OrderId *string `json:"order_id,omitempty"`
 
 	// RequestId The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
 	//
@@ -825,6 +1202,9 @@ type Problem struct {
 // | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
 // | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
 // | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
+// | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
+// | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+// | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
 // | 401 | `missing_token` | No `Authorization` header and no access cookie. |
 // | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
 // | 401 | `token_expired` | The access token expired; refresh the session. |
@@ -833,9 +1213,10 @@ type Problem struct {
 // | 401 | `invalid_credentials` | Unknown username or wrong password. |
 // | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
 // | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
+// | 402 | `payment_declined` | The order's payment was declined; `order_id` names the declined order. The hold is untouched: pay again with a new `Idempotency-Key`. |
 // | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
 // | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
+// | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening, hold, order or payment that does not exist, or another user's hold or order). |
 // | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
 // | 408 | `request_timeout` | The request took too long to arrive. |
 // | 409 | `username_taken` | The username is already registered. |
@@ -845,6 +1226,11 @@ type Problem struct {
 // | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
 // | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
 // | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
+// | 409 | `order_exists` | The hold already has a pending or confirmed order, made with another `Idempotency-Key`; `order_id` names it. |
+// | 409 | `idempotency_key_in_flight` | The first request with this `Idempotency-Key` has not finished; retry after `Retry-After`. |
+// | 409 | `cancellation_closed` | The screening starts within the cancellation cut-off (`BOXOFFICE_CANCEL_CUTOFF`) or has started. |
+// | 409 | `order_not_cancellable` | Only a confirmed order can be cancelled. |
+// | 410 | `hold_expired` | The hold to pay for is no longer active (expired, released, replaced, revoked or cancelled). |
 // | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
 // | 413 | `payload_too_large` | The request body exceeds the size limit. |
 // | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
@@ -855,6 +1241,7 @@ type Problem struct {
 // | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
 // | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
 // | 422 | `screening_started` | The screening has started; it takes no holds. |
+// | 422 | `idempotency_key_reused` | The `Idempotency-Key` was used before for a different request. |
 // | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
 // | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 // | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
@@ -881,6 +1268,97 @@ type RefreshRequest struct {
 	// Example: bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg
 	RefreshToken string `json:"refresh_token"`
 }
+
+// Refund The return of an order's whole payment. `pending` until the payment provider confirms it (the server sends it again until it does), then `succeeded`.
+//
+// Example: {"amount":{"amount":2300,"currency":"EUR"},"completed_at":"2026-11-30T19:40:00.2Z","created_at":"2026-11-30T19:40:00Z","id":"refund_order_c36an57rkc7uepxc2iwy2sq5lq","reason":"customer_cancelled","status":"succeeded"}
+type Refund struct {
+	// Amount An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+	//
+	// Example: {"amount":2300,"currency":"EUR"}
+	Amount Money `json:"amount"`
+
+	// CompletedAt When the provider confirmed it; `null` while pending.
+	//
+	// Example: 2026-11-30T19:40:00.2Z
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// CreatedAt Example: 2026-11-30T19:40:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id `refund_` and the order's id: an order has at most one refund.
+	//
+	// Example: refund_order_c36an57rkc7uepxc2iwy2sq5lq
+	Id string `json:"id"`
+
+	// Reason `customer_cancelled` (the buyer cancelled), `screening_cancelled` (the cinema cancelled the screening), `late_payment` (paid after the hold ended, with the seats gone).
+	//
+	// Example: customer_cancelled
+	Reason RefundReason `json:"reason"`
+
+	// Status Example: succeeded
+	Status RefundStatus `json:"status"`
+}
+
+// RefundReason `customer_cancelled` (the buyer cancelled), `screening_cancelled` (the cinema cancelled the screening), `late_payment` (paid after the hold ended, with the seats gone).
+//
+// Example: customer_cancelled
+type RefundReason string
+
+// RefundStatus Example: succeeded
+type RefundStatus string
+
+// RefundReport A screening's refunds, oldest first, and their sums.
+//
+// Example: {"pending":0,"refunds":[],"screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","total":{"amount":0,"currency":"EUR"}}
+type RefundReport struct {
+	// Pending Refunds the payment provider has not confirmed yet.
+	//
+	// Example: 0
+	Pending int `json:"pending"`
+	Refunds []struct {
+		// Amount An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+		//
+		// Example: {"amount":2300,"currency":"EUR"}
+		Amount Money `json:"amount"`
+
+		// CompletedAt Example: 2026-11-30T19:40:00.2Z
+		CompletedAt *time.Time `json:"completed_at"`
+
+		// CreatedAt Example: 2026-11-30T19:40:00Z
+		CreatedAt time.Time `json:"created_at"`
+
+		// Id Example: refund_order_c36an57rkc7uepxc2iwy2sq5lq
+		Id string `json:"id"`
+
+		// OrderId An order id, generated by the server: `order_` and 26 characters of lowercase base32.
+		//
+		// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+		OrderId OrderId `json:"order_id"`
+
+		// Reason Example: screening_cancelled
+		Reason RefundReportRefundsReason `json:"reason"`
+
+		// Status Example: succeeded
+		Status RefundReportRefundsStatus `json:"status"`
+	} `json:"refunds"`
+
+	// ScreeningId A screening id, generated by the server: `scr_` and 26 characters of lowercase base32.
+	//
+	// Example: scr_szvudohzvxxr5zr32i2kdimpbq
+	ScreeningId ScreeningId `json:"screening_id"`
+
+	// Total An amount of money in minor units (e.g. cents) of an ISO 4217 currency.
+	//
+	// Example: {"amount":2300,"currency":"EUR"}
+	Total Money `json:"total"`
+}
+
+// RefundReportRefundsReason Example: screening_cancelled
+type RefundReportRefundsReason string
+
+// RefundReportRefundsStatus Example: succeeded
+type RefundReportRefundsStatus string
 
 // Screening A movie shown in a hall at a time. `ends_at` is when the film ends; the hall is busy until then plus its cleaning time.
 //
@@ -1255,6 +1733,34 @@ type SessionSummary struct {
 	UserId Id `json:"user_id"`
 }
 
+// Ticket Admission of one person to one seat.
+//
+// Example: {"code":"3JCRYF6QKZ2VXW7LDNHM4TG5BA","id":"ticket_ll6wu3oacvupfq4zky7pr67ek4","seat_id":"F7","status":"valid"}
+type Ticket struct {
+	// Code The ticket's secret, for its QR code: 128 random bits as 26 characters of upper-case base32 (QR alphanumeric mode). Show it only to the ticket's holder.
+	//
+	// Example: 3JCRYF6QKZ2VXW7LDNHM4TG5BA
+	Code string `json:"code"`
+
+	// Id Example: ticket_ll6wu3oacvupfq4zky7pr67ek4
+	Id string `json:"id"`
+
+	// SeatId A seat id, unique within its hall: 1 to 16 letters, digits or `-`, starting with a letter or digit.
+	//
+	// Example: F7
+	SeatId SeatId `json:"seat_id"`
+
+	// Status `valid`, or `void` once its order is cancelled.
+	//
+	// Example: valid
+	Status TicketStatus `json:"status"`
+}
+
+// TicketStatus `valid`, or `void` once its order is cancelled.
+//
+// Example: valid
+type TicketStatus string
+
 // TokenResponse The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
 //
 // Example: {"access_token":"eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc","expires_in":300,"refresh_token":"bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg","session":{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"},"session_id":"sv3fanforhh5mtcxz64bpav3ta","token_type":"Bearer"}
@@ -1321,6 +1827,11 @@ type ValidationProblem struct {
 	// Example: {"username":"must be 3 to 32 characters"}
 	Errors map[string]string `json:"errors"`
 
+	// OrderId Only for `payment_declined` (the declined order) and `order_exists` (the hold's order): an `Order` id.
+	//
+	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+	OrderId *string `json:"order_id,omitempty"`
+
 	// RequestId The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
 	//
 	// Example: 740b220fa8b56b768795951d
@@ -1349,6 +1860,27 @@ type ValidationProblemCode string
 // ValidationProblemStatus defines model for ValidationProblem.Status.
 type ValidationProblemStatus int
 
+// WebhookReceipt An applied webhook, with the order's status afterwards.
+//
+// Example: {"order_id":"order_xi5p4ycapimtxpu436euko2pca","order_status":"confirmed","received":true}
+type WebhookReceipt struct {
+	// OrderId An order id, generated by the server: `order_` and 26 characters of lowercase base32.
+	//
+	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+	OrderId OrderId `json:"order_id"`
+
+	// OrderStatus Example: confirmed
+	OrderStatus WebhookReceiptOrderStatus `json:"order_status"`
+
+	// Received Always `true`.
+	//
+	// Example: true
+	Received bool `json:"received"`
+}
+
+// WebhookReceiptOrderStatus Example: confirmed
+type WebhookReceiptOrderStatus string
+
 // AdminCatalogueId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
 //
 // Example: orbit-of-glass
@@ -1373,6 +1905,9 @@ type CinemaId = CatalogueId
 // CsrfToken defines model for CsrfToken.
 type CsrfToken = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -1393,10 +1928,18 @@ type PageLimit = int
 // RequestId defines model for RequestId.
 type RequestId = string
 
+// WebhookSignature defines model for WebhookSignature.
+type WebhookSignature = string
+
 // AdminForbidden An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type AdminForbidden = Problem
+
+// CancelConflict An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type CancelConflict = Problem
 
 // CsrfFailed An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -1427,6 +1970,11 @@ type HeadersTooLarge = Problem
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type HoldConflict = Problem
+
+// HoldExpired An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type HoldExpired = Problem
 
 // HoldRefused An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -1468,6 +2016,21 @@ type MalformedJSON = Problem
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type NotFound = Problem
 
+// OrderBadRequest An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type OrderBadRequest = Problem
+
+// OrderConflict An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type OrderConflict = Problem
+
+// OrderRefused An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type OrderRefused = Problem
+
 // PatchBadRequest An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
@@ -1477,6 +2040,11 @@ type PatchBadRequest = Problem
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type PayloadTooLarge = Problem
+
+// PaymentDeclined An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type PaymentDeclined = Problem
 
 // PreconditionFailed An RFC 9457 problem details object with boxoffice's extension members.
 //
@@ -1537,6 +2105,11 @@ type UsernameTaken = Problem
 //
 // Example: {"code":"validation_failed","detail":"One or more fields are invalid.","errors":{"Username":"unknown field","password":"must be at least 8 characters"},"request_id":"e7d48ca68018d2a58ec5bb97","status":422,"title":"Invalid request","type":"urn:boxoffice:problem:validation_failed"}
 type ValidationFailed = ValidationProblem
+
+// WebhookBadRequest An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type WebhookBadRequest = Problem
 
 // HealthzParams defines parameters for Healthz.
 type HealthzParams struct {
@@ -1600,6 +2173,12 @@ type CancelScreeningParams struct {
 	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
 	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
 
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetRefundReportParams defines parameters for GetRefundReport.
+type GetRefundReportParams struct {
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -1742,6 +2321,61 @@ type GetMovieParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// ListOrdersParams defines parameters for ListOrders.
+type ListOrdersParams struct {
+	// Limit The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *CatalogueLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *CatalogueCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CreateOrderParams defines parameters for CreateOrder.
+type CreateOrderParams struct {
+	// IdempotencyKey The key of this request (draft-ietf-httpapi-idempotency-key-header): unique to the
+	// purchase, and the same on every retry of it. Either an RFC 8941 string — in double
+	// quotes, printable ASCII, with `\"` and `\\` as the only escapes, e.g.
+	// `"8e03978e-40d5-43e8-bc93-6894a57f9324"` — or the key bare, of letters, digits and
+	// ``!#$%&'*+-.^_`|~:/``, e.g. `8e03978e-40d5-43e8-bc93-6894a57f9324`; the two forms of a
+	// key are the same key. 1 to 255 characters once unquoted. Missing:
+	// `400 idempotency_key_missing`; given twice, empty quotes, parameters, other characters
+	// or too long: `400 invalid_idempotency_key`.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetOrderParams defines parameters for GetOrder.
+type GetOrderParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CancelOrderParams defines parameters for CancelOrder.
+type CancelOrderParams struct {
+	// XCSRFToken Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+	XCSRFToken *CsrfToken `json:"X-CSRF-Token,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// PaymentWebhookParams defines parameters for PaymentWebhook.
+type PaymentWebhookParams struct {
+	// BoxofficeSignature The provider's signature of the raw body: for the `test` provider `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Missing or wrong: `400 invalid_signature`.
+	BoxofficeSignature WebhookSignature `json:"Boxoffice-Signature"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
 // ListScreeningsParams defines parameters for ListScreenings.
 type ListScreeningsParams struct {
 	// MovieId Only screenings of this movie (`id` of a `Movie`).
@@ -1869,6 +2503,12 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
+
+// CreateOrderJSONRequestBody defines body for CreateOrder for application/json ContentType.
+type CreateOrderJSONRequestBody = OrderRequest
+
+// PaymentWebhookJSONRequestBody defines body for PaymentWebhook for application/json ContentType.
+type PaymentWebhookJSONRequestBody = PaymentEvent
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
@@ -2126,6 +2766,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
 	CancelScreening(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRefundReport A screening's refunds
+	//
+	// Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
+	//
+	// Corresponds with GET /v1/admin/screenings/{id}/refunds (the `GetRefundReport` operationId).
+	GetRefundReport(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnblockSeatsWithBody Unblock seats of a screening
 	//
@@ -2480,6 +3127,179 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
 	GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrders List my orders
+	//
+	// Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
+	//
+	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOrderWithBody Buy the seats of a hold
+	//
+	// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+	// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+	// say), sent again unchanged on every retry of this request. Keys belong to the user and
+	// are remembered for 24 hours.
+	//
+	// * The first request with a key places the order and asks the payment provider; its
+	//   answer is stored with the key.
+	// * A retry with the same key and the same body — after a timeout, a lost connection or a
+	//   crash, on any instance — gets that **same answer, byte for byte** (status, body,
+	//   `Location`; a problem's `request_id` is the first request's), with
+	//   `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+	//   it was then: read `GET /v1/orders/{id}` for its status now.
+	// * The same key with another body: `422 idempotency_key_reused`. A retry while the
+	//   first request is still running: `409 idempotency_key_in_flight`; retry after
+	//   `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+	//   15 seconds by default, has ended).
+	//
+	// The answer is `201` with the order, or `402 payment_declined`:
+	//
+	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+	//   `code` its QR code carries. The hold becomes `confirmed`.
+	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+	//   that succeeds after that gets the seats if they are still free (`late_payment:
+	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+	//   and still holds its seats until it expires. Pay again with other payment details
+	//   and a **new** key.
+	//
+	// Refusals, which store nothing (a retry with the same key is judged again): `400`
+	// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+	// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+	// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+	// when the database or the payment provider cannot be reached (retry with the same
+	// key).
+	//
+	// Payment methods: `test` (the built-in test provider, on unless
+	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// `test_decline` (declined), `test_async` (pending until a signed webhook at
+	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+	CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOrder Buy the seats of a hold
+	//
+	// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+	// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+	// say), sent again unchanged on every retry of this request. Keys belong to the user and
+	// are remembered for 24 hours.
+	//
+	// * The first request with a key places the order and asks the payment provider; its
+	//   answer is stored with the key.
+	// * A retry with the same key and the same body — after a timeout, a lost connection or a
+	//   crash, on any instance — gets that **same answer, byte for byte** (status, body,
+	//   `Location`; a problem's `request_id` is the first request's), with
+	//   `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+	//   it was then: read `GET /v1/orders/{id}` for its status now.
+	// * The same key with another body: `422 idempotency_key_reused`. A retry while the
+	//   first request is still running: `409 idempotency_key_in_flight`; retry after
+	//   `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+	//   15 seconds by default, has ended).
+	//
+	// The answer is `201` with the order, or `402 payment_declined`:
+	//
+	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+	//   `code` its QR code carries. The hold becomes `confirmed`.
+	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+	//   that succeeds after that gets the seats if they are still free (`late_payment:
+	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+	//   and still holds its seats until it expires. Pay again with other payment details
+	//   and a **new** key.
+	//
+	// Refusals, which store nothing (a retry with the same key is judged again): `400`
+	// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+	// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+	// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+	// when the database or the payment provider cannot be reached (retry with the same
+	// key).
+	//
+	// Payment methods: `test` (the built-in test provider, on unless
+	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// `test_decline` (declined), `test_async` (pending until a signed webhook at
+	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+	CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOrder Get one of my orders
+	//
+	// Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
+	//
+	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
+	GetOrder(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelOrder Cancel one of my orders
+	//
+	// Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
+	//
+	// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
+	CancelOrder(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentWebhookWithBody Receive a payment provider's event
+	//
+	// Called by payment providers, not by apps: the event says how a payment ended
+	// (`payment.succeeded` or `payment.declined`). No credential: the
+	// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+	// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+	// declines it. Delivering an event again changes nothing and answers `200` again.
+	//
+	// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+	// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+	// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+	// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+	// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+	// secret every webhook is refused.
+	//
+	// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+	// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+	// `404 not_found` for a payment that is not one of ours.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+	PaymentWebhookWithBody(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentWebhook Receive a payment provider's event
+	//
+	// Called by payment providers, not by apps: the event says how a payment ended
+	// (`payment.succeeded` or `payment.declined`). No credential: the
+	// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+	// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+	// declines it. Delivering an event again changes nothing and answers `200` again.
+	//
+	// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+	// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+	// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+	// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+	// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+	// secret every webhook is refused.
+	//
+	// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+	// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+	// `404 not_found` for a payment that is not one of ours.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+	PaymentWebhook(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListScreenings List screenings
 	//
@@ -3065,6 +3885,23 @@ func (c *Client) CancelScreening(ctx context.Context, id ScreeningId, params *Ca
 	return c.Client.Do(req)
 }
 
+// GetRefundReport A screening's refunds
+//
+// Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
+//
+// Corresponds with GET /v1/admin/screenings/{id}/refunds (the `GetRefundReport` operationId).
+func (c *Client) GetRefundReport(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRefundReportRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UnblockSeatsWithBody Unblock seats of a screening
 //
 // Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
@@ -3609,6 +4446,249 @@ func (c *Client) ListMovies(ctx context.Context, params *ListMoviesParams, reqEd
 // Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
 func (c *Client) GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMovieRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrders List my orders
+//
+// Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
+//
+// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrdersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOrderWithBody Buy the seats of a hold
+//
+// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+// say), sent again unchanged on every retry of this request. Keys belong to the user and
+// are remembered for 24 hours.
+//
+//   - The first request with a key places the order and asks the payment provider; its
+//     answer is stored with the key.
+//   - A retry with the same key and the same body — after a timeout, a lost connection or a
+//     crash, on any instance — gets that **same answer, byte for byte** (status, body,
+//     `Location`; a problem's `request_id` is the first request's), with
+//     `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+//     it was then: read `GET /v1/orders/{id}` for its status now.
+//   - The same key with another body: `422 idempotency_key_reused`. A retry while the
+//     first request is still running: `409 idempotency_key_in_flight`; retry after
+//     `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+//     15 seconds by default, has ended).
+//
+// The answer is `201` with the order, or `402 payment_declined`:
+//
+//   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+//     `code` its QR code carries. The hold becomes `confirmed`.
+//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+//     that succeeds after that gets the seats if they are still free (`late_payment:
+//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+//     refunded`); one that never completes is cancelled (`expired`).
+//   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+//     and still holds its seats until it expires. Pay again with other payment details
+//     and a **new** key.
+//
+// Refusals, which store nothing (a retry with the same key is judged again): `400`
+// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+// when the database or the payment provider cannot be reached (retry with the same
+// key).
+//
+// Payment methods: `test` (the built-in test provider, on unless
+// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// `test_decline` (declined), `test_async` (pending until a signed webhook at
+// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOrder Buy the seats of a hold
+//
+// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+// say), sent again unchanged on every retry of this request. Keys belong to the user and
+// are remembered for 24 hours.
+//
+//   - The first request with a key places the order and asks the payment provider; its
+//     answer is stored with the key.
+//   - A retry with the same key and the same body — after a timeout, a lost connection or a
+//     crash, on any instance — gets that **same answer, byte for byte** (status, body,
+//     `Location`; a problem's `request_id` is the first request's), with
+//     `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+//     it was then: read `GET /v1/orders/{id}` for its status now.
+//   - The same key with another body: `422 idempotency_key_reused`. A retry while the
+//     first request is still running: `409 idempotency_key_in_flight`; retry after
+//     `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+//     15 seconds by default, has ended).
+//
+// The answer is `201` with the order, or `402 payment_declined`:
+//
+//   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+//     `code` its QR code carries. The hold becomes `confirmed`.
+//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+//     that succeeds after that gets the seats if they are still free (`late_payment:
+//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+//     refunded`); one that never completes is cancelled (`expired`).
+//   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+//     and still holds its seats until it expires. Pay again with other payment details
+//     and a **new** key.
+//
+// Refusals, which store nothing (a retry with the same key is judged again): `400`
+// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+// when the database or the payment provider cannot be reached (retry with the same
+// key).
+//
+// Payment methods: `test` (the built-in test provider, on unless
+// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// `test_decline` (declined), `test_async` (pending until a signed webhook at
+// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOrder Get one of my orders
+//
+// Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
+//
+// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
+func (c *Client) GetOrder(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelOrder Cancel one of my orders
+//
+// Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
+//
+// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
+func (c *Client) CancelOrder(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelOrderRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentWebhookWithBody Receive a payment provider's event
+//
+// Called by payment providers, not by apps: the event says how a payment ended
+// (`payment.succeeded` or `payment.declined`). No credential: the
+// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+// declines it. Delivering an event again changes nothing and answers `200` again.
+//
+// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+// secret every webhook is refused.
+//
+// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+// `404 not_found` for a payment that is not one of ours.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+func (c *Client) PaymentWebhookWithBody(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentWebhookRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentWebhook Receive a payment provider's event
+//
+// Called by payment providers, not by apps: the event says how a payment ended
+// (`payment.succeeded` or `payment.declined`). No credential: the
+// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+// declines it. Delivering an event again changes nothing and answers `200` again.
+//
+// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+// secret every webhook is refused.
+//
+// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+// `404 not_found` for a payment that is not one of ours.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+func (c *Client) PaymentWebhook(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentWebhookRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4608,6 +5688,55 @@ func NewCancelScreeningRequest(server string, id ScreeningId, params *CancelScre
 	return req, nil
 }
 
+// NewGetRefundReportRequest constructs an http.Request for the GetRefundReport method
+func NewGetRefundReportRequest(server string, id ScreeningId, params *GetRefundReportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/screenings/%s/refunds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewUnblockSeatsRequest calls the generic UnblockSeats builder with application/json body
 func NewUnblockSeatsRequest(server string, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5593,6 +6722,335 @@ func NewGetMovieRequest(server string, id MovieId, params *GetMovieParams) (*htt
 	return req, nil
 }
 
+// NewListOrdersRequest constructs an http.Request for the ListOrders method
+func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateOrderRequest calls the generic CreateOrder builder with application/json body
+func NewCreateOrderRequest(server string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateOrderRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateOrderRequestWithBody constructs an http.Request for the CreateOrder method, with any body, and a specified content type
+func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+		if params.XCSRFToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetOrderRequest constructs an http.Request for the GetOrder method
+func NewGetOrderRequest(server string, id OrderId, params *GetOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelOrderRequest constructs an http.Request for the CancelOrder method
+func NewCancelOrderRequest(server string, id OrderId, params *CancelOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPaymentWebhookRequest calls the generic PaymentWebhook builder with application/json body
+func NewPaymentWebhookRequest(server string, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPaymentWebhookRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPaymentWebhookRequestWithBody constructs an http.Request for the PaymentWebhook method, with any body, and a specified content type
+func NewPaymentWebhookRequestWithBody(server string, params *PaymentWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payments/webhook")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Boxoffice-Signature", params.BoxofficeSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Boxoffice-Signature", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListScreeningsRequest constructs an http.Request for the ListScreenings method
 func NewListScreeningsRequest(server string, params *ListScreeningsParams) (*http.Request, error) {
 	var err error
@@ -6459,6 +7917,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
 	CancelScreeningWithResponse(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*CancelScreeningResponse, error)
 
+	// GetRefundReportWithResponse A screening's refunds
+	//
+	// Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/screenings/{id}/refunds (the `GetRefundReport` operationId).
+	GetRefundReportWithResponse(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*GetRefundReportResponse, error)
+
 	// UnblockSeatsWithBodyWithResponse Unblock seats of a screening
 	//
 	// Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
@@ -6836,6 +8303,185 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
 	GetMovieWithResponse(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*GetMovieResponse, error)
+
+	// ListOrdersWithResponse List my orders
+	//
+	// Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+	ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error)
+
+	// CreateOrderWithBodyWithResponse Buy the seats of a hold
+	//
+	// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+	// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+	// say), sent again unchanged on every retry of this request. Keys belong to the user and
+	// are remembered for 24 hours.
+	//
+	// * The first request with a key places the order and asks the payment provider; its
+	//   answer is stored with the key.
+	// * A retry with the same key and the same body — after a timeout, a lost connection or a
+	//   crash, on any instance — gets that **same answer, byte for byte** (status, body,
+	//   `Location`; a problem's `request_id` is the first request's), with
+	//   `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+	//   it was then: read `GET /v1/orders/{id}` for its status now.
+	// * The same key with another body: `422 idempotency_key_reused`. A retry while the
+	//   first request is still running: `409 idempotency_key_in_flight`; retry after
+	//   `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+	//   15 seconds by default, has ended).
+	//
+	// The answer is `201` with the order, or `402 payment_declined`:
+	//
+	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+	//   `code` its QR code carries. The hold becomes `confirmed`.
+	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+	//   that succeeds after that gets the seats if they are still free (`late_payment:
+	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+	//   and still holds its seats until it expires. Pay again with other payment details
+	//   and a **new** key.
+	//
+	// Refusals, which store nothing (a retry with the same key is judged again): `400`
+	// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+	// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+	// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+	// when the database or the payment provider cannot be reached (retry with the same
+	// key).
+	//
+	// Payment methods: `test` (the built-in test provider, on unless
+	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// `test_decline` (declined), `test_async` (pending until a signed webhook at
+	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+	CreateOrderWithBodyWithResponse(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+
+	// CreateOrderWithResponse Buy the seats of a hold
+	//
+	// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+	// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+	// say), sent again unchanged on every retry of this request. Keys belong to the user and
+	// are remembered for 24 hours.
+	//
+	// * The first request with a key places the order and asks the payment provider; its
+	//   answer is stored with the key.
+	// * A retry with the same key and the same body — after a timeout, a lost connection or a
+	//   crash, on any instance — gets that **same answer, byte for byte** (status, body,
+	//   `Location`; a problem's `request_id` is the first request's), with
+	//   `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+	//   it was then: read `GET /v1/orders/{id}` for its status now.
+	// * The same key with another body: `422 idempotency_key_reused`. A retry while the
+	//   first request is still running: `409 idempotency_key_in_flight`; retry after
+	//   `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+	//   15 seconds by default, has ended).
+	//
+	// The answer is `201` with the order, or `402 payment_declined`:
+	//
+	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+	//   `code` its QR code carries. The hold becomes `confirmed`.
+	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+	//   that succeeds after that gets the seats if they are still free (`late_payment:
+	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+	//   and still holds its seats until it expires. Pay again with other payment details
+	//   and a **new** key.
+	//
+	// Refusals, which store nothing (a retry with the same key is judged again): `400`
+	// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+	// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+	// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+	// when the database or the payment provider cannot be reached (retry with the same
+	// key).
+	//
+	// Payment methods: `test` (the built-in test provider, on unless
+	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// `test_decline` (declined), `test_async` (pending until a signed webhook at
+	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+	CreateOrderWithResponse(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+
+	// GetOrderWithResponse Get one of my orders
+	//
+	// Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
+	GetOrderWithResponse(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*GetOrderResponse, error)
+
+	// CancelOrderWithResponse Cancel one of my orders
+	//
+	// Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
+	CancelOrderWithResponse(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error)
+
+	// PaymentWebhookWithBodyWithResponse Receive a payment provider's event
+	//
+	// Called by payment providers, not by apps: the event says how a payment ended
+	// (`payment.succeeded` or `payment.declined`). No credential: the
+	// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+	// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+	// declines it. Delivering an event again changes nothing and answers `200` again.
+	//
+	// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+	// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+	// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+	// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+	// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+	// secret every webhook is refused.
+	//
+	// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+	// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+	// `404 not_found` for a payment that is not one of ours.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+	PaymentWebhookWithBodyWithResponse(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentWebhookResponse, error)
+
+	// PaymentWebhookWithResponse Receive a payment provider's event
+	//
+	// Called by payment providers, not by apps: the event says how a payment ended
+	// (`payment.succeeded` or `payment.declined`). No credential: the
+	// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+	// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+	// declines it. Delivering an event again changes nothing and answers `200` again.
+	//
+	// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+	// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+	// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+	// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+	// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+	// secret every webhook is refused.
+	//
+	// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+	// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+	// `404 not_found` for a payment that is not one of ours.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+	PaymentWebhookWithResponse(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentWebhookResponse, error)
 
 	// ListScreeningsWithResponse List screenings
 	//
@@ -8397,6 +10043,133 @@ func (r CancelScreeningResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CancelScreeningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRefundReportResponse200Headers the declared response headers of an HTTP 200 response for GetRefundReport
+type GetRefundReportResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetRefundReportResponse401Headers the declared response headers of an HTTP 401 response for GetRefundReport
+type GetRefundReportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// GetRefundReportResponse403Headers the declared response headers of an HTTP 403 response for GetRefundReport
+type GetRefundReportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetRefundReportResponse404Headers the declared response headers of an HTTP 404 response for GetRefundReport
+type GetRefundReportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetRefundReportResponse500Headers the declared response headers of an HTTP 500 response for GetRefundReport
+type GetRefundReportResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetRefundReportResponse503Headers the declared response headers of an HTTP 503 response for GetRefundReport
+type GetRefundReportResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetRefundReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RefundReport
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRefundReportResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRefundReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetRefundReportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetRefundReportResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetRefundReportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRefundReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRefundReportResponse) GetJSON200() *RefundReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRefundReportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRefundReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRefundReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRefundReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRefundReportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10433,6 +12206,750 @@ func (r GetMovieResponse) ContentType() string {
 	return ""
 }
 
+// ListOrdersResponse200Headers the declared response headers of an HTTP 200 response for ListOrders
+type ListOrdersResponse200Headers struct {
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ListOrdersResponse422Headers the declared response headers of an HTTP 422 response for ListOrders
+type ListOrdersResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListOrders
+type ListOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
+type ListOrdersResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidListPage
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListOrdersResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListOrdersResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrdersResponse) GetJSON200() *OrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON422() *InvalidListPage {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateOrderResponse201Headers the declared response headers of an HTTP 201 response for CreateOrder
+type CreateOrderResponse201Headers struct {
+	IdempotentReplayed       *string
+	Location                 string
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// CreateOrderResponse400Headers the declared response headers of an HTTP 400 response for CreateOrder
+type CreateOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse401Headers the declared response headers of an HTTP 401 response for CreateOrder
+type CreateOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// CreateOrderResponse402Headers the declared response headers of an HTTP 402 response for CreateOrder
+type CreateOrderResponse402Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// CreateOrderResponse403Headers the declared response headers of an HTTP 403 response for CreateOrder
+type CreateOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse404Headers the declared response headers of an HTTP 404 response for CreateOrder
+type CreateOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
+type CreateOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateOrderResponse410Headers the declared response headers of an HTTP 410 response for CreateOrder
+type CreateOrderResponse410Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse415Headers the declared response headers of an HTTP 415 response for CreateOrder
+type CreateOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse422Headers the declared response headers of an HTTP 422 response for CreateOrder
+type CreateOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse500Headers the declared response headers of an HTTP 500 response for CreateOrder
+type CreateOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse503Headers the declared response headers of an HTTP 503 response for CreateOrder
+type CreateOrderResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CreateOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *OrderBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON402 the response for an HTTP 402 `application/problem+json` response
+	ApplicationproblemJSON402 *PaymentDeclined
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *OrderConflict
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *HoldExpired
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *OrderRefused
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateOrderResponse401Headers
+	// Headers402 the parsed response headers for an HTTP 402 response
+	Headers402 *CreateOrderResponse402Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateOrderResponse409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *CreateOrderResponse410Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateOrderResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateOrderResponse) GetJSON201() *Order {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON400() *OrderBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON402 returns the response for an HTTP 402 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON402() *PaymentDeclined {
+	return r.ApplicationproblemJSON402
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON409() *OrderConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON410() *HoldExpired {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON422() *OrderRefused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOrderResponse200Headers the declared response headers of an HTTP 200 response for GetOrder
+type GetOrderResponse200Headers struct {
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
+type GetOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetOrderResponse500Headers the declared response headers of an HTTP 500 response for GetOrder
+type GetOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetOrderResponse503Headers the declared response headers of an HTTP 503 response for GetOrder
+type GetOrderResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOrderResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelOrderResponse200Headers the declared response headers of an HTTP 200 response for CancelOrder
+type CancelOrderResponse200Headers struct {
+	SessionAbsoluteExpiresAt time.Time
+	SessionIdleExpiresAt     time.Time
+	XRequestId               *string
+}
+
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// CancelOrderResponse403Headers the declared response headers of an HTTP 403 response for CancelOrder
+type CancelOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
+type CancelOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse409Headers the declared response headers of an HTTP 409 response for CancelOrder
+type CancelOrderResponse409Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelOrder
+type CancelOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse503Headers the declared response headers of an HTTP 503 response for CancelOrder
+type CancelOrderResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CancelOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CsrfFailed
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *CancelConflict
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelOrderResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelOrderResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON403() *CsrfFailed {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON409() *CancelConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PaymentWebhookResponse200Headers the declared response headers of an HTTP 200 response for PaymentWebhook
+type PaymentWebhookResponse200Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse400Headers the declared response headers of an HTTP 400 response for PaymentWebhook
+type PaymentWebhookResponse400Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse404Headers the declared response headers of an HTTP 404 response for PaymentWebhook
+type PaymentWebhookResponse404Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse415Headers the declared response headers of an HTTP 415 response for PaymentWebhook
+type PaymentWebhookResponse415Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse422Headers the declared response headers of an HTTP 422 response for PaymentWebhook
+type PaymentWebhookResponse422Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse500Headers the declared response headers of an HTTP 500 response for PaymentWebhook
+type PaymentWebhookResponse500Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse503Headers the declared response headers of an HTTP 503 response for PaymentWebhook
+type PaymentWebhookResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PaymentWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *WebhookBadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PaymentWebhookResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PaymentWebhookResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PaymentWebhookResponse404Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PaymentWebhookResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PaymentWebhookResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PaymentWebhookResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PaymentWebhookResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentWebhookResponse) GetJSON200() *WebhookReceipt {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON400() *WebhookBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PaymentWebhookResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListScreeningsResponse200Headers the declared response headers of an HTTP 200 response for ListScreenings
 type ListScreeningsResponse200Headers struct {
 	XRequestId *string
@@ -11920,6 +14437,21 @@ func (c *ClientWithResponses) CancelScreeningWithResponse(ctx context.Context, i
 	return ParseCancelScreeningResponse(rsp)
 }
 
+// GetRefundReportWithResponse A screening's refunds
+//
+// Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/screenings/{id}/refunds (the `GetRefundReport` operationId).
+func (c *ClientWithResponses) GetRefundReportWithResponse(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*GetRefundReportResponse, error) {
+	rsp, err := c.GetRefundReport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRefundReportResponse(rsp)
+}
+
 // UnblockSeatsWithBodyWithResponse Unblock seats of a screening
 //
 // Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
@@ -12416,6 +14948,227 @@ func (c *ClientWithResponses) GetMovieWithResponse(ctx context.Context, id Movie
 		return nil, err
 	}
 	return ParseGetMovieResponse(rsp)
+}
+
+// ListOrdersWithResponse List my orders
+//
+// Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error) {
+	rsp, err := c.ListOrders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrdersResponse(rsp)
+}
+
+// CreateOrderWithBodyWithResponse Buy the seats of a hold
+//
+// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+// say), sent again unchanged on every retry of this request. Keys belong to the user and
+// are remembered for 24 hours.
+//
+//   - The first request with a key places the order and asks the payment provider; its
+//     answer is stored with the key.
+//   - A retry with the same key and the same body — after a timeout, a lost connection or a
+//     crash, on any instance — gets that **same answer, byte for byte** (status, body,
+//     `Location`; a problem's `request_id` is the first request's), with
+//     `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+//     it was then: read `GET /v1/orders/{id}` for its status now.
+//   - The same key with another body: `422 idempotency_key_reused`. A retry while the
+//     first request is still running: `409 idempotency_key_in_flight`; retry after
+//     `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+//     15 seconds by default, has ended).
+//
+// The answer is `201` with the order, or `402 payment_declined`:
+//
+//   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+//     `code` its QR code carries. The hold becomes `confirmed`.
+//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+//     that succeeds after that gets the seats if they are still free (`late_payment:
+//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+//     refunded`); one that never completes is cancelled (`expired`).
+//   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+//     and still holds its seats until it expires. Pay again with other payment details
+//     and a **new** key.
+//
+// Refusals, which store nothing (a retry with the same key is judged again): `400`
+// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+// when the database or the payment provider cannot be reached (retry with the same
+// key).
+//
+// Payment methods: `test` (the built-in test provider, on unless
+// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// `test_decline` (declined), `test_async` (pending until a signed webhook at
+// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrderWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOrderResponse(rsp)
+}
+
+// CreateOrderWithResponse Buy the seats of a hold
+//
+// Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+// The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+// say), sent again unchanged on every retry of this request. Keys belong to the user and
+// are remembered for 24 hours.
+//
+//   - The first request with a key places the order and asks the payment provider; its
+//     answer is stored with the key.
+//   - A retry with the same key and the same body — after a timeout, a lost connection or a
+//     crash, on any instance — gets that **same answer, byte for byte** (status, body,
+//     `Location`; a problem's `request_id` is the first request's), with
+//     `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+//     it was then: read `GET /v1/orders/{id}` for its status now.
+//   - The same key with another body: `422 idempotency_key_reused`. A retry while the
+//     first request is still running: `409 idempotency_key_in_flight`; retry after
+//     `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+//     15 seconds by default, has ended).
+//
+// The answer is `201` with the order, or `402 payment_declined`:
+//
+//   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+//     `code` its QR code carries. The hold becomes `confirmed`.
+//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+//     that succeeds after that gets the seats if they are still free (`late_payment:
+//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+//     refunded`); one that never completes is cancelled (`expired`).
+//   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+//     and still holds its seats until it expires. Pay again with other payment details
+//     and a **new** key.
+//
+// Refusals, which store nothing (a retry with the same key is judged again): `400`
+// without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+// malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+// of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+// a pending or confirmed order (`order_id` names it), `422 validation_failed`
+// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+// when the database or the payment provider cannot be reached (retry with the same
+// key).
+//
+// Payment methods: `test` (the built-in test provider, on unless
+// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// `test_decline` (declined), `test_async` (pending until a signed webhook at
+// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
+func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrder(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOrderResponse(rsp)
+}
+
+// GetOrderWithResponse Get one of my orders
+//
+// Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
+func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*GetOrderResponse, error) {
+	rsp, err := c.GetOrder(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrderResponse(rsp)
+}
+
+// CancelOrderWithResponse Cancel one of my orders
+//
+// Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
+func (c *ClientWithResponses) CancelOrderWithResponse(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error) {
+	rsp, err := c.CancelOrder(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelOrderResponse(rsp)
+}
+
+// PaymentWebhookWithBodyWithResponse Receive a payment provider's event
+//
+// Called by payment providers, not by apps: the event says how a payment ended
+// (`payment.succeeded` or `payment.declined`). No credential: the
+// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+// declines it. Delivering an event again changes nothing and answers `200` again.
+//
+// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+// secret every webhook is refused.
+//
+// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+// `404 not_found` for a payment that is not one of ours.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+func (c *ClientWithResponses) PaymentWebhookWithBodyWithResponse(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentWebhookResponse, error) {
+	rsp, err := c.PaymentWebhookWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentWebhookResponse(rsp)
+}
+
+// PaymentWebhookWithResponse Receive a payment provider's event
+//
+// Called by payment providers, not by apps: the event says how a payment ended
+// (`payment.succeeded` or `payment.declined`). No credential: the
+// `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+// pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+// declines it. Delivering an event again changes nothing and answers `200` again.
+//
+// The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+// values are allowed, for rotating the secret), valid for 5 minutes either side of the
+// server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+// "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+// secret every webhook is refused.
+//
+// `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+// a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+// `404 not_found` for a payment that is not one of ours.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
+func (c *ClientWithResponses) PaymentWebhookWithResponse(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentWebhookResponse, error) {
+	rsp, err := c.PaymentWebhook(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentWebhookResponse(rsp)
 }
 
 // ListScreeningsWithResponse List screenings
@@ -14149,6 +16902,151 @@ func ParseCancelScreeningResponse(rsp *http.Response) (*CancelScreeningResponse,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CancelScreeningResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRefundReportResponse parses an HTTP response from a GetRefundReportWithResponse call
+func ParseGetRefundReportResponse(rsp *http.Response) (*GetRefundReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRefundReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RefundReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRefundReportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetRefundReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetRefundReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetRefundReportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetRefundReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetRefundReportResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -16557,6 +19455,924 @@ func ParseGetMovieResponse(rsp *http.Response) (*GetMovieResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetMovieResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrdersResponse parses an HTTP response from a ListOrdersWithResponse call
+func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidListPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListOrdersResponse200Headers
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListOrdersResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateOrderResponse parses an HTTP response from a CreateOrderWithResponse call
+func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OrderBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest PaymentDeclined
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest OrderConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest HoldExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest OrderRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateOrderResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 402:
+		var headers CreateOrderResponse402Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers402 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers CreateOrderResponse410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOrderResponse parses an HTTP response from a GetOrderWithResponse call
+func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOrderResponse200Headers
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelOrderResponse parses an HTTP response from a CancelOrderWithResponse call
+func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CsrfFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest CancelConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelOrderResponse200Headers
+		if values := rsp.Header.Values("Session-Absolute-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Absolute-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionAbsoluteExpiresAt = value
+		}
+		if values := rsp.Header.Values("Session-Idle-Expires-At"); len(values) > 0 {
+			var value time.Time
+			if err := runtime.BindStyledParameterWithOptions("simple", "Session-Idle-Expires-At", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			}
+			headers.SessionIdleExpiresAt = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelOrderResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePaymentWebhookResponse parses an HTTP response from a PaymentWebhookWithResponse call
+func ParsePaymentWebhookResponse(rsp *http.Response) (*PaymentWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest WebhookBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PaymentWebhookResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PaymentWebhookResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers PaymentWebhookResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 415:
+		var headers PaymentWebhookResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PaymentWebhookResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers PaymentWebhookResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PaymentWebhookResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

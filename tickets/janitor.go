@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -52,24 +53,21 @@ func (j *Janitor) Run(ctx context.Context) {
 }
 
 // Once runs one round: expiry, stalled orders (settled with the provider), refunds not yet
-// sent, then the session check. It returns the first error.
+// sent, then the session check; every step runs even when another failed. It returns their
+// errors joined.
 func (j *Janitor) Once(ctx context.Context) error {
 	batch := j.Batch
 	if batch <= 0 {
 		batch = 500
 	}
-	if _, err := j.Service.store.Sweep(ctx, batch); err != nil {
-		return err
-	}
-	if _, err := j.Service.settleStalled(ctx, batch); err != nil {
-		return err
-	}
-	if _, err := j.Service.sendPendingRefunds(ctx, batch); err != nil {
-		return err
-	}
-	last, err := j.Service.endDeadSessions(ctx, "", j.after, batch)
+	// Each step runs whatever the others did: a provider that fails one order must not keep
+	// expired holds or dead sessions' seats from being freed.
+	_, sweepErr := j.Service.store.Sweep(ctx, batch)
+	_, settleErr := j.Service.settleStalled(ctx, batch)
+	_, refundErr := j.Service.sendPendingRefunds(ctx, batch)
+	last, sessionErr := j.Service.endDeadSessions(ctx, "", j.after, batch)
 	j.after = last // the zero SessionRef after the last page: start again from the top
-	return err
+	return errors.Join(sweepErr, settleErr, refundErr, sessionErr)
 }
 
 // endDeadSessions ends the active holds whose sessions Config.Sessions reports gone: those of

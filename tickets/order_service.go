@@ -86,7 +86,9 @@ func (s *Service) finish(ctx context.Context, ord Order, result PaymentResult, r
 	if rf := res.Order.Refund; rf != nil && rf.Status == RefundPending {
 		// Best effort: the janitor sends refunds that are still pending later.
 		if err := s.sendRefund(ctx, *rf); err == nil {
-			res.Order.Refund.Status = RefundSucceeded
+			if again, err := s.store.Order(ctx, ord.ID); err == nil {
+				res.Order = again
+			}
 		}
 	}
 	return res, nil
@@ -154,9 +156,10 @@ func (s *Service) CancelOrder(ctx context.Context, o Owner, id string) (Order, e
 // ErrUnavailable.
 func (s *Service) PaymentWebhook(ctx context.Context, signature string, body []byte) (Order, error) {
 	var ev PaymentEvent
-	err := ErrInvalidSignature
-	for _, name := range s.providerNames() {
-		if ev, err = s.cfg.Payments[name].Event(signature, body, s.cfg.Now()); !errors.Is(err, ErrInvalidSignature) {
+	var method string
+	err := error(fmt.Errorf("%w: no payment provider is configured", ErrInvalidSignature))
+	for _, method = range s.providerNames() {
+		if ev, err = s.cfg.Payments[method].Event(signature, body, s.cfg.Now()); !errors.Is(err, ErrInvalidSignature) {
 			break
 		}
 	}
@@ -170,6 +173,9 @@ func (s *Service) PaymentWebhook(ctx context.Context, signature string, body []b
 	if err != nil {
 		return Order{}, err
 	}
+	if ord.Payment.Method != method { // a provider speaks only for its own payments
+		return Order{}, ErrNotFound
+	}
 	res, err := s.finish(ctx, ord, PaymentResult{Status: ev.Status}, nil)
 	return res.Order, err
 }
@@ -181,6 +187,15 @@ func (s *Service) RefundReport(ctx context.Context, screeningID string) (RefundR
 		return RefundReport{}, err
 	}
 	r := RefundReport{ScreeningID: screeningID, Refunds: list}
+	if len(list) == 0 { // a zero total, in the screening's currency
+		sc, err := s.store.Screening(ctx, screeningID)
+		if err != nil {
+			return RefundReport{}, err
+		}
+		if len(sc.Prices) > 0 {
+			r.Total.Currency = sc.Prices[0].Currency
+		}
+	}
 	for _, rf := range list {
 		r.Total.Amount += rf.Amount.Amount
 		r.Total.Currency = rf.Amount.Currency
@@ -203,27 +218,34 @@ func (s *Service) settleStalled(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, ord := range list {
-		p, err := s.provider(ord.Payment.Method)
-		if err != nil {
-			return n, err
-		}
-		var result PaymentResult
-		if s.cfg.Now().After(ord.PaymentDeadline.Add(s.cfg.PaymentGrace)) {
-			result, err = p.Cancel(ctx, ord.Payment)
-		} else {
-			result, err = p.Charge(ctx, Charge{PaymentID: ord.Payment.ID, OrderID: ord.ID,
-				Token: ord.Payment.Token, Amount: ord.Total})
-		}
-		if err != nil {
-			return n, fmt.Errorf("%w: payment provider: %v", ErrUnavailable, err)
-		}
-		if _, err := s.finish(ctx, ord, result, nil); err != nil {
-			return n, err
+	var errs []error
+	for _, ord := range list { // one order's failure does not hold up the others
+		if err := s.settle(ctx, ord); err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", ord.ID, err))
+			continue
 		}
 		n++
 	}
-	return n, nil
+	return n, errors.Join(errs...)
+}
+
+func (s *Service) settle(ctx context.Context, ord Order) error {
+	p, err := s.provider(ord.Payment.Method)
+	if err != nil {
+		return err
+	}
+	var result PaymentResult
+	if s.cfg.Now().After(ord.PaymentDeadline.Add(s.cfg.PaymentGrace)) {
+		result, err = p.Cancel(ctx, ord.Payment)
+	} else {
+		result, err = p.Charge(ctx, Charge{PaymentID: ord.Payment.ID, OrderID: ord.ID,
+			Token: ord.Payment.Token, Amount: ord.Total})
+	}
+	if err != nil {
+		return fmt.Errorf("%w: payment provider: %v", ErrUnavailable, err)
+	}
+	_, err = s.finish(ctx, ord, result, nil)
+	return err
 }
 
 // sendPendingRefunds sends refunds recorded at least a few seconds ago that the provider has
@@ -233,12 +255,16 @@ func (s *Service) sendPendingRefunds(ctx context.Context, limit int) (int, error
 	if err != nil {
 		return 0, err
 	}
-	for i, rf := range list {
+	n := 0
+	var errs []error
+	for _, rf := range list {
 		if err := s.sendRefund(ctx, rf); err != nil {
-			return i, err
+			errs = append(errs, fmt.Errorf("refund %s: %w", rf.ID, err))
+			continue
 		}
+		n++
 	}
-	return len(list), nil
+	return n, errors.Join(errs...)
 }
 
 func (s *Service) sendRefund(ctx context.Context, rf Refund) error {
@@ -302,6 +328,9 @@ func (s *Service) validOrder(key string, req OrderRequest) error {
 	}
 	if _, ok := s.cfg.Payments[req.Method]; !ok {
 		fe["payment.method"] = "must be one of: " + strings.Join(s.providerNames(), ", ")
+		if len(s.cfg.Payments) == 0 {
+			fe["payment.method"] = "no payment method is configured on this server"
+		}
 	}
 	if !printable(req.Token, maxTokenLen) {
 		fe["payment.token"] = fmt.Sprintf("must be 1 to %d printable ASCII characters", maxTokenLen)

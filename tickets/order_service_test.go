@@ -260,3 +260,34 @@ func TestCancelCutoffOnTheApplicationClock(t *testing.T) {
 		t.Fatalf("refund report = %+v, %v; want the one refund", rep, err)
 	}
 }
+
+// TestJanitorGoesOnPastAFailingProvider: an order the provider cannot settle does not keep the
+// janitor from its other work (a dead session's hold is still ended), and once its deadline and
+// grace have passed the payment is cancelled.
+func TestJanitorGoesOnPastAFailingProvider(t *testing.T) {
+	w := newOrderWorld(t)
+	chk := &checker{ended: map[string]bool{"s-bob": true}}
+	w.svc = tickets.NewService(w.st, tickets.Config{Now: w.clk.Now, Sessions: chk,
+		Payments: map[string]tickets.PaymentProvider{"test": w.pay}})
+	h := w.hold(t, w.alice, "A1", "A2")
+	if _, _, err := w.order(t, w.alice, "k", h.ID, testpay.TokenError); !errors.Is(err, tickets.ErrUnavailable) {
+		t.Fatalf("provider down: %v; want ErrUnavailable", err)
+	}
+	bobs := w.hold(t, w.bob, "B5", "B6")
+	w.clk.Add(w.svc.Config().KeyLease + time.Second)
+	j := &tickets.Janitor{Service: w.svc}
+	if err := j.Once(w.ctx); !errors.Is(err, tickets.ErrUnavailable) {
+		t.Fatalf("janitor round with the provider down for one order: %v; want its ErrUnavailable", err)
+	}
+	if g, err := w.st.GetHold(w.ctx, bobs.ID); err != nil || g.Status != tickets.HoldRevoked {
+		t.Fatalf("the dead session's hold = %q, %v; want revoked in the same round", g.Status, err)
+	}
+	w.clk.Add(10*time.Minute + w.svc.Config().PaymentGrace)
+	if err := j.Once(w.ctx); err != nil {
+		t.Fatalf("janitor round past the deadline: %v", err)
+	}
+	list, _, err := w.svc.Orders(w.ctx, w.alice, "", 0)
+	if err != nil || len(list) != 1 || list[0].Status != tickets.OrderExpired {
+		t.Fatalf("orders = %+v, %v; want the one order expired", list, err)
+	}
+}

@@ -75,6 +75,12 @@ type config struct {
 	MaxSeatsPerHold int
 	JanitorInterval time.Duration // how often expired holds and holds of ended sessions are tidied
 	DemoData        bool          // load the demo catalogue at start-up
+
+	CancelCutoff     time.Duration // buyers may cancel a confirmed order until this long before the screening
+	PaymentGrace     time.Duration // how long past its deadline a pending payment may complete before it is cancelled
+	IdempotencyLease time.Duration // how long a request owns its Idempotency-Key before a retry may take its order over (> RequestTimeout)
+	TestPayments     bool          // the built-in "test" payment provider, which accepts fake payments
+	WebhookSecret    []byte        // signs payment webhooks; empty refuses every webhook
 	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
 	ClockOffset time.Duration
 }
@@ -202,6 +208,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HoldTTL:         dur("BOXOFFICE_HOLD_TTL", 10*time.Minute, time.Second),
 		MaxSeatsPerHold: num("BOXOFFICE_MAX_SEATS_PER_HOLD", 10, 1),
 		JanitorInterval: dur("BOXOFFICE_JANITOR_INTERVAL", 5*time.Second, 100*time.Millisecond),
+
+		CancelCutoff:     dur("BOXOFFICE_CANCEL_CUTOFF", 2*time.Hour, time.Second),
+		PaymentGrace:     dur("BOXOFFICE_PAYMENT_GRACE", 30*time.Second, time.Second),
+		IdempotencyLease: dur("BOXOFFICE_IDEMPOTENCY_LEASE", 15*time.Second, time.Second),
+		TestPayments:     true,
+		WebhookSecret:    []byte(getenv("BOXOFFICE_PAYMENT_WEBHOOK_SECRET")),
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("DATABASE_URL must start with postgres:// or postgresql://")
@@ -230,6 +242,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 			bad("BOXOFFICE_DEBUG_ADDR=%q must be a loopback host:port (pprof must not be public)", c.DebugAddr)
 		}
+	}
+	switch v := getenv("BOXOFFICE_TEST_PAYMENTS"); v {
+	case "", "true", "1":
+	case "false", "0":
+		c.TestPayments = false
+	default:
+		bad("BOXOFFICE_TEST_PAYMENTS=%q must be true or false", v)
+	}
+	// A request still running when its key's lease ends could have its order taken over by a
+	// retry, and both would drive it: the lease must outlast the request deadline. The default
+	// grows with a long deadline; a lease set explicitly must be longer.
+	switch {
+	case c.IdempotencyLease > c.RequestTimeout:
+	case getenv("BOXOFFICE_IDEMPOTENCY_LEASE") == "":
+		c.IdempotencyLease = c.RequestTimeout + time.Second
+	default:
+		bad("BOXOFFICE_IDEMPOTENCY_LEASE (%s) must be longer than BOXOFFICE_REQUEST_TIMEOUT (%s)", c.IdempotencyLease, c.RequestTimeout)
 	}
 	if c.RevocationReplicas > 0 && c.RevocationWait >= c.RedisTimeout {
 		bad("BOXOFFICE_REVOCATION_WAIT (%s) must be shorter than REDIS_TIMEOUT (%s)", c.RevocationWait, c.RedisTimeout)

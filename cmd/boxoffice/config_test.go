@@ -52,3 +52,42 @@ func TestConfigListsEveryProblem(t *testing.T) {
 		t.Fatalf("bad scheme: %v", err)
 	}
 }
+
+// TestConfigOrders: the ordering settings' defaults, and their problems listed with the rest.
+func TestConfigOrders(t *testing.T) {
+	c, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CancelCutoff != 2*time.Hour || c.PaymentGrace != 30*time.Second || c.IdempotencyLease != 15*time.Second ||
+		!c.TestPayments || len(c.WebhookSecret) != 0 {
+		t.Fatalf("order defaults = %v %v %v %v %q", c.CancelCutoff, c.PaymentGrace, c.IdempotencyLease, c.TestPayments, c.WebhookSecret)
+	}
+	if p := paymentProviders(c); len(p) != 1 || p["test"] == nil {
+		t.Fatalf("default payment providers = %v", p)
+	}
+	c, err = loadConfig(env(map[string]string{"BOXOFFICE_CANCEL_CUTOFF": "30m", "BOXOFFICE_PAYMENT_GRACE": "1m",
+		"BOXOFFICE_IDEMPOTENCY_LEASE": "20s", "BOXOFFICE_TEST_PAYMENTS": "false", "BOXOFFICE_PAYMENT_WEBHOOK_SECRET": "whsec-0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CancelCutoff != 30*time.Minute || c.PaymentGrace != time.Minute || c.IdempotencyLease != 20*time.Second ||
+		c.TestPayments || string(c.WebhookSecret) != "whsec-0123456789abcdef" || len(paymentProviders(c)) != 0 {
+		t.Fatalf("order settings = %+v", c)
+	}
+	c, err = loadConfig(env(map[string]string{"BOXOFFICE_REQUEST_TIMEOUT": "30s"}))
+	if err != nil || c.IdempotencyLease != 31*time.Second {
+		t.Fatalf("the default lease under a 30s request deadline: %v %v", c.IdempotencyLease, err)
+	}
+	_, err = loadConfig(env(map[string]string{"BOXOFFICE_CANCEL_CUTOFF": "soon", "BOXOFFICE_PAYMENT_GRACE": "0s",
+		"BOXOFFICE_IDEMPOTENCY_LEASE": "1s", "BOXOFFICE_TEST_PAYMENTS": "yes"}))
+	if err == nil {
+		t.Fatal("invalid order settings accepted")
+	}
+	for _, want := range []string{"BOXOFFICE_CANCEL_CUTOFF", "BOXOFFICE_PAYMENT_GRACE", "BOXOFFICE_TEST_PAYMENTS",
+		"BOXOFFICE_IDEMPOTENCY_LEASE (1s) must be longer than BOXOFFICE_REQUEST_TIMEOUT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}

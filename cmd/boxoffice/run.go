@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SecretGenerated {
 		log.Warn("BOXOFFICE_JWT_SECRET is not set: using a random key; tokens stop working when the process exits")
 	}
+	warnPayments(cfg, log)
 
 	rdb, err := session.NewClient(session.ClientConfig{
 		URL: redisURL, ClusterAddrs: cfg.ClusterAddrs, SentinelAddrs: cfg.SentinelAddrs,

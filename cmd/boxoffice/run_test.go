@@ -52,6 +52,9 @@ func TestRunEmbeddedServesAndStops(t *testing.T) {
 	if !strings.Contains(logs.String(), "embedded in-process Redis") || !strings.Contains(logs.String(), "random key") {
 		t.Fatalf("embedded mode must warn clearly: %s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "accepts fake payments") || !strings.Contains(logs.String(), "payment webhooks are refused") {
+		t.Fatalf("test payments and a missing webhook secret must be logged: %s", logs.String())
+	}
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", resp, err)

@@ -12,6 +12,7 @@ import (
 	"boxoffice/tickets/demo"
 	"boxoffice/tickets/postgres"
 	"boxoffice/tickets/sqlite"
+	"boxoffice/tickets/testpay"
 )
 
 // openTickets opens the ticketing store: PostgreSQL at DATABASE_URL (migrated at start-up;
@@ -39,14 +40,42 @@ func openTickets(ctx context.Context, cfg config, now func() time.Time, log *slo
 	return st, nil
 }
 
-// newTickets is the ticketing service over store, with sessions as its session check.
+// newTickets is the ticketing service over store, with sessions as its session check and the
+// configured payment providers.
 func newTickets(cfg config, store tickets.Store, sessions *session.Store, now func() time.Time) *tickets.Service {
 	var check tickets.SessionChecker
 	if sessions != nil {
 		check = sessionCheck{sessions}
 	}
 	return tickets.NewService(store, tickets.Config{HoldTTL: cfg.HoldTTL, MaxSeatsPerHold: cfg.MaxSeatsPerHold,
-		Now: now, Sessions: check})
+		Now: now, Sessions: check, Payments: paymentProviders(cfg), CancelCutoff: cfg.CancelCutoff,
+		PaymentGrace: cfg.PaymentGrace, KeyLease: cfg.IdempotencyLease})
+}
+
+// paymentProviders are the payment methods orders can be paid with: "test" (tickets/testpay)
+// when BOXOFFICE_TEST_PAYMENTS is on, none otherwise.
+func paymentProviders(cfg config) map[string]tickets.PaymentProvider {
+	p := map[string]tickets.PaymentProvider{}
+	if cfg.TestPayments {
+		p["test"] = &testpay.Provider{Secret: cfg.WebhookSecret}
+	}
+	return p
+}
+
+// warnPayments logs what the payment configuration means for a deployment.
+func warnPayments(cfg config, log *slog.Logger) {
+	switch {
+	case cfg.TestPayments:
+		log.Warn("BOXOFFICE_TEST_PAYMENTS is on: the built-in \"test\" payment method accepts fake payments (token test_success); turn it off in production")
+	default:
+		log.Warn("no payment method is configured (BOXOFFICE_TEST_PAYMENTS=false): orders cannot be paid")
+	}
+	switch {
+	case len(cfg.WebhookSecret) == 0:
+		log.Warn("BOXOFFICE_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused (400 invalid_signature), so asynchronous payments never complete: their orders expire after the hold's deadline")
+	case len(cfg.WebhookSecret) < 16:
+		log.Warn("BOXOFFICE_PAYMENT_WEBHOOK_SECRET is shorter than 16 bytes: webhook signatures are easier to forge (generate one with: openssl rand -base64 32)")
+	}
 }
 
 // sessionCheck is the session store as the ticketing domain's SessionChecker.
