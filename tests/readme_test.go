@@ -10,7 +10,8 @@ import (
 )
 
 // TestReadmeWalkthrough runs the README's curl walkthrough exactly as written (with B pointing
-// at a test instance) and checks that it ends with the logout accepted and the session revoked.
+// at a test instance) and checks what each step shows: browse, hold, order (and its replay), my
+// orders, cancel, and the logout accepted with the session revoked.
 func TestReadmeWalkthrough(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		sessiontest.RequireBinary(t, tool, "Debian package "+tool)
@@ -32,7 +33,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
 	for _, want := range []string{`"username":"alice"`, `Etag: "0"`, `"theme":"dark"`, `"title":"Orbit of Glass"`,
-		"\n304\n", `"status":"active"`, `"expires_in_seconds":`, `"status":"released"`, "\n204\n", `"code":"session_revoked"`} {
+		"\n304\n", `"status":"active"`, `"expires_in_seconds":`, `"status":"confirmed"`, "same order\n",
+		`{"status":"cancelled","refund":{"reason":"customer_cancelled","status":"succeeded"}}`, "\n204\n",
+		`"code":"session_revoked"`} {
 		if !strings.Contains(strings.ReplaceAll(string(out), "ETag", "Etag"), want) {
 			t.Fatalf("walkthrough output lacks %q:\n%s", want, out)
 		}
