@@ -71,7 +71,10 @@ func parseKey(v string) (key string, ok bool) {
 			}
 			b.WriteByte(v[i])
 		case ch == '"':
-			return b.String(), i == len(v)-1 // nothing may follow: no parameters, no list
+			if i != len(v)-1 { // nothing may follow: no parameters, no list
+				return "", false
+			}
+			return b.String(), true
 		case ch < 0x20 || ch > 0x7e:
 			return "", false
 		default:

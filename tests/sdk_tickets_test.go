@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,10 +14,10 @@ import (
 	"boxoffice/sdk"
 )
 
-// TestGoSDKTickets drives browse → seat map → hold → release, and a conflicting hold, through
-// the Go client generated from openapi.yaml, against an instance serving the demo catalogue
-// from the embedded database (as `go run ./cmd/boxoffice` does). Every exchange is validated
-// against openapi.yaml too (checked).
+// TestGoSDKTickets drives browse → seat map → hold → release, and a conflicting hold, then
+// hold → order → my orders → cancel, through the Go client generated from openapi.yaml, against
+// an instance serving the demo catalogue from the embedded database (as `go run ./cmd/boxoffice`
+// does). Every exchange is validated against openapi.yaml too (checked).
 func TestGoSDKTickets(t *testing.T) {
 	ctx := context.Background()
 	p := deploy(t, 1, shared.URL(), map[string]string{"BOXOFFICE_DEMO_DATA": "true", "DATABASE_URL": "", "BOXOFFICE_SQLITE_PATH": ""}).procs[0]
@@ -58,13 +59,13 @@ func TestGoSDKTickets(t *testing.T) {
 		if s.MovieId != movie.Id || s.StartsAt.Before(from) {
 			t.Fatalf("screening %s of %s starting %s listed for %s from %s", s.Id, s.MovieId, s.StartsAt, movie.Id, from)
 		}
-		// One that cannot start while the test runs (a started screening takes no holds).
-		if scr == nil && s.Status == sdk.ScreeningStatusScheduled && s.StartsAt.After(time.Now().Add(time.Hour)) {
+		// One whose orders stay cancellable while the test runs (until 2 h before the start).
+		if scr == nil && s.Status == sdk.ScreeningStatusScheduled && s.StartsAt.After(time.Now().Add(3*time.Hour)) {
 			scr = &sl.JSON200.Items[i]
 		}
 	}
 	if scr == nil {
-		t.Fatalf("no screening of %s starts in more than an hour: %s", movie.Id, sl.Body)
+		t.Fatalf("no screening of %s starts in more than three hours: %s", movie.Id, sl.Body)
 	}
 
 	// The seat map, then the same with its ETag: 304 without a body.
@@ -164,9 +165,72 @@ func TestGoSDKTickets(t *testing.T) {
 	if err != nil || b.JSON201 == nil || !slices.Equal(b.JSON201.SeatIds, pair) {
 		t.Fatalf("hold after the release: %s", sdkSaid(err, b))
 	}
-	if r, err := api.ReleaseHoldWithResponse(ctx, b.JSON201.Id, nil, bob); err != nil || r.StatusCode() != http.StatusNoContent {
-		t.Fatalf("release: %s", sdkSaid(err, r))
+
+	// And buys them: an order of the hold under an Idempotency-Key, paid with the test provider.
+	// The retry of the same request gets the same answer, byte for byte, marked as a replay.
+	buy := sdk.OrderRequest{HoldId: b.JSON201.Id}
+	buy.Payment.Method, buy.Payment.Token = "test", "test_success"
+	key := &sdk.CreateOrderParams{IdempotencyKey: oxKey()}
+	o, err := api.CreateOrderWithResponse(ctx, key, buy, bob)
+	if err != nil || o.JSON201 == nil || o.Headers201 == nil {
+		t.Fatalf("order: %s", sdkSaid(err, o))
 	}
+	bought := o.JSON201
+	if bought.Status != sdk.OrderStatusConfirmed || bought.HoldId != b.JSON201.Id || bought.ScreeningId != scr.Id ||
+		!slices.Equal(bought.SeatIds, pair) || bought.Total != want || bought.Payment.Status != sdk.OrderPaymentStatusSucceeded ||
+		len(bought.Tickets) != len(pair) || bought.LatePayment != nil || bought.Refund != nil ||
+		!strings.HasSuffix(o.Headers201.Location, "/v1/orders/"+bought.Id) || o.Headers201.IdempotentReplayed != nil {
+		t.Fatalf("order of %v (want total %+v): %s (Location %q)", pair, want, o.Body, o.Headers201.Location)
+	}
+	for i, tk := range bought.Tickets {
+		if tk.SeatId != bought.SeatIds[i] || tk.Status != sdk.Valid || tk.Code == "" {
+			t.Fatalf("ticket %d of the order: %+v", i, tk)
+		}
+	}
+	again, err := api.CreateOrderWithResponse(ctx, key, buy, bob)
+	if err != nil || again.JSON201 == nil || !bytes.Equal(again.Body, o.Body) || again.Headers201 == nil ||
+		again.Headers201.IdempotentReplayed == nil || *again.Headers201.IdempotentReplayed != "true" {
+		t.Fatalf("the order again with the same key: %s", sdkSaid(err, again))
+	}
+	sold, err := api.GetSeatMapWithResponse(ctx, scr.Id, nil)
+	if err != nil || sold.JSON200 == nil {
+		t.Fatalf("seat map after the order: %s", sdkSaid(err, sold))
+	}
+	sdkSeatsAre(t, sold.JSON200, sdk.Sold, pair...)
+
+	// My orders: bob's lists it; alice has none and cannot read his.
+	mine, err := api.ListOrdersWithResponse(ctx, nil, bob)
+	if err != nil || mine.JSON200 == nil || len(mine.JSON200.Items) != 1 || mine.JSON200.Items[0].Id != bought.Id ||
+		mine.JSON200.NextCursor != nil {
+		t.Fatalf("bob's orders: %s", sdkSaid(err, mine))
+	}
+	none, err := api.ListOrdersWithResponse(ctx, nil, alice)
+	if err != nil || none.JSON200 == nil || len(none.JSON200.Items) != 0 {
+		t.Fatalf("alice's orders: %s", sdkSaid(err, none))
+	}
+	if other, err := api.GetOrderWithResponse(ctx, bought.Id, nil, alice); err != nil || other.ApplicationproblemJSON404 == nil {
+		t.Fatalf("another user's order: %s", sdkSaid(err, other))
+	}
+
+	// Cancel it: refunded in full, the tickets void, the seats on sale again.
+	cn, err := api.CancelOrderWithResponse(ctx, bought.Id, nil, bob)
+	if err != nil || cn.JSON200 == nil {
+		t.Fatalf("cancel: %s", sdkSaid(err, cn))
+	}
+	if c := cn.JSON200; c.Id != bought.Id || c.Status != sdk.OrderStatusCancelled || c.Refund == nil ||
+		c.Refund.Amount != want || c.Refund.Reason != sdk.RefundReasonCustomerCancelled || len(c.Tickets) != len(pair) ||
+		c.Tickets[0].Status != sdk.Void || c.Tickets[1].Status != sdk.Void {
+		t.Fatalf("cancelled order: %s", cn.Body)
+	}
+	g2, err := api.GetOrderWithResponse(ctx, bought.Id, nil, bob)
+	if err != nil || g2.JSON200 == nil || g2.JSON200.Status != sdk.OrderStatusCancelled || g2.JSON200.Refund == nil {
+		t.Fatalf("the cancelled order read back: %s", sdkSaid(err, g2))
+	}
+	back, err := api.GetSeatMapWithResponse(ctx, scr.Id, nil)
+	if err != nil || back.JSON200 == nil {
+		t.Fatalf("seat map after the cancellation: %s", sdkSaid(err, back))
+	}
+	sdkSeatsAre(t, back.JSON200, sdk.Available, pair...)
 }
 
 // sdkSignIn registers a user and signs in with the SDK; it returns the request editor that

@@ -65,21 +65,86 @@ import (
 // instances inherit the environment (e.g. BOXOFFICE_DB_MAX_CONNS). PostgreSQL as for the other
 // ticketing tests (ticketstest.PostgresURL).
 func BenchmarkTicketsHotScreening(b *testing.B) {
-	set := hotSettingsFromEnv(b)
+	ctx := context.Background()
+	rig := hotStart(b)
+	set := rig.set
+	contenders := []hotContender{
+		{name: "http", label: fmt.Sprintf("boxoffice over HTTP (%d instances)", hotInstances),
+			open: func() (hotHolder, func(), error) { return rig.web, func() {}, nil }},
+		{name: "service", label: "tickets.Service in-process",
+			open: hotServiceOpener(rig.dbURL, set.storeConns, rig.owners)},
+		{name: "ceiling", label: "ceiling: postgres.Store in-process",
+			open: hotStoreOpener(rig.dbURL, set.storeConns, false, rig.owners)},
+		{name: "lock", label: "lock per screening: postgres.Store in-process",
+			open: hotStoreOpener(rig.dbURL, set.storeConns, true, rig.owners)},
+	}
+	var results []hotResult
+	for round := range set.rounds {
+		for k := range contenders {
+			c := contenders[(k+round)%len(contenders)]
+			h, closeHolder, err := c.open()
+			if err != nil {
+				b.Fatalf("%s: %v", c.name, err)
+			}
+			var profile func() error
+			if c.name == "http" && round == 0 && set.profile != "" {
+				profile = hotProfile(rig.d.procs[0], set)
+			}
+			scr := hotScreening(b, rig.admin)
+			r := hotDrive(ctx, h, scr, set, rig.cpu, rig.walSyncs, profile)
+			closeHolder()
+			r.name, r.label, r.round = c.name, c.label, round+1
+			results = append(results, r)
+			if r.err != nil {
+				b.Errorf("%s, round %d: %d errors, the first: %v", c.name, round+1, r.errors, r.err)
+			}
+			if r.holds == 0 {
+				b.Errorf("%s, round %d: no hold succeeded", c.name, round+1)
+			}
+		}
+	}
+	hotReport(b, set, results)
+	rig.finish(b)
+}
+
+// hotRig is what the hot-screening benchmarks run against: a throwaway PostgreSQL database with
+// the hall (admin stores screenings into it, statsDB reads statistics), hotInstances instances
+// built without the race detector sharing it and one redis-server, and set.clients signed-in
+// users spread round-robin over the instances (web). The in-process contenders act as the same
+// users and sessions (owners), so that the instances' janitors, which end the holds of sessions
+// that are not signed in, leave their holds alone.
+type hotRig struct {
+	set        hotSettings
+	dbURL      string
+	admin      *postgres.Store
+	statsDB    *pgxpool.Pool
+	d          *deployment
+	redisPID   int
+	serverPIDs []int
+	web        *hotHTTP
+	owners     []tickets.Owner // client i's user and session
+}
+
+// hotStart reads the settings and starts the rig; everything stops when b ends.
+func hotStart(b *testing.B) *hotRig {
+	rig := &hotRig{set: hotSettingsFromEnv(b)}
+	set := rig.set
 	ctx := context.Background()
 	dir := b.TempDir()
 
-	dbURL := ticketstest.PostgresURL(b) // first: its cleanup (the drop) runs last
-	admin, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 2})
+	rig.dbURL = ticketstest.PostgresURL(b) // first: its cleanup (the drop) runs last
+	admin, err := postgres.Open(ctx, rig.dbURL, postgres.Options{MaxConns: 2})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(admin.Close)
-	statsDB, err := pgxpool.New(ctx, dbURL) // statistics, at both ends of a run
+	rig.admin = admin
+	statsDB, err := pgxpool.New(ctx, rig.dbURL) // statistics, at both ends of a run
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(statsDB.Close)
+	rig.statsDB = statsDB
 	hotCatalogue(b, admin)
 
 	// The instances run without the race detector (TestMain's binary has it when it can).
@@ -88,12 +153,17 @@ func BenchmarkTicketsHotScreening(b *testing.B) {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	redisSrv := sessiontest.StartServer(b)
+	rig.redisPID = redisSrv.PID()
 	env := map[string]string{
-		"DATABASE_URL":                  dbURL,
+		"DATABASE_URL":                  rig.dbURL,
 		"BOXOFFICE_DEMO_DATA":           "false",
 		"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
 		"BOXOFFICE_LOGIN_MAX_PER_IP":    "100000",
 		"BOXOFFICE_ACCESS_TTL":          "1h", // no refresh during a long run
+		// An idempotency key's lease must outlast a request (the instances refuse to start
+		// otherwise): the default lease, and a request timeout below it.
+		"BOXOFFICE_REQUEST_TIMEOUT":   "10s",
+		"BOXOFFICE_IDEMPOTENCY_LEASE": "15s",
 	}
 	if set.profile != "" {
 		env["BOXOFFICE_DEBUG_ADDR"] = "127.0.0.1:0"
@@ -107,62 +177,47 @@ func BenchmarkTicketsHotScreening(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(d.stop)
+	rig.d = d
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = set.clients, set.clients
 	hc := &http.Client{Timeout: 2 * guard, Transport: tr}
 	b.Cleanup(hc.CloseIdleConnections)
-	web := &hotHTTP{hc: hc}
+	rig.web = &hotHTTP{hc: hc}
 	for i := range set.clients {
 		base := d.procs[i%len(d.procs)].base
-		web.bases = append(web.bases, base)
-		web.tokens = append(web.tokens, hotSignIn(b, hc, base))
+		rig.web.bases = append(rig.web.bases, base)
+		token, o := hotSignIn(b, hc, base)
+		rig.web.tokens = append(rig.web.tokens, token)
+		rig.owners = append(rig.owners, o)
 	}
-
-	var serverPIDs []int
 	for _, p := range d.procs {
-		serverPIDs = append(serverPIDs, p.cmd.Process.Pid)
+		rig.serverPIDs = append(rig.serverPIDs, p.cmd.Process.Pid)
 	}
-	contenders := []hotContender{
-		{name: "http", label: fmt.Sprintf("boxoffice over HTTP (%d instances)", hotInstances),
-			open: func() (hotHolder, func(), error) { return web, func() {}, nil }},
-		{name: "service", label: "tickets.Service in-process",
-			open: hotServiceOpener(dbURL, set.storeConns)},
-		{name: "ceiling", label: "ceiling: postgres.Store in-process",
-			open: hotStoreOpener(dbURL, set.storeConns, false)},
-		{name: "lock", label: "lock per screening: postgres.Store in-process",
-			open: hotStoreOpener(dbURL, set.storeConns, true)},
-	}
-	var results []hotResult
-	for round := range set.rounds {
-		for k := range contenders {
-			c := contenders[(k+round)%len(contenders)]
-			h, closeHolder, err := c.open()
-			if err != nil {
-				b.Fatalf("%s: %v", c.name, err)
-			}
-			var profile func() error
-			if c.name == "http" && round == 0 && set.profile != "" {
-				profile = hotProfile(d.procs[0], set)
-			}
-			scr := hotScreening(b, admin)
-			r := hotDrive(ctx, h, scr, set, func() hotCPU { return hotCPUNow(ctx, statsDB, serverPIDs, redisSrv.PID()) },
-				func() int64 { return hotWALSyncs(ctx, statsDB) }, profile)
-			closeHolder()
-			r.name, r.label, r.round = c.name, c.label, round+1
-			results = append(results, r)
-			if r.err != nil {
-				b.Errorf("%s, round %d: %d errors, the first: %v", c.name, round+1, r.errors, r.err)
-			}
-			if r.holds == 0 {
-				b.Errorf("%s, round %d: no hold succeeded", c.name, round+1)
-			}
-		}
-	}
-	hotReport(b, set, results)
-	hotCheckLogs(b, d)
+	return rig
+}
+
+// cpu samples the CPU time used so far (hotCPU).
+func (rig *hotRig) cpu() hotCPU {
+	return hotCPUNow(context.Background(), rig.statsDB, rig.serverPIDs, rig.redisPID)
+}
+
+// analyze refreshes the planner's statistics of the database (ANALYZE), which also makes every
+// connection plan its cached statements again.
+func (rig *hotRig) analyze() error {
+	_, err := rig.statsDB.Exec(context.Background(), "ANALYZE")
+	return err
+}
+
+// walSyncs samples the server's WAL flushes so far (hotWALSyncs).
+func (rig *hotRig) walSyncs() int64 { return hotWALSyncs(context.Background(), rig.statsDB) }
+
+// finish fails the benchmark if an instance raced, panicked or died, and prints the instances'
+// logs when it failed.
+func (rig *hotRig) finish(b *testing.B) {
+	hotCheckLogs(b, rig.d)
 	if b.Failed() {
-		d.dumpLogs(os.Stderr)
+		rig.d.dumpLogs(os.Stderr)
 	}
 }
 
@@ -273,8 +328,9 @@ func hotSeats(rng *mrand.Rand) []string {
 	return seats
 }
 
-// hotSignIn registers a fresh user through the instance at base and returns an access token.
-func hotSignIn(b *testing.B, hc *http.Client, base string) string {
+// hotSignIn registers a fresh user through the instance at base, signs in, and returns the
+// access token and the user and session it is for.
+func hotSignIn(b *testing.B, hc *http.Client, base string) (string, tickets.Owner) {
 	name, pw := uniqueName()
 	st, body, err := hotCall(context.Background(), hc, "POST", base+"/v1/users", "",
 		fmt.Appendf(nil, `{"username":%q,"password":%q}`, name, pw))
@@ -284,14 +340,15 @@ func hotSignIn(b *testing.B, hc *http.Client, base string) string {
 	st, body, err = hotCall(context.Background(), hc, "POST", base+"/v1/auth/login", "",
 		fmt.Appendf(nil, `{"username":%q,"password":%q,"device_name":"bench"}`, name, pw))
 	var tk tokens
-	if err != nil || st != 200 || json.Unmarshal(body, &tk) != nil || tk.AccessToken == "" {
+	if err != nil || st != 200 || json.Unmarshal(body, &tk) != nil || tk.AccessToken == "" ||
+		tk.Session.UserID == "" || tk.Session.ID == "" {
 		b.Fatalf("login: %d %s %v", st, body, err)
 	}
-	return tk.AccessToken
+	return tk.AccessToken, tickets.Owner{UserID: tk.Session.UserID, SessionID: tk.Session.ID}
 }
 
-// hotCall sends one request and returns the status and body.
-func hotCall(ctx context.Context, hc *http.Client, method, url, token string, body []byte) (int, []byte, error) {
+// hotCall sends one request, with header's name-value pairs, and returns the status and body.
+func hotCall(ctx context.Context, hc *http.Client, method, url, token string, body []byte, header ...string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -305,6 +362,9 @@ func hotCall(ctx context.Context, hc *http.Client, method, url, token string, bo
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -361,26 +421,30 @@ func (h *hotHTTP) release(ctx context.Context, client int, id string) error {
 }
 
 // hotStore holds through postgres.Store.Hold with a Plan that returns the chosen seats.
-type hotStore struct{ s *postgres.Store }
+// Client i is owners[i].
+type hotStore struct {
+	s      *postgres.Store
+	owners []tickets.Owner
+}
 
 // hotStoreOpener opens a Store of conns connections (one per client: no client waits for the
-// pool) over the database, serialising the holds of a screening when lockPerScreening.
-func hotStoreOpener(url string, conns int, lockPerScreening bool) func() (hotHolder, func(), error) {
+// pool) over the database, serialising the holds of a screening when lockPerScreening; client
+// i acts as owners[i].
+func hotStoreOpener(url string, conns int, lockPerScreening bool, owners []tickets.Owner) func() (hotHolder, func(), error) {
 	return func() (hotHolder, func(), error) {
 		s, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: int32(conns), LockPerScreening: lockPerScreening})
 		if err != nil {
 			return nil, nil, err
 		}
-		return &hotStore{s}, s.Close, nil
+		return &hotStore{s, owners}, s.Close, nil
 	}
 }
 
-func hotUser(client int) string { return fmt.Sprintf("bench-user-%d", client) }
-
 func (h *hotStore) hold(ctx context.Context, client int, screening string, seats []string) (string, bool, error) {
 	total := tickets.Money{Amount: hotPrice * int64(len(seats)), Currency: "EUR"}
-	hd, err := h.s.Hold(ctx, tickets.HoldTx{ID: hotID("hold_"), ScreeningID: screening, UserID: hotUser(client),
-		SessionID: hotOwner(client).SessionID, TTL: hotHoldTTL,
+	o := h.owners[client]
+	hd, err := h.s.Hold(ctx, tickets.HoldTx{ID: hotID("hold_"), ScreeningID: screening, UserID: o.UserID,
+		SessionID: o.SessionID, TTL: hotHoldTTL,
 		Plan: func(tickets.Availability) ([]string, tickets.Money, error) { return slices.Clone(seats), total, nil }})
 	switch {
 	case err == nil:
@@ -392,29 +456,28 @@ func (h *hotStore) hold(ctx context.Context, client int, screening string, seats
 }
 
 func (h *hotStore) release(ctx context.Context, client int, id string) error {
-	_, err := h.s.ReleaseHold(ctx, id, hotUser(client))
+	_, err := h.s.ReleaseHold(ctx, id, h.owners[client].UserID)
 	return err
 }
 
-// hotService holds through tickets.Service, as the API does, for a user per client.
-type hotService struct{ svc *tickets.Service }
+// hotService holds through tickets.Service, as the API does; client i is owners[i].
+type hotService struct {
+	svc    *tickets.Service
+	owners []tickets.Owner
+}
 
-func hotServiceOpener(url string, conns int) func() (hotHolder, func(), error) {
+func hotServiceOpener(url string, conns int, owners []tickets.Owner) func() (hotHolder, func(), error) {
 	return func() (hotHolder, func(), error) {
 		s, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: int32(conns)})
 		if err != nil {
 			return nil, nil, err
 		}
-		return &hotService{tickets.NewService(s, tickets.Config{HoldTTL: hotHoldTTL})}, s.Close, nil
+		return &hotService{tickets.NewService(s, tickets.Config{HoldTTL: hotHoldTTL}), owners}, s.Close, nil
 	}
 }
 
-func hotOwner(client int) tickets.Owner {
-	return tickets.Owner{UserID: hotUser(client), SessionID: fmt.Sprintf("bench-session-%d", client)}
-}
-
 func (h *hotService) hold(ctx context.Context, client int, screening string, seats []string) (string, bool, error) {
-	hd, err := h.svc.Hold(ctx, hotOwner(client), screening, tickets.Selection{SeatIDs: seats})
+	hd, err := h.svc.Hold(ctx, h.owners[client], screening, tickets.Selection{SeatIDs: seats})
 	switch {
 	case err == nil:
 		return hd.ID, false, nil
@@ -425,7 +488,7 @@ func (h *hotService) hold(ctx context.Context, client int, screening string, sea
 }
 
 func (h *hotService) release(ctx context.Context, client int, id string) error {
-	return h.svc.ReleaseHold(ctx, hotOwner(client), id)
+	return h.svc.ReleaseHold(ctx, h.owners[client], id)
 }
 
 // hotResult is one contender's run.

@@ -28,7 +28,8 @@ type OrderRequest struct {
 // The reply is 201 material for a confirmed or pending order and 402 material for a declined
 // one: render decides. Errors are returned (and never stored) before anything is begun:
 // FieldErrors, ErrNotFound (no such hold, or another user's), ErrHoldExpired,
-// *OrderExistsError, ErrIdempotencyKeyReused, *InFlightError and ErrUnavailable (the store or
+// *OrderExistsError, ErrIdempotencyKeyReused, *InFlightError (RetryAfter at most a second)
+// and ErrUnavailable (the store or
 // the provider could not be consulted; a provider that failed mid-way leaves the key in flight
 // until its lease ends, then a retry drives the same order again).
 func (s *Service) PlaceOrder(ctx context.Context, o Owner, key string, req OrderRequest, render func(Order) Reply) (reply Reply, replayed bool, err error) {
@@ -41,6 +42,12 @@ func (s *Service) PlaceOrder(ctx context.Context, o Owner, key string, req Order
 		Order: Order{ID: newID("order_"), UserID: o.UserID, SessionID: o.SessionID, HoldID: req.HoldID,
 			Payment: Payment{ID: newID("pay_"), Method: req.Method, Token: req.Token}},
 	})
+	if ife := (*InFlightError)(nil); errors.As(err, &ife) {
+		// The first request usually finishes within milliseconds: ask the client back in a
+		// second, not at the end of the lease (which only bounds how long a crashed request
+		// keeps the key).
+		return Reply{}, false, &InFlightError{RetryAfter: min(ife.RetryAfter, time.Second)}
+	}
 	if err != nil {
 		return Reply{}, false, err
 	}

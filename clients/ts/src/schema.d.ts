@@ -860,6 +860,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my orders
+         * @description Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
+         */
+        get: operations["listOrders"];
+        put?: never;
+        /**
+         * Buy the seats of a hold
+         * @description Pays for one of the current user's holds and, once paid, turns its seats into tickets.
+         *     The `Idempotency-Key` header is **required**: a key unique to this purchase (a UUID,
+         *     say), sent again unchanged on every retry of this request. Keys belong to the user and
+         *     are remembered for 24 hours.
+         *
+         *     * The first request with a key places the order and asks the payment provider; its
+         *       answer is stored with the key.
+         *     * A retry with the same key and the same body — after a timeout, a lost connection or a
+         *       crash, on any instance — gets that **same answer, byte for byte** (status, body,
+         *       `Location`; a problem's `request_id` is the first request's), with
+         *       `Idempotent-Replayed: true`. It never pays twice. The stored answer is the order as
+         *       it was then: read `GET /v1/orders/{id}` for its status now.
+         *     * The same key with another body: `422 idempotency_key_reused`. A retry while the
+         *       first request is still running: `409 idempotency_key_in_flight`; retry after
+         *       `Retry-After` seconds (a request that crashed is taken over by a retry once its lease,
+         *       15 seconds by default, has ended).
+         *
+         *     The answer is `201` with the order, or `402 payment_declined`:
+         *
+         *     * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
+         *       `code` its QR code carries. The hold becomes `confirmed`.
+         *     * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
+         *       held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
+         *       that succeeds after that gets the seats if they are still free (`late_payment:
+         *       reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
+         *       refunded`); one that never completes is cancelled (`expired`).
+         *     * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
+         *       and still holds its seats until it expires. Pay again with other payment details
+         *       and a **new** key.
+         *
+         *     Refusals, which store nothing (a retry with the same key is judged again): `400`
+         *     without an `Idempotency-Key` (`idempotency_key_missing`, checked first) or with a
+         *     malformed one (`invalid_idempotency_key`), `404 not_found` for a hold that is not one
+         *     of the user's, `410 hold_expired` for a hold that is no longer active (expired,
+         *     released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
+         *     a pending or confirmed order (`order_id` names it), `422 validation_failed`
+         *     (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
+         *     when the database or the payment provider cannot be reached (retry with the same
+         *     key).
+         *
+         *     Payment methods: `test` (the built-in test provider, on unless
+         *     `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+         *     `test_decline` (declined), `test_async` (pending until a signed webhook at
+         *     `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
+         */
+        post: operations["createOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The order id (`id` of an `Order` of the current user). Any other value, another user's order included, gets `404 not_found`.
+                 * @example order_c36an57rkc7uepxc2iwy2sq5lq
+                 */
+                id: components["parameters"]["OrderId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one of my orders
+         * @description Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
+         */
+        get: operations["getOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The order id (`id` of an `Order` of the current user). Any other value, another user's order included, gets `404 not_found`.
+                 * @example order_c36an57rkc7uepxc2iwy2sq5lq
+                 */
+                id: components["parameters"]["OrderId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel one of my orders
+         * @description Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
+         */
+        post: operations["cancelOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a payment provider's event
+         * @description Called by payment providers, not by apps: the event says how a payment ended
+         *     (`payment.succeeded` or `payment.declined`). No credential: the
+         *     `Boxoffice-Signature` header authenticates the raw body. A success confirms the
+         *     pending order (or, after its hold ended, re-claims its seats or refunds it); a decline
+         *     declines it. Delivering an event again changes nothing and answers `200` again.
+         *
+         *     The `test` provider signs like this: `Boxoffice-Signature: t=<unix seconds>,v1=<hex
+         *     HMAC-SHA256 of "<t>.<body>" with BOXOFFICE_PAYMENT_WEBHOOK_SECRET>` (several `v1=`
+         *     values are allowed, for rotating the secret), valid for 5 minutes either side of the
+         *     server's clock; its body is `{"id": "<event id>", "type": "payment.succeeded" |
+         *     "payment.declined", "payment_id": "<payment.id of the order>"}`. Without a configured
+         *     secret every webhook is refused.
+         *
+         *     `400 invalid_signature` for a missing, malformed, stale or wrong signature; `413` for
+         *     a body over 64 KiB; `422 validation_failed` for a signed body that is not an event;
+         *     `404 not_found` for a payment that is not one of ours.
+         */
+        post: operations["paymentWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}/sessions": {
         parameters: {
             query?: never;
@@ -1162,6 +1340,38 @@ export interface paths {
          * @description Puts blocked seats of this screening back on sale, all or nothing; unblocking a seat that is not blocked changes nothing. Seats that are not in the hall get `422 validation_failed`. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
          */
         post: operations["unblockSeats"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/screenings/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A screening's refunds
+         * @description Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
+         */
+        get: operations["getRefundReport"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2223,6 +2433,294 @@ export interface components {
             server_time: string;
         };
         /**
+         * @description An order id, generated by the server: `order_` and 26 characters of lowercase base32.
+         * @example order_c36an57rkc7uepxc2iwy2sq5lq
+         */
+        OrderId: string;
+        /**
+         * @description The hold to pay for and how. Unknown members are rejected (`422`, message `unknown field`).
+         * @example {
+         *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+         *       "payment": {
+         *         "method": "test",
+         *         "token": "test_success"
+         *       }
+         *     }
+         */
+        OrderRequest: {
+            hold_id: components["schemas"]["HoldId"];
+            /** @description The payment method and what to pay with. */
+            payment: {
+                /**
+                 * @description A configured payment method (`test` unless `BOXOFFICE_TEST_PAYMENTS=false`).
+                 * @example test
+                 */
+                method: string;
+                /**
+                 * @description What the client got from the provider to pay with (1 to 255 printable ASCII characters); for `test`: `test_success`, `test_decline`, `test_async`, `test_error`.
+                 * @example test_success
+                 */
+                token: string;
+            };
+        };
+        /**
+         * @description Admission of one person to one seat.
+         * @example {
+         *       "id": "ticket_ll6wu3oacvupfq4zky7pr67ek4",
+         *       "seat_id": "F7",
+         *       "code": "3JCRYF6QKZ2VXW7LDNHM4TG5BA",
+         *       "status": "valid"
+         *     }
+         */
+        Ticket: {
+            /** @example ticket_ll6wu3oacvupfq4zky7pr67ek4 */
+            id: string;
+            seat_id: components["schemas"]["SeatId"];
+            /**
+             * @description The ticket's secret, for its QR code: 128 random bits as 26 characters of upper-case base32 (QR alphanumeric mode). Show it only to the ticket's holder.
+             * @example 3JCRYF6QKZ2VXW7LDNHM4TG5BA
+             */
+            code: string;
+            /**
+             * @description `valid`, or `void` once its order is cancelled.
+             * @example valid
+             * @enum {string}
+             */
+            status: "valid" | "void";
+        };
+        /**
+         * @description The return of an order's whole payment. `pending` until the payment provider confirms it (the server sends it again until it does), then `succeeded`.
+         * @example {
+         *       "id": "refund_order_c36an57rkc7uepxc2iwy2sq5lq",
+         *       "amount": {
+         *         "amount": 2300,
+         *         "currency": "EUR"
+         *       },
+         *       "reason": "customer_cancelled",
+         *       "status": "succeeded",
+         *       "created_at": "2026-11-30T19:40:00Z",
+         *       "completed_at": "2026-11-30T19:40:00.2Z"
+         *     }
+         */
+        Refund: {
+            /**
+             * @description `refund_` and the order's id: an order has at most one refund.
+             * @example refund_order_c36an57rkc7uepxc2iwy2sq5lq
+             */
+            id: string;
+            amount: components["schemas"]["Money"];
+            /**
+             * @description `customer_cancelled` (the buyer cancelled), `screening_cancelled` (the cinema cancelled the screening), `late_payment` (paid after the hold ended, with the seats gone).
+             * @example customer_cancelled
+             * @enum {string}
+             */
+            reason: "customer_cancelled" | "screening_cancelled" | "late_payment";
+            /**
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "pending" | "succeeded";
+            /**
+             * Format: date-time
+             * @example 2026-11-30T19:40:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the provider confirmed it; `null` while pending.
+             * @example 2026-11-30T19:40:00.2Z
+             */
+            completed_at: string | null;
+        };
+        /**
+         * @description A purchase of the seats of one hold: its payment, then its tickets, maybe a refund. Members that may be absent are `null`, never missing. Orders are never deleted.
+         * @example {
+         *       "id": "order_xi5p4ycapimtxpu436euko2pca",
+         *       "status": "pending",
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+         *       "seat_ids": [
+         *         "F7",
+         *         "F8"
+         *       ],
+         *       "total": {
+         *         "amount": 2300,
+         *         "currency": "EUR"
+         *       },
+         *       "late_payment": null,
+         *       "payment": {
+         *         "id": "pay_7tefjyxjhg4kmw324prjlhr5ti",
+         *         "method": "test",
+         *         "status": "pending"
+         *       },
+         *       "payment_deadline": "2026-11-30T18:14:11.25Z",
+         *       "tickets": [],
+         *       "refund": null,
+         *       "created_at": "2026-11-30T18:05:02.5Z",
+         *       "updated_at": "2026-11-30T18:05:02.5Z"
+         *     }
+         */
+        Order: {
+            id: components["schemas"]["OrderId"];
+            /**
+             * @description `pending` until the provider answers; then `confirmed` (paid: seats sold, tickets valid), `declined` (the hold is untouched), `expired` (the payment never completed and was cancelled), or `refunded` (paid after the hold ended, with the seats gone). A confirmed order becomes `cancelled` (and refunded) when its buyer or the cinema cancels it.
+             * @example confirmed
+             * @enum {string}
+             */
+            status: "pending" | "confirmed" | "declined" | "expired" | "refunded" | "cancelled";
+            screening_id: components["schemas"]["ScreeningId"];
+            hold_id: components["schemas"]["HoldId"];
+            /**
+             * @description The hold's seats, sorted.
+             * @example [
+             *       "F7",
+             *       "F8"
+             *     ]
+             */
+            seat_ids: components["schemas"]["SeatId"][];
+            total: components["schemas"]["Money"];
+            /**
+             * @description `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+             * @example null
+             * @enum {string|null}
+             */
+            late_payment: "reclaimed" | "refunded" | null;
+            /** @description The order's payment with its provider. */
+            payment: {
+                /**
+                 * @description The payment's id, also its idempotency key at the provider and the `payment_id` of its webhooks.
+                 * @example pay_7tefjyxjhg4kmw324prjlhr5ti
+                 */
+                id: string;
+                /** @example test */
+                method: string;
+                /**
+                 * @example succeeded
+                 * @enum {string}
+                 */
+                status: "pending" | "succeeded" | "declined" | "cancelled";
+            };
+            /**
+             * Format: date-time
+             * @description The hold's deadline: until then the seats are kept for the order while its payment is pending.
+             * @example 2026-11-30T18:14:11.25Z
+             */
+            payment_deadline: string;
+            /** @description One ticket per seat, in seat order, once the order is confirmed; empty before. */
+            tickets: components["schemas"]["Ticket"][];
+            /** @description The order's refund; `null` unless it was refunded. */
+            refund: components["schemas"]["Refund"] | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T18:05:02.5Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T18:05:02.5Z
+             */
+            updated_at: string;
+        };
+        /**
+         * @description One page of the user's orders, newest first, and the cursor of the next page.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        OrderList: {
+            items: components["schemas"]["Order"][];
+            /**
+             * @description The `cursor` of the next page, or `null` after the last page. Always present.
+             * @example eyJzIjoiMjAyNi0xMS0zMFQxODowNTowMi41WiIsImkiOiJvcmRlcl9jMzZhbjU3cmtjN3VlcHhjMml3eTJzcTVscSJ9
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description A screening's refunds, oldest first, and their sums.
+         * @example {
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "refunds": [],
+         *       "total": {
+         *         "amount": 0,
+         *         "currency": "EUR"
+         *       },
+         *       "pending": 0
+         *     }
+         */
+        RefundReport: {
+            screening_id: components["schemas"]["ScreeningId"];
+            refunds: {
+                /** @example refund_order_c36an57rkc7uepxc2iwy2sq5lq */
+                id: string;
+                order_id: components["schemas"]["OrderId"];
+                amount: components["schemas"]["Money"];
+                /**
+                 * @example screening_cancelled
+                 * @enum {string}
+                 */
+                reason: "customer_cancelled" | "screening_cancelled" | "late_payment";
+                /**
+                 * @example succeeded
+                 * @enum {string}
+                 */
+                status: "pending" | "succeeded";
+                /**
+                 * Format: date-time
+                 * @example 2026-11-30T19:40:00Z
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-30T19:40:00.2Z
+                 */
+                completed_at: string | null;
+            }[];
+            total: components["schemas"]["Money"];
+            /**
+             * @description Refunds the payment provider has not confirmed yet.
+             * @example 0
+             */
+            pending: number;
+        };
+        /**
+         * @description A payment provider's event, as the `test` provider sends it (other providers send their own format; the signature, not this schema, decides).
+         * @example {
+         *       "id": "evt_1",
+         *       "type": "payment.succeeded",
+         *       "payment_id": "pay_7tefjyxjhg4kmw324prjlhr5ti"
+         *     }
+         */
+        PaymentEvent: {
+            /** @example evt_1 */
+            id?: string;
+            /** @example payment.succeeded */
+            type?: string;
+            /** @example pay_7tefjyxjhg4kmw324prjlhr5ti */
+            payment_id?: string;
+        };
+        /**
+         * @description An applied webhook, with the order's status afterwards.
+         * @example {
+         *       "received": true,
+         *       "order_id": "order_xi5p4ycapimtxpu436euko2pca",
+         *       "order_status": "confirmed"
+         *     }
+         */
+        WebhookReceipt: {
+            /**
+             * @description Always `true`.
+             * @example true
+             */
+            received: boolean;
+            order_id: components["schemas"]["OrderId"];
+            /**
+             * @example confirmed
+             * @enum {string}
+             */
+            order_status: "pending" | "confirmed" | "declined" | "expired" | "refunded" | "cancelled";
+        };
+        /**
          * @description Seats of a screening's hall. Unknown members are rejected.
          * @example {
          *       "seat_ids": [
@@ -2280,6 +2778,9 @@ export interface components {
              *     | 400 | `malformed_json` | The body is empty, not JSON, not UTF-8, has duplicate keys, trailing data or more than 32 levels of nesting (the top-level object is level 1). |
              *     | 400 | `invalid_if_match` | `If-Match` is neither `*` nor a list of entity tags. |
              *     | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
+             *     | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
+             *     | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+             *     | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
              *     | 401 | `missing_token` | No `Authorization` header and no access cookie. |
              *     | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
              *     | 401 | `token_expired` | The access token expired; refresh the session. |
@@ -2288,9 +2789,10 @@ export interface components {
              *     | 401 | `invalid_credentials` | Unknown username or wrong password. |
              *     | 401 | `invalid_refresh_token` | The refresh token is garbled or was not issued by this deployment, or a refresh without body has no refresh cookie. |
              *     | 401 | `refresh_token_reused` | A spent refresh token was presented after the grace window; the session has been revoked. |
+             *     | 402 | `payment_declined` | The order's payment was declined; `order_id` names the declined order. The hold is untouched: pay again with a new `Idempotency-Key`. |
              *     | 403 | `csrf_failed` | A cookie-authenticated change (or cookie-mode refresh) lacks the session's `X-CSRF-Token`, or it or a cookie-mode sign-in comes from a foreign origin (`Origin` / `Sec-Fetch-Site`). |
              *     | 403 | `forbidden` | The caller is not an administrator (`/v1/admin/...`). |
-             *     | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening or hold that does not exist, or another user's hold). |
+             *     | 404 | `not_found` | No such resource (unknown path, a session id that is not one of yours, a movie, cinema, hall, screening, hold, order or payment that does not exist, or another user's hold or order). |
              *     | 405 | `method_not_allowed` | The path exists with other methods (see `Allow`). |
              *     | 408 | `request_timeout` | The request took too long to arrive. |
              *     | 409 | `username_taken` | The username is already registered. |
@@ -2300,6 +2802,11 @@ export interface components {
              *     | 409 | `screening_cancelled` | The screening was cancelled; it takes no holds. |
              *     | 409 | `hall_busy` | A screening would overlap another in the same hall, cleaning time included. |
              *     | 409 | `hall_in_use` | A hall's seat layout cannot change while screenings to come use it. |
+             *     | 409 | `order_exists` | The hold already has a pending or confirmed order, made with another `Idempotency-Key`; `order_id` names it. |
+             *     | 409 | `idempotency_key_in_flight` | The first request with this `Idempotency-Key` has not finished; retry after `Retry-After`. |
+             *     | 409 | `cancellation_closed` | The screening starts within the cancellation cut-off (`BOXOFFICE_CANCEL_CUTOFF`) or has started. |
+             *     | 409 | `order_not_cancellable` | Only a confirmed order can be cancelled. |
+             *     | 410 | `hold_expired` | The hold to pay for is no longer active (expired, released, replaced, revoked or cancelled). |
              *     | 412 | `precondition_failed` | `If-Match` does not match the session data's current version. |
              *     | 413 | `payload_too_large` | The request body exceeds the size limit. |
              *     | 413 | `session_data_too_large` | The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit. |
@@ -2310,6 +2817,7 @@ export interface components {
              *     | 422 | `seat_group_split` | A hold takes part of a seat group (a love seat) but not all of it; `seat_ids` lists the group. |
              *     | 422 | `orphan_seat` | A hold would leave a single empty seat stranded where another choice of as many seats in the row would not; `seat_ids` lists the stranded seats. |
              *     | 422 | `screening_started` | The screening has started; it takes no holds. |
+             *     | 422 | `idempotency_key_reused` | The `Idempotency-Key` was used before for a different request. |
              *     | 429 | `too_many_attempts` | Too many failed sign-ins (or current-password checks) for this account or network, or a session's refresh token rotated too often; see `Retry-After`. |
              *     | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
              *     | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
@@ -2318,7 +2826,7 @@ export interface components {
              * @example token_expired
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_if_match" | "bad_request" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
+            code: "malformed_json" | "invalid_if_match" | "bad_request" | "idempotency_key_missing" | "invalid_idempotency_key" | "invalid_signature" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "payment_declined" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "order_exists" | "idempotency_key_in_flight" | "cancellation_closed" | "order_not_cancellable" | "hold_expired" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "idempotency_key_reused" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
             /**
              * @description The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
              * @example 740b220fa8b56b768795951d
@@ -2340,6 +2848,11 @@ export interface components {
              *     ]
              */
             seat_ids?: components["schemas"]["SeatId"][];
+            /**
+             * @description Only for `payment_declined` (the declined order) and `order_exists` (the hold's order): an `Order` id.
+             * @example order_c36an57rkc7uepxc2iwy2sq5lq
+             */
+            order_id?: string;
         };
         /**
          * @description A `validation_failed` problem, whose `errors` lists every invalid field.
@@ -2880,6 +3393,109 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No `Idempotency-Key` header (`idempotency_key_missing`), a malformed one (`invalid_idempotency_key`), or a body that is empty, not valid JSON or UTF-8, has duplicate keys, data after the value or too deep nesting (`malformed_json`). Nothing was stored. */
+        OrderBadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The payment was declined (`payment_declined`): the order named by `order_id` is `declined`, the hold is untouched. Replayed, byte for byte, to retries with the same `Idempotency-Key` (with `Idempotent-Replayed: true`; `request_id` is then the first request's); pay again with a new key. */
+        PaymentDeclined: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:payment_declined",
+                 *       "title": "Payment declined",
+                 *       "status": 402,
+                 *       "detail": "The payment was declined. The hold is kept until it expires: pay again with other payment details and a new Idempotency-Key.",
+                 *       "code": "payment_declined",
+                 *       "request_id": "6b8d0f2a4c7e9b1d3f5a8c0e",
+                 *       "order_id": "order_xi5p4ycapimtxpu436euko2pca"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Nothing was stored: the hold already has a pending or confirmed order, made with another key (`order_exists`; `order_id` names it), or the first request with this `Idempotency-Key` is still running (`idempotency_key_in_flight`; retry with the same key after `Retry-After` seconds). */
+        OrderConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After-In-Flight"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The hold is no longer active (`hold_expired`): it expired, or was released, replaced, revoked or cancelled. Nothing was stored; hold seats again. */
+        HoldExpired: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:hold_expired",
+                 *       "title": "Hold expired",
+                 *       "status": 410,
+                 *       "detail": "The hold is no longer active (it expired, or was released, replaced or cancelled); hold the seats again.",
+                 *       "code": "hold_expired",
+                 *       "request_id": "2b4d6f8a0c3e5b7d9f1a4c6e"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Nothing was stored: the body is invalid (`validation_failed`, see `errors`), or this `Idempotency-Key` was used before for a different request (`idempotency_key_reused`). */
+        OrderRefused: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Nothing changed: the screening starts within the cancellation cut-off or has started (`cancellation_closed`), or the order is not confirmed (`order_not_cancellable`). */
+        CancelConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The signature is missing, malformed, outside its time tolerance or does not match the body, or no webhook secret is configured (`invalid_signature`); nothing was applied. */
+        WebhookBadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:invalid_signature",
+                 *       "title": "Invalid signature",
+                 *       "status": 400,
+                 *       "detail": "The webhook's signature header is missing, malformed, too old, or does not match the body.",
+                 *       "code": "invalid_signature",
+                 *       "request_id": "2f4b6d8a0c3e5f7b9d1a4c6e"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -2940,6 +3556,28 @@ export interface components {
          * @example hold_f6xpgi4ld75rrfu44nwxxju4py
          */
         HoldId: components["schemas"]["HoldId"];
+        /**
+         * @description The order id (`id` of an `Order` of the current user). Any other value, another user's order included, gets `404 not_found`.
+         * @example order_c36an57rkc7uepxc2iwy2sq5lq
+         */
+        OrderId: components["schemas"]["OrderId"];
+        /**
+         * @description The key of this request (draft-ietf-httpapi-idempotency-key-header): unique to the
+         *     purchase, and the same on every retry of it. Either an RFC 8941 string — in double
+         *     quotes, printable ASCII, with `\"` and `\\` as the only escapes, e.g.
+         *     `"8e03978e-40d5-43e8-bc93-6894a57f9324"` — or the key bare, of letters, digits and
+         *     ``!#$%&'*+-.^_`|~:/``, e.g. `8e03978e-40d5-43e8-bc93-6894a57f9324`; the two forms of a
+         *     key are the same key. 1 to 255 characters once unquoted. Missing:
+         *     `400 idempotency_key_missing`; given twice, empty quotes, parameters, other characters
+         *     or too long: `400 invalid_idempotency_key`.
+         * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+         */
+        IdempotencyKey: string;
+        /**
+         * @description The provider's signature of the raw body: for the `test` provider `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Missing or wrong: `400 invalid_signature`.
+         * @example t=1764525902,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+         */
+        WebhookSignature: string;
         /**
          * @description The id to create or replace, chosen by the administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit. Any other value gets `422 validation_failed` with `errors.id`.
          * @example orbit-of-glass
@@ -3053,6 +3691,21 @@ export interface components {
          * @example /v1/screenings/scr_szvudohzvxxr5zr32i2kdimpbq
          */
         "Location-Screening": string;
+        /**
+         * @description The order's URL, relative to this server.
+         * @example /v1/orders/order_c36an57rkc7uepxc2iwy2sq5lq
+         */
+        "Location-Order": string;
+        /**
+         * @description `true` when this answer is the stored answer of an earlier request with the same `Idempotency-Key` (absent on the first answer).
+         * @example true
+         */
+        "Idempotent-Replayed": "true";
+        /**
+         * @description With `idempotency_key_in_flight` only: seconds to wait before retrying (1: the first request usually finishes within milliseconds; one that crashed is taken over by the retry that comes after its lease on the key has ended).
+         * @example 1
+         */
+        "Retry-After-In-Flight": number;
     };
     pathItems: never;
 }
@@ -4519,6 +5172,393 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listOrders: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The most items to return: an integer from 1 to 100, 20 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["CatalogueLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque positions in the list order, not offsets, and do not expire. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example eyJ0IjoiT3JiaXQgb2YgR2xhc3MiLCJpIjoib3JiaXQtb2YtZ2xhc3MifQ
+                 */
+                cursor?: components["parameters"]["CatalogueCursor"];
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of orders (no items when there are none). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OrderList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["InvalidListPage"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The key of this request (draft-ietf-httpapi-idempotency-key-header): unique to the
+                 *     purchase, and the same on every retry of it. Either an RFC 8941 string — in double
+                 *     quotes, printable ASCII, with `\"` and `\\` as the only escapes, e.g.
+                 *     `"8e03978e-40d5-43e8-bc93-6894a57f9324"` — or the key bare, of letters, digits and
+                 *     ``!#$%&'*+-.^_`|~:/``, e.g. `8e03978e-40d5-43e8-bc93-6894a57f9324`; the two forms of a
+                 *     key are the same key. 1 to 255 characters once unquoted. Missing:
+                 *     `400 idempotency_key_missing`; given twice, empty quotes, parameters, other characters
+                 *     or too long: `400 invalid_idempotency_key`.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                 *       "payment": {
+                 *         "method": "test",
+                 *         "token": "test_success"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OrderRequest"];
+            };
+        };
+        responses: {
+            /** @description The order is placed: `confirmed` or `pending` (or, for a retry that took over a crashed request, whatever it has become since). The same answer is replayed to retries with the same key. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Location: components["headers"]["Location-Order"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "order_c36an57rkc7uepxc2iwy2sq5lq",
+                     *       "status": "confirmed",
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                     *       "seat_ids": [
+                     *         "F7",
+                     *         "F8"
+                     *       ],
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "late_payment": null,
+                     *       "payment": {
+                     *         "id": "pay_7tefjyxjhg4kmw324prjlhr5ti",
+                     *         "method": "test",
+                     *         "status": "succeeded"
+                     *       },
+                     *       "payment_deadline": "2026-11-30T18:14:11.25Z",
+                     *       "tickets": [
+                     *         {
+                     *           "id": "ticket_ll6wu3oacvupfq4zky7pr67ek4",
+                     *           "seat_id": "F7",
+                     *           "code": "3JCRYF6QKZ2VXW7LDNHM4TG5BA",
+                     *           "status": "valid"
+                     *         },
+                     *         {
+                     *           "id": "ticket_5zi2wy7k4g2ca4edwfjg57i534",
+                     *           "seat_id": "F8",
+                     *           "code": "PQ7MNS2KDX4WB5ZRT6YHCV3LGE",
+                     *           "status": "valid"
+                     *         }
+                     *       ],
+                     *       "refund": null,
+                     *       "created_at": "2026-11-30T18:05:02.5Z",
+                     *       "updated_at": "2026-11-30T18:05:02.5Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["OrderBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentDeclined"];
+            403: components["responses"]["CsrfFailed"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["OrderConflict"];
+            410: components["responses"]["HoldExpired"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["OrderRefused"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The order id (`id` of an `Order` of the current user). Any other value, another user's order included, gets `404 not_found`.
+                 * @example order_c36an57rkc7uepxc2iwy2sq5lq
+                 */
+                id: components["parameters"]["OrderId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "order_xi5p4ycapimtxpu436euko2pca",
+                     *       "status": "pending",
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                     *       "seat_ids": [
+                     *         "F7",
+                     *         "F8"
+                     *       ],
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "late_payment": null,
+                     *       "payment": {
+                     *         "id": "pay_7tefjyxjhg4kmw324prjlhr5ti",
+                     *         "method": "test",
+                     *         "status": "pending"
+                     *       },
+                     *       "payment_deadline": "2026-11-30T18:14:11.25Z",
+                     *       "tickets": [],
+                     *       "refund": null,
+                     *       "created_at": "2026-11-30T18:05:02.5Z",
+                     *       "updated_at": "2026-11-30T18:05:02.5Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description Required when the request is authenticated by the `__Host-bx_at` cookie (`cookieAuth`) or is a cookie-mode refresh: the session's CSRF token (the `csrf_token` of its `CookieSessionResponse`, 43 characters of base64url), equal to the `__Host-bx_csrf` cookie. Missing or wrong: `403 csrf_failed`. Ignored for bearer requests.
+                 * @example WRQ2IikcAI05XX3pz6XgHxvO4BF9hHkmdvmHgfamx7U
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /**
+                 * @description The order id (`id` of an `Order` of the current user). Any other value, another user's order included, gets `404 not_found`.
+                 * @example order_c36an57rkc7uepxc2iwy2sq5lq
+                 */
+                id: components["parameters"]["OrderId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled order, with its refund. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Session-Idle-Expires-At": components["headers"]["Session-Idle-Expires-At"];
+                    "Session-Absolute-Expires-At": components["headers"]["Session-Absolute-Expires-At"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "order_c36an57rkc7uepxc2iwy2sq5lq",
+                     *       "status": "cancelled",
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "hold_id": "hold_f6xpgi4ld75rrfu44nwxxju4py",
+                     *       "seat_ids": [
+                     *         "F7",
+                     *         "F8"
+                     *       ],
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "late_payment": null,
+                     *       "payment": {
+                     *         "id": "pay_7tefjyxjhg4kmw324prjlhr5ti",
+                     *         "method": "test",
+                     *         "status": "succeeded"
+                     *       },
+                     *       "payment_deadline": "2026-11-30T18:14:11.25Z",
+                     *       "tickets": [
+                     *         {
+                     *           "id": "ticket_ll6wu3oacvupfq4zky7pr67ek4",
+                     *           "seat_id": "F7",
+                     *           "code": "3JCRYF6QKZ2VXW7LDNHM4TG5BA",
+                     *           "status": "void"
+                     *         },
+                     *         {
+                     *           "id": "ticket_5zi2wy7k4g2ca4edwfjg57i534",
+                     *           "seat_id": "F8",
+                     *           "code": "PQ7MNS2KDX4WB5ZRT6YHCV3LGE",
+                     *           "status": "void"
+                     *         }
+                     *       ],
+                     *       "refund": {
+                     *         "id": "refund_order_c36an57rkc7uepxc2iwy2sq5lq",
+                     *         "amount": {
+                     *           "amount": 2300,
+                     *           "currency": "EUR"
+                     *         },
+                     *         "reason": "customer_cancelled",
+                     *         "status": "succeeded",
+                     *         "created_at": "2026-11-30T19:40:00Z",
+                     *         "completed_at": "2026-11-30T19:40:00.2Z"
+                     *       },
+                     *       "created_at": "2026-11-30T18:05:02.5Z",
+                     *       "updated_at": "2026-11-30T19:40:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CsrfFailed"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CancelConflict"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    paymentWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The provider's signature of the raw body: for the `test` provider `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Missing or wrong: `400 invalid_signature`.
+                 * @example t=1764525902,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+                 */
+                "Boxoffice-Signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_1",
+                 *       "type": "payment.succeeded",
+                 *       "payment_id": "pay_7tefjyxjhg4kmw324prjlhr5ti"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PaymentEvent"];
+            };
+        };
+        responses: {
+            /** @description The event is applied (or was already). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "order_id": "order_xi5p4ycapimtxpu436euko2pca",
+                     *       "order_status": "confirmed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            400: components["responses"]["WebhookBadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listUserSessions: {
         parameters: {
             query?: {
@@ -5264,6 +6304,69 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRefundReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The screening's refunds. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+                     *       "refunds": [
+                     *         {
+                     *           "id": "refund_order_c36an57rkc7uepxc2iwy2sq5lq",
+                     *           "order_id": "order_c36an57rkc7uepxc2iwy2sq5lq",
+                     *           "amount": {
+                     *             "amount": 2300,
+                     *             "currency": "EUR"
+                     *           },
+                     *           "reason": "screening_cancelled",
+                     *           "status": "succeeded",
+                     *           "created_at": "2026-11-30T19:40:00Z",
+                     *           "completed_at": "2026-11-30T19:40:00.2Z"
+                     *         }
+                     *       ],
+                     *       "total": {
+                     *         "amount": 2300,
+                     *         "currency": "EUR"
+                     *       },
+                     *       "pending": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RefundReport"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,7 +1,7 @@
-// Drives browse → seat map → hold → release, and a conflicting hold, against a real server
-// serving the demo catalogue (the embedded database of a server started with no configuration,
-// as .ci/run does; or by hand: go run ./cmd/boxoffice) with the generated client.
-// BOXOFFICE_URL names the server.
+// Drives browse → seat map → hold → release, and a conflicting hold; then browse → hold → order
+// → my orders → cancel; against a real server serving the demo catalogue (the embedded database
+// of a server started with no configuration, as .ci/run does; or by hand: go run ./cmd/boxoffice)
+// with the generated client. BOXOFFICE_URL names the server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bearer, createBoxofficeClient, type components } from "../src/index.js";
@@ -9,6 +9,7 @@ import { bearer, createBoxofficeClient, type components } from "../src/index.js"
 const baseUrl = process.env.BOXOFFICE_URL ?? "http://localhost:8080";
 
 type SeatMapSeat = components["schemas"]["SeatMapSeat"];
+type Order = components["schemas"]["Order"];
 
 /** signIn registers a fresh user and returns a client signed in as them. */
 async function signIn(label: string) {
@@ -162,4 +163,110 @@ test("browse, seat map with If-None-Match, hold, conflict, release", async () =>
   assert.deepEqual(his.data?.seat_ids, pair);
   const done = await bob.DELETE("/v1/holds/{id}", { params: { path: { id: his.data!.id } } });
   assert.equal(done.response.status, 204);
+});
+
+test("browse, hold, order with an Idempotency-Key, my orders, cancel", async () => {
+  const carol = await signIn("carol");
+  const dave = await signIn("dave");
+
+  // Browse: the movies, and the first with a screening more than three hours away (orders can be
+  // cancelled until two hours before the start).
+  const movies = await carol.GET("/v1/movies", { params: { query: { limit: 100 } } });
+  assert.equal(movies.response.status, 200, JSON.stringify(movies.error));
+  assert.ok(movies.data && movies.data.items.length > 0);
+  let screening: components["schemas"]["Screening"] | undefined;
+  for (const movie of movies.data.items) {
+    const list = await carol.GET("/v1/screenings", { params: { query: { movie_id: movie.id, limit: 100 } } });
+    assert.equal(list.response.status, 200, JSON.stringify(list.error));
+    screening = list.data?.items.find(
+      (s) => s.status === "scheduled" && Date.parse(s.starts_at) > Date.now() + 3 * 3600_000,
+    );
+    if (screening) break;
+  }
+  assert.ok(screening, "a screening more than three hours away");
+  const path = { params: { path: { id: screening.id } } };
+  const map = await carol.GET("/v1/screenings/{id}/seats", path);
+  assert.equal(map.response.status, 200, JSON.stringify(map.error));
+  assert.ok(map.data);
+  const pair = freePair(map.data.seats);
+  assert.ok(pair, "two adjacent free seats");
+
+  // Hold them, and buy the hold with the test provider under an Idempotency-Key.
+  const held = await carol.POST("/v1/screenings/{id}/holds", { ...path, body: { seat_ids: pair } });
+  assert.equal(held.response.status, 201, JSON.stringify(held.error));
+  assert.ok(held.data);
+  const hold = held.data;
+  const key = `ts-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+  const order = {
+    params: { header: { "Idempotency-Key": key } },
+    body: { hold_id: hold.id, payment: { method: "test", token: "test_success" } },
+  };
+  const bought = await carol.POST("/v1/orders", order);
+  assert.equal(bought.response.status, 201, JSON.stringify(bought.error));
+  assert.ok(bought.data);
+  const o: Order = bought.data;
+  assert.equal(o.status, "confirmed");
+  assert.equal(o.hold_id, hold.id);
+  assert.equal(o.screening_id, screening.id);
+  assert.deepEqual(o.seat_ids, hold.seat_ids);
+  assert.deepEqual(o.total, hold.total);
+  assert.equal(o.payment.status, "succeeded");
+  assert.equal(o.late_payment, null);
+  assert.equal(o.refund, null);
+  assert.deepEqual(
+    o.tickets.map((t) => t.seat_id),
+    o.seat_ids,
+  );
+  for (const t of o.tickets) {
+    assert.equal(t.status, "valid");
+    assert.ok(t.code.length > 0);
+  }
+  assert.ok(bought.response.headers.get("Location")?.endsWith(`/v1/orders/${o.id}`));
+  assert.equal(bought.response.headers.get("Idempotent-Replayed"), null);
+
+  // The same request again (a retry after a lost answer): the same order, marked as a replay.
+  const replay = await carol.POST("/v1/orders", order);
+  assert.equal(replay.response.status, 201, JSON.stringify(replay.error));
+  assert.equal(replay.response.headers.get("Idempotent-Replayed"), "true");
+  assert.deepEqual(replay.data, o);
+  // The same key for another request: 422.
+  const reused = await carol.POST("/v1/orders", {
+    params: { header: { "Idempotency-Key": key } },
+    body: { hold_id: hold.id, payment: { method: "test", token: "test_decline" } },
+  });
+  assert.equal(reused.response.status, 422);
+  assert.equal(reused.error?.code, "idempotency_key_reused");
+  const sold = await carol.GET("/v1/screenings/{id}/seats", path);
+  assert.ok(sold.data);
+  for (const id of pair) assert.equal(statusOf(sold.data.seats, id), "sold");
+
+  // My orders: carol's lists it; dave has none and cannot read hers.
+  const mine = await carol.GET("/v1/orders");
+  assert.equal(mine.response.status, 200, JSON.stringify(mine.error));
+  assert.deepEqual(
+    mine.data?.items.map((x) => x.id),
+    [o.id],
+  );
+  const his = await dave.GET("/v1/orders");
+  assert.equal(his.response.status, 200);
+  assert.deepEqual(his.data?.items, []);
+  const notHis = await dave.GET("/v1/orders/{id}", { params: { path: { id: o.id } } });
+  assert.equal(notHis.response.status, 404);
+  assert.equal(notHis.error?.code, "not_found");
+
+  // Cancel it: refunded in full, the tickets void, the seats on sale again.
+  const cancelled = await carol.POST("/v1/orders/{id}/cancel", { params: { path: { id: o.id } } });
+  assert.equal(cancelled.response.status, 200, JSON.stringify(cancelled.error));
+  assert.ok(cancelled.data);
+  assert.equal(cancelled.data.status, "cancelled");
+  assert.ok(cancelled.data.refund);
+  assert.deepEqual(cancelled.data.refund.amount, o.total);
+  assert.equal(cancelled.data.refund.reason, "customer_cancelled");
+  for (const t of cancelled.data.tickets) assert.equal(t.status, "void");
+  const read = await carol.GET("/v1/orders/{id}", { params: { path: { id: o.id } } });
+  assert.equal(read.response.status, 200, JSON.stringify(read.error));
+  assert.equal(read.data?.status, "cancelled");
+  const free = await carol.GET("/v1/screenings/{id}/seats", path);
+  assert.ok(free.data);
+  for (const id of pair) assert.equal(statusOf(free.data.seats, id), "available");
 });
