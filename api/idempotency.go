@@ -17,8 +17,6 @@ const (
 	headerIdempotencyKey = "Idempotency-Key"
 	// headerReplayed marks an answer that is the stored answer of an earlier request.
 	headerReplayed = "Idempotent-Replayed"
-	// maxKeyLen bounds a key once unquoted (tickets.Service.PlaceOrder has the same bound).
-	maxKeyLen = 255
 )
 
 // Errors of idempotencyKey (problemTable: 400 idempotency_key_missing, invalid_idempotency_key).
@@ -32,7 +30,7 @@ var (
 // send the key bare (abc, a UUID), so a bare key of token characters (RFC 9110 tchar, ":" and
 // "/") is accepted too, and both forms of one key are the same key. It returns errMissingKey
 // when the header is absent or empty, and errBadKey when it is given twice, is neither form,
-// has parameters or is longer than maxKeyLen characters unquoted.
+// has parameters or is longer than tickets.MaxKeyLen characters unquoted.
 func idempotencyKey(c *fiber.Ctx) (string, error) {
 	vals := c.Request().Header.PeekAll(headerIdempotencyKey)
 	if len(vals) > 1 {
@@ -46,7 +44,7 @@ func idempotencyKey(c *fiber.Ctx) (string, error) {
 		return "", errMissingKey
 	}
 	key, ok := parseKey(v)
-	if !ok || key == "" || len(key) > maxKeyLen {
+	if !ok || key == "" || len(key) > tickets.MaxKeyLen {
 		return "", errBadKey
 	}
 	return key, nil

@@ -115,7 +115,7 @@ func TestOrderCreated(t *testing.T) {
 	if p.OrderID != "" {
 		t.Errorf("problem = %+v", p)
 	}
-	long := strings.Repeat("k", maxKeyLen) // the longest key: accepted, and refused for the hold
+	long := strings.Repeat("k", tickets.MaxKeyLen) // the longest key: accepted, and refused for the hold
 	p = w.ts.problem(t, "POST", "/v1/orders", w.alice.AccessToken, body, 409, "order_exists", "Idempotency-Key", long)
 	if p.OrderID != o.ID {
 		t.Errorf("order_exists names %q, want %q", p.OrderID, o.ID)
@@ -131,7 +131,7 @@ func TestOrderIdempotencyKeyHeader(t *testing.T) {
 	w.ts.problem(t, "POST", "/v1/orders", w.alice.AccessToken, body, 400, "idempotency_key_missing")
 	w.ts.problem(t, "POST", "/v1/orders", w.alice.AccessToken, body, 400, "idempotency_key_missing", "Idempotency-Key", " ")
 	for _, key := range []string{`"`, `"abc`, `""`, `"a"b`, `"a";x=1`, `"a", "b"`, `"a\x"`, `"a\"`, `a b`, `a"b`, `a,b`, `a;b`, `a=`,
-		"\"\u00e9\"", "\u00e9", strings.Repeat("k", maxKeyLen+1), `"` + strings.Repeat("k", maxKeyLen+1) + `"`} {
+		"\"\u00e9\"", "\u00e9", strings.Repeat("k", tickets.MaxKeyLen+1), `"` + strings.Repeat("k", tickets.MaxKeyLen+1) + `"`} {
 		w.ts.problem(t, "POST", "/v1/orders", w.alice.AccessToken, body, 400, "invalid_idempotency_key", "Idempotency-Key", key)
 	}
 	// Given twice: refused (net/http's Header.Set keeps one, so build the request by hand).
@@ -146,7 +146,7 @@ func TestOrderIdempotencyKeyHeader(t *testing.T) {
 	for _, tc := range []struct{ header, key string }{
 		{`"abc"`, "abc"}, {`abc`, "abc"}, {`"a\"b"`, `a"b`}, {`"a\\b"`, `a\b`}, {`" a b "`, " a b "}, {`"a,b;c=d"`, "a,b;c=d"},
 		{"8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"}, {"a:b/c*d!#$%&'+.^_`|~", "a:b/c*d!#$%&'+.^_`|~"},
-		{`"` + strings.Repeat(`\\`, maxKeyLen) + `"`, strings.Repeat(`\`, maxKeyLen)},
+		{`"` + strings.Repeat(`\\`, tickets.MaxKeyLen) + `"`, strings.Repeat(`\`, tickets.MaxKeyLen)},
 	} {
 		if key, ok := parseKey(tc.header); !ok || key != tc.key {
 			t.Errorf("parseKey(%s) = %q %v, want %q", tc.header, key, ok, tc.key)

@@ -131,6 +131,8 @@ var problemTable = []problemRow{
 		"The hall's seat layout cannot change while screenings to come use it; only its name and cleaning time can."},
 	{tickets.ErrConflict, 409, "conflict", "Conflict",
 		"The id is taken by another record, or the hall belongs to another cinema."},
+	{tickets.ErrProviderUnavailable, 503, "service_unavailable", "Service unavailable",
+		"The payment provider cannot be reached right now; retry shortly with the same Idempotency-Key (nothing is charged twice)."},
 	{tickets.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The ticketing database cannot be consulted right now; retry shortly."},
 
 	// Orders. A *tickets.OrderExistsError's order (and a declined payment's) goes to order_id;
@@ -138,7 +140,7 @@ var problemTable = []problemRow{
 	{errPaymentDeclined, 402, "payment_declined", "Payment declined",
 		"The payment was declined. The hold is kept until it expires: pay again with other payment details and a new Idempotency-Key."},
 	{tickets.ErrHoldExpired, 410, "hold_expired", "Hold expired",
-		"The hold is no longer active (it expired, or was released, replaced or cancelled); hold the seats again."},
+		"The hold is no longer active (it expired, or was released, replaced, revoked or cancelled); hold the seats again."},
 	{tickets.ErrOrderExists, 409, "order_exists", "Order exists",
 		"The hold already has an order (order_id), made with another Idempotency-Key."},
 	{tickets.ErrIdempotencyKeyReused, 422, "idempotency_key_reused", "Idempotency-Key reused",

@@ -956,7 +956,7 @@ type Order struct {
 	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
 	Id OrderId `json:"id"`
 
-	// LatePayment `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+	// LatePayment `null` for a payment that succeeded while the hold still kept the seats (or has not succeeded). For one that succeeded after the hold ended (its deadline passed, or it was released, replaced or revoked): `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not, the screening was cancelled or had started, or the hold already had another order; the order is refunded).
 	LatePayment *OrderLatePayment `json:"late_payment"`
 
 	// Payment The order's payment with its provider.
@@ -1008,7 +1008,7 @@ type Order struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// OrderLatePayment `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+// OrderLatePayment `null` for a payment that succeeded while the hold still kept the seats (or has not succeeded). For one that succeeded after the hold ended (its deadline passed, or it was released, replaced or revoked): `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not, the screening was cancelled or had started, or the hold already had another order; the order is refunded).
 type OrderLatePayment string
 
 // OrderPaymentStatus Example: succeeded
@@ -3158,11 +3158,13 @@ type ClientInterface interface {
 	//
 	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 	//   `code` its QR code carries. The hold becomes `confirmed`.
-	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-	//   that succeeds after that gets the seats if they are still free (`late_payment:
-	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+	//   the seats for the order until `payment_deadline` (unless it ends first: released,
+	//   replaced by another hold on the screening, or its session signed out); poll
+	//   `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+	//   they are still free (`late_payment: reclaimed`), else it is refunded in full
+	//   (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+	//   at the provider a short grace after the deadline (`expired`).
 	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 	//   and still holds its seats until it expires. Pay again with other payment details
 	//   and a **new** key.
@@ -3174,11 +3176,13 @@ type ClientInterface interface {
 	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
 	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-	// when the database or the payment provider cannot be reached (retry with the same
-	// key).
+	// when the database cannot be reached. A `503` because the payment provider could not
+	// be reached comes after the order was placed: the key stays in flight (`409
+	// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+	// the same order and payment again (never a second charge).
 	//
-	// Payment methods: `test` (the built-in test provider, on unless
-	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// Payment methods: `test` (the built-in test provider, on by default only without
+	// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 	// `test_decline` (declined), `test_async` (pending until a signed webhook at
 	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 	//
@@ -3210,11 +3214,13 @@ type ClientInterface interface {
 	//
 	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 	//   `code` its QR code carries. The hold becomes `confirmed`.
-	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-	//   that succeeds after that gets the seats if they are still free (`late_payment:
-	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+	//   the seats for the order until `payment_deadline` (unless it ends first: released,
+	//   replaced by another hold on the screening, or its session signed out); poll
+	//   `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+	//   they are still free (`late_payment: reclaimed`), else it is refunded in full
+	//   (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+	//   at the provider a short grace after the deadline (`expired`).
 	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 	//   and still holds its seats until it expires. Pay again with other payment details
 	//   and a **new** key.
@@ -3226,11 +3232,13 @@ type ClientInterface interface {
 	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
 	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-	// when the database or the payment provider cannot be reached (retry with the same
-	// key).
+	// when the database cannot be reached. A `503` because the payment provider could not
+	// be reached comes after the order was placed: the key stays in flight (`409
+	// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+	// the same order and payment again (never a second charge).
 	//
-	// Payment methods: `test` (the built-in test provider, on unless
-	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// Payment methods: `test` (the built-in test provider, on by default only without
+	// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 	// `test_decline` (declined), `test_async` (pending until a signed webhook at
 	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 	//
@@ -4496,11 +4504,13 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 //
 //   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 //     `code` its QR code carries. The hold becomes `confirmed`.
-//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-//     that succeeds after that gets the seats if they are still free (`late_payment:
-//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-//     refunded`); one that never completes is cancelled (`expired`).
+//   - `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+//     the seats for the order until `payment_deadline` (unless it ends first: released,
+//     replaced by another hold on the screening, or its session signed out); poll
+//     `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+//     they are still free (`late_payment: reclaimed`), else it is refunded in full
+//     (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+//     at the provider a short grace after the deadline (`expired`).
 //   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 //     and still holds its seats until it expires. Pay again with other payment details
 //     and a **new** key.
@@ -4512,11 +4522,13 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 // a pending or confirmed order (`order_id` names it), `422 validation_failed`
 // (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-// when the database or the payment provider cannot be reached (retry with the same
-// key).
+// when the database cannot be reached. A `503` because the payment provider could not
+// be reached comes after the order was placed: the key stays in flight (`409
+// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+// the same order and payment again (never a second charge).
 //
-// Payment methods: `test` (the built-in test provider, on unless
-// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// Payment methods: `test` (the built-in test provider, on by default only without
+// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 // `test_decline` (declined), `test_async` (pending until a signed webhook at
 // `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 //
@@ -4558,11 +4570,13 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 //
 //   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 //     `code` its QR code carries. The hold becomes `confirmed`.
-//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-//     that succeeds after that gets the seats if they are still free (`late_payment:
-//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-//     refunded`); one that never completes is cancelled (`expired`).
+//   - `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+//     the seats for the order until `payment_deadline` (unless it ends first: released,
+//     replaced by another hold on the screening, or its session signed out); poll
+//     `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+//     they are still free (`late_payment: reclaimed`), else it is refunded in full
+//     (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+//     at the provider a short grace after the deadline (`expired`).
 //   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 //     and still holds its seats until it expires. Pay again with other payment details
 //     and a **new** key.
@@ -4574,11 +4588,13 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 // released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 // a pending or confirmed order (`order_id` names it), `422 validation_failed`
 // (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-// when the database or the payment provider cannot be reached (retry with the same
-// key).
+// when the database cannot be reached. A `503` because the payment provider could not
+// be reached comes after the order was placed: the key stays in flight (`409
+// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+// the same order and payment again (never a second charge).
 //
-// Payment methods: `test` (the built-in test provider, on unless
-// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// Payment methods: `test` (the built-in test provider, on by default only without
+// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 // `test_decline` (declined), `test_async` (pending until a signed webhook at
 // `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 //
@@ -8336,11 +8352,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 	//   `code` its QR code carries. The hold becomes `confirmed`.
-	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-	//   that succeeds after that gets the seats if they are still free (`late_payment:
-	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+	//   the seats for the order until `payment_deadline` (unless it ends first: released,
+	//   replaced by another hold on the screening, or its session signed out); poll
+	//   `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+	//   they are still free (`late_payment: reclaimed`), else it is refunded in full
+	//   (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+	//   at the provider a short grace after the deadline (`expired`).
 	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 	//   and still holds its seats until it expires. Pay again with other payment details
 	//   and a **new** key.
@@ -8352,11 +8370,13 @@ type ClientWithResponsesInterface interface {
 	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
 	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-	// when the database or the payment provider cannot be reached (retry with the same
-	// key).
+	// when the database cannot be reached. A `503` because the payment provider could not
+	// be reached comes after the order was placed: the key stays in flight (`409
+	// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+	// the same order and payment again (never a second charge).
 	//
-	// Payment methods: `test` (the built-in test provider, on unless
-	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// Payment methods: `test` (the built-in test provider, on by default only without
+	// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 	// `test_decline` (declined), `test_async` (pending until a signed webhook at
 	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 	//
@@ -8388,11 +8408,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 	//   `code` its QR code carries. The hold becomes `confirmed`.
-	// * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-	//   held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-	//   that succeeds after that gets the seats if they are still free (`late_payment:
-	//   reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-	//   refunded`); one that never completes is cancelled (`expired`).
+	// * `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+	//   the seats for the order until `payment_deadline` (unless it ends first: released,
+	//   replaced by another hold on the screening, or its session signed out); poll
+	//   `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+	//   they are still free (`late_payment: reclaimed`), else it is refunded in full
+	//   (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+	//   at the provider a short grace after the deadline (`expired`).
 	// * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 	//   and still holds its seats until it expires. Pay again with other payment details
 	//   and a **new** key.
@@ -8404,11 +8426,13 @@ type ClientWithResponsesInterface interface {
 	// released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 	// a pending or confirmed order (`order_id` names it), `422 validation_failed`
 	// (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-	// when the database or the payment provider cannot be reached (retry with the same
-	// key).
+	// when the database cannot be reached. A `503` because the payment provider could not
+	// be reached comes after the order was placed: the key stays in flight (`409
+	// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+	// the same order and payment again (never a second charge).
 	//
-	// Payment methods: `test` (the built-in test provider, on unless
-	// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+	// Payment methods: `test` (the built-in test provider, on by default only without
+	// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 	// `test_decline` (declined), `test_async` (pending until a signed webhook at
 	// `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 	//
@@ -14988,11 +15012,13 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 //
 //   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 //     `code` its QR code carries. The hold becomes `confirmed`.
-//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-//     that succeeds after that gets the seats if they are still free (`late_payment:
-//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-//     refunded`); one that never completes is cancelled (`expired`).
+//   - `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+//     the seats for the order until `payment_deadline` (unless it ends first: released,
+//     replaced by another hold on the screening, or its session signed out); poll
+//     `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+//     they are still free (`late_payment: reclaimed`), else it is refunded in full
+//     (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+//     at the provider a short grace after the deadline (`expired`).
 //   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 //     and still holds its seats until it expires. Pay again with other payment details
 //     and a **new** key.
@@ -15004,11 +15030,13 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 // a pending or confirmed order (`order_id` names it), `422 validation_failed`
 // (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-// when the database or the payment provider cannot be reached (retry with the same
-// key).
+// when the database cannot be reached. A `503` because the payment provider could not
+// be reached comes after the order was placed: the key stays in flight (`409
+// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+// the same order and payment again (never a second charge).
 //
-// Payment methods: `test` (the built-in test provider, on unless
-// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// Payment methods: `test` (the built-in test provider, on by default only without
+// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 // `test_decline` (declined), `test_async` (pending until a signed webhook at
 // `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 //
@@ -15046,11 +15074,13 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 //
 //   - `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
 //     `code` its QR code carries. The hold becomes `confirmed`.
-//   - `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-//     held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-//     that succeeds after that gets the seats if they are still free (`late_payment:
-//     reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-//     refunded`); one that never completes is cancelled (`expired`).
+//   - `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+//     the seats for the order until `payment_deadline` (unless it ends first: released,
+//     replaced by another hold on the screening, or its session signed out); poll
+//     `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+//     they are still free (`late_payment: reclaimed`), else it is refunded in full
+//     (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+//     at the provider a short grace after the deadline (`expired`).
 //   - `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
 //     and still holds its seats until it expires. Pay again with other payment details
 //     and a **new** key.
@@ -15062,11 +15092,13 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 // released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
 // a pending or confirmed order (`order_id` names it), `422 validation_failed`
 // (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-// when the database or the payment provider cannot be reached (retry with the same
-// key).
+// when the database cannot be reached. A `503` because the payment provider could not
+// be reached comes after the order was placed: the key stays in flight (`409
+// idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+// the same order and payment again (never a second charge).
 //
-// Payment methods: `test` (the built-in test provider, on unless
-// `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+// Payment methods: `test` (the built-in test provider, on by default only without
+// PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
 // `test_decline` (declined), `test_async` (pending until a signed webhook at
 // `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
 //

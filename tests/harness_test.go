@@ -51,6 +51,7 @@ var instanceDefaults = map[string]string{
 	"REDIS_TIMEOUT":               "5s",
 	"BOXOFFICE_REFRESH_GRACE":     "5m", // a retried refresh is "inside the grace window", however slow the machine
 	"BOXOFFICE_DEMO_DATA":         "false",
+	"BOXOFFICE_TEST_PAYMENTS":     "true", // the fake provider, with PostgreSQL too (off there by default)
 }
 
 // guard bounds every wait for a process to start, get ready or exit: far above what a loaded

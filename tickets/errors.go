@@ -10,7 +10,8 @@ import (
 // Sentinel errors. Store methods return ErrUnavailable (wrapped) when the database cannot be
 // consulted; every other error they return is a bug.
 var (
-	// ErrNotFound: no such movie, cinema, hall, screening or hold (or not the caller's hold).
+	// ErrNotFound: no such movie, cinema, hall, screening, hold, order, payment or refund (or
+	// not the caller's hold or order).
 	ErrNotFound = errors.New("tickets: not found")
 	// ErrInvalidInput is matched by FieldErrors.
 	ErrInvalidInput = errors.New("tickets: invalid input")
@@ -37,7 +38,8 @@ var (
 	// ErrConflict: the resource exists with other contents (an ID taken by another kind of
 	// record, a cinema that a hall cannot move away from).
 	ErrConflict = errors.New("tickets: conflict")
-	// ErrUnavailable: the database cannot be consulted now; retry shortly.
+	// ErrUnavailable: the database (or, as ErrProviderUnavailable, the payment provider) cannot
+	// be consulted now; retry shortly.
 	ErrUnavailable = errors.New("tickets: store unavailable")
 )
 
@@ -91,6 +93,10 @@ var (
 	ErrOrderNotCancellable = errors.New("tickets: order not cancellable")
 	// ErrInvalidSignature: a payment webhook whose signature does not verify (or is too old).
 	ErrInvalidSignature = errors.New("tickets: invalid webhook signature")
+	// ErrProviderUnavailable: the payment provider could not be reached or did not answer. The
+	// errors that wrap it wrap ErrUnavailable too: retry shortly (an order's retry drives the
+	// same payment).
+	ErrProviderUnavailable = errors.New("tickets: payment provider unavailable")
 )
 
 // OrderExistsError names the order the hold already has. It matches ErrOrderExists.

@@ -21,8 +21,8 @@ type SessionChecker interface {
 // run one.
 type Janitor struct {
 	Service  *Service      // its Config.Sessions, when set, is the session check
-	Interval time.Duration // default 5s
-	Batch    int           // holds or sessions per round; default 500
+	Interval time.Duration // between rounds, and each step's deadline in a round; default 5s
+	Batch    int           // holds, orders, refunds or sessions per step and round; default 500
 	Logger   *slog.Logger
 
 	after SessionRef // where the next round's session check starts; it wraps at the end
@@ -43,11 +43,9 @@ func (j *Janitor) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rctx, cancel := context.WithTimeout(ctx, j.Interval)
-			if err := j.Once(rctx); err != nil && ctx.Err() == nil && j.Logger != nil {
-				j.Logger.Warn("hold janitor round failed; the next round retries", "err", err)
+			if err := j.Once(ctx); err != nil && ctx.Err() == nil && j.Logger != nil {
+				j.Logger.Warn("ticket janitor round failed in part; the next round retries", "err", err)
 			}
-			cancel()
 		}
 	}
 }
@@ -60,13 +58,26 @@ func (j *Janitor) Once(ctx context.Context) error {
 	if batch <= 0 {
 		batch = 500
 	}
-	// Each step runs whatever the others did: a provider that fails one order must not keep
-	// expired holds or dead sessions' seats from being freed.
-	_, sweepErr := j.Service.store.Sweep(ctx, batch)
-	_, settleErr := j.Service.settleStalled(ctx, batch)
-	_, refundErr := j.Service.sendPendingRefunds(ctx, batch)
-	last, sessionErr := j.Service.endDeadSessions(ctx, "", j.after, batch)
-	j.after = last // the zero SessionRef after the last page: start again from the top
+	// Each step runs whatever the others did, with a deadline of its own (Interval): a provider
+	// that fails or hangs on one order must not keep expired holds or dead sessions' seats from
+	// being freed.
+	budget := j.Interval
+	if budget <= 0 {
+		budget = 5 * time.Second
+	}
+	step := func(f func(context.Context) error) error {
+		sctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		return f(sctx)
+	}
+	sweepErr := step(func(ctx context.Context) error { _, err := j.Service.store.Sweep(ctx, batch); return err })
+	settleErr := step(func(ctx context.Context) error { _, err := j.Service.settleStalled(ctx, batch); return err })
+	refundErr := step(func(ctx context.Context) error { _, err := j.Service.sendPendingRefunds(ctx, batch); return err })
+	sessionErr := step(func(ctx context.Context) error {
+		last, err := j.Service.endDeadSessions(ctx, "", j.after, batch)
+		j.after = last // the zero SessionRef after the last page: start again from the top
+		return err
+	})
 	return errors.Join(sweepErr, settleErr, refundErr, sessionErr)
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -28,8 +27,9 @@ type OrderRequest struct {
 // The reply is 201 material for a confirmed or pending order and 402 material for a declined
 // one: render decides. Errors are returned (and never stored) before anything is begun:
 // FieldErrors, ErrNotFound (no such hold, or another user's), ErrHoldExpired,
-// *OrderExistsError, ErrIdempotencyKeyReused, *InFlightError (RetryAfter at most a second)
-// and ErrUnavailable (the store or
+// *OrderExistsError, ErrIdempotencyKeyReused, *InFlightError (RetryAfter at most a second),
+// ErrConflict (an order ID already used: practically never), ErrProviderUnavailable and
+// ErrUnavailable (the store or
 // the provider could not be consulted; a provider that failed mid-way leaves the key in flight
 // until its lease ends, then a retry drives the same order again).
 func (s *Service) PlaceOrder(ctx context.Context, o Owner, key string, req OrderRequest, render func(Order) Reply) (reply Reply, replayed bool, err error) {
@@ -76,7 +76,7 @@ func (s *Service) drive(ctx context.Context, ord Order, render func(Order) Reply
 		result, err = p.Charge(ctx, Charge{PaymentID: ord.Payment.ID, OrderID: ord.ID,
 			Token: ord.Payment.Token, Amount: ord.Total})
 		if err != nil {
-			return FinishOrderResult{}, fmt.Errorf("%w: payment provider: %v", ErrUnavailable, err)
+			return FinishOrderResult{}, providerDown(err)
 		}
 	}
 	return s.finish(ctx, ord, result, render)
@@ -216,119 +216,16 @@ func (s *Service) RefundReport(ctx context.Context, screeningID string) (RefundR
 	return r, nil
 }
 
-// settleStalled settles up to limit pending orders that the janitor must see to: past their
-// deadline plus Config.PaymentGrace, the payment is cancelled at the provider (or recorded, if
-// it succeeded meanwhile); with a key whose lease ended, the provider is asked again.
-func (s *Service) settleStalled(ctx context.Context, limit int) (int, error) {
-	list, err := s.store.StalledOrders(ctx, s.cfg.PaymentGrace, limit)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var errs []error
-	for _, ord := range list { // one order's failure does not hold up the others
-		if err := s.settle(ctx, ord); err != nil {
-			errs = append(errs, fmt.Errorf("order %s: %w", ord.ID, err))
-			continue
-		}
-		n++
-	}
-	return n, errors.Join(errs...)
-}
-
-func (s *Service) settle(ctx context.Context, ord Order) error {
-	p, err := s.provider(ord.Payment.Method)
-	if err != nil {
-		return err
-	}
-	var result PaymentResult
-	if s.cfg.Now().After(ord.PaymentDeadline.Add(s.cfg.PaymentGrace)) {
-		result, err = p.Cancel(ctx, ord.Payment)
-	} else {
-		result, err = p.Charge(ctx, Charge{PaymentID: ord.Payment.ID, OrderID: ord.ID,
-			Token: ord.Payment.Token, Amount: ord.Total})
-	}
-	if err != nil {
-		return fmt.Errorf("%w: payment provider: %v", ErrUnavailable, err)
-	}
-	_, err = s.finish(ctx, ord, result, nil)
-	return err
-}
-
-// sendPendingRefunds sends refunds recorded at least a few seconds ago that the provider has
-// not confirmed (a crash or a provider outage after the refund was recorded).
-func (s *Service) sendPendingRefunds(ctx context.Context, limit int) (int, error) {
-	list, err := s.store.PendingRefunds(ctx, 5*time.Second, limit)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var errs []error
-	for _, rf := range list {
-		if err := s.sendRefund(ctx, rf); err != nil {
-			errs = append(errs, fmt.Errorf("refund %s: %w", rf.ID, err))
-			continue
-		}
-		n++
-	}
-	return n, errors.Join(errs...)
-}
-
-func (s *Service) sendRefund(ctx context.Context, rf Refund) error {
-	p, err := s.provider(rf.Method)
-	if err != nil {
-		return err
-	}
-	ref, err := p.Refund(ctx, rf)
-	if err != nil {
-		return fmt.Errorf("%w: payment provider: %v", ErrUnavailable, err)
-	}
-	return s.store.RefundSucceeded(ctx, rf.ID, ref)
-}
-
-// sendScreeningRefunds sends the refunds a screening's cancellation recorded.
-func (s *Service) sendScreeningRefunds(ctx context.Context, screeningID string) error {
-	list, err := s.store.Refunds(ctx, screeningID)
-	if err != nil {
-		return err
-	}
-	for _, rf := range list {
-		if rf.Status == RefundPending {
-			if err := s.sendRefund(ctx, rf); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Service) provider(method string) (PaymentProvider, error) {
-	p, ok := s.cfg.Payments[method]
-	if !ok {
-		return nil, fmt.Errorf("%w: payment method %q is not configured", ErrUnavailable, method)
-	}
-	return p, nil
-}
-
-func (s *Service) providerNames() []string {
-	names := make([]string, 0, len(s.cfg.Payments))
-	for name := range s.cfg.Payments {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// Idempotency keys and tokens: printable ASCII, bounded.
+// Idempotency keys and payment tokens: printable ASCII, at most this long.
 const (
-	maxKeyLen   = 255
+	MaxKeyLen   = 255
 	maxTokenLen = 255
 )
 
 func (s *Service) validOrder(key string, req OrderRequest) error {
 	fe := FieldErrors{}
-	if !printable(key, maxKeyLen) {
-		fe["Idempotency-Key"] = fmt.Sprintf("must be 1 to %d printable ASCII characters", maxKeyLen)
+	if !printable(key, MaxKeyLen) {
+		fe["Idempotency-Key"] = fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxKeyLen)
 	}
 	if req.HoldID == "" {
 		fe["hold_id"] = "is required"

@@ -49,13 +49,13 @@ type OrderStore interface {
 	// starting after the given key (q.BeforeID empty: from the newest), at most q.Limit.
 	Orders(ctx context.Context, q OrderQuery) ([]Order, error)
 
-	// StalledOrders returns up to limit pending orders the janitor must settle, oldest first:
+	// StalledOrders returns up to limit (> 0) pending orders the janitor must settle, oldest first:
 	// those whose PaymentDeadline + grace has passed, and those whose idempotency key's lease
 	// ended while still in flight (a crash between asking the provider and recording its
 	// answer).
 	StalledOrders(ctx context.Context, grace time.Duration, limit int) ([]Order, error)
 
-	// PendingRefunds returns up to limit RefundPending refunds created at least minAge ago,
+	// PendingRefunds returns up to limit (> 0) RefundPending refunds created at least minAge ago,
 	// oldest first.
 	PendingRefunds(ctx context.Context, minAge time.Duration, limit int) ([]Refund, error)
 	// RefundSucceeded records that the provider returned a refund's money. Recording it twice
@@ -73,7 +73,7 @@ const KeyRetention = 24 * time.Hour
 // UserID, SessionID, HoldID and Payment (ID, Method, Token); the store fills in the rest.
 type BeginOrderTx struct {
 	Key   IdempotencyKey
-	Lease time.Duration // how long the key stays the caller's while in flight
+	Lease time.Duration // how long the key stays the caller's while in flight (> 0)
 	Order Order
 }
 
@@ -91,9 +91,12 @@ type BeginOrderResult struct {
 //   - PaymentDeclined or PaymentCancelled: a pending order becomes OrderDeclined or
 //     OrderExpired; any other order is unchanged.
 //   - PaymentSucceeded, for an order whose payment had not succeeded yet (money received always
-//     ends in tickets or a refund):
-//     if the hold is still active by now and the screening scheduled, its seats become sold to
-//     the order and the hold HoldConfirmed; otherwise (a late payment), when the screening is
+//     ends in tickets or a refund; tx.Tickets must then name every seat of the order once, else
+//     FieldErrors and nothing is recorded):
+//     if the hold has another pending or confirmed order, nothing is claimed and the order is
+//     refunded as below (one hold, one sale); else if the hold is still active by now and the
+//     screening scheduled, its seats become sold to the order and the hold HoldConfirmed;
+//     otherwise (a late payment), when the screening is
 //     scheduled and has not started and every seat is free, held past its deadline or still
 //     held by the order's hold, the seats are claimed again, sold (LateReclaimed); otherwise
 //     nothing is claimed and the order becomes OrderRefunded with a Refund (RefundLate,
@@ -103,6 +106,8 @@ type BeginOrderResult struct {
 //
 // When the order's key is still in flight, Reply renders the reply for the order as it is
 // after the change, and the key is completed with it (nil Reply: the key is left in flight).
+// Reply runs inside the transaction: it must be quick and must not call the store.
+// FinishOrder returns ErrNotFound for an unknown order.
 type FinishOrderTx struct {
 	OrderID string
 	Payment Payment // Status and ProviderRef
@@ -117,7 +122,7 @@ type FinishOrderResult struct {
 	Reply *Reply
 }
 
-// OrderQuery pages through a user's orders, newest first.
+// OrderQuery pages through a user's orders, newest first; Limit > 0.
 type OrderQuery struct {
 	UserID   string
 	BeforeAt time.Time

@@ -212,7 +212,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		CancelCutoff:     dur("BOXOFFICE_CANCEL_CUTOFF", 2*time.Hour, time.Second),
 		PaymentGrace:     dur("BOXOFFICE_PAYMENT_GRACE", 30*time.Second, time.Second),
 		IdempotencyLease: dur("BOXOFFICE_IDEMPOTENCY_LEASE", 15*time.Second, time.Second),
-		TestPayments:     true,
+		TestPayments:     getenv("DATABASE_URL") == "", // fake money only in the embedded mode, unless asked
 		WebhookSecret:    []byte(getenv("BOXOFFICE_PAYMENT_WEBHOOK_SECRET")),
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -244,7 +244,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	switch v := getenv("BOXOFFICE_TEST_PAYMENTS"); v {
-	case "", "true", "1":
+	case "":
+	case "true", "1":
+		c.TestPayments = true
 	case "false", "0":
 		c.TestPayments = false
 	default:

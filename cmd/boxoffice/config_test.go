@@ -66,12 +66,20 @@ func TestConfigOrders(t *testing.T) {
 	if p := paymentProviders(c); len(p) != 1 || p["test"] == nil {
 		t.Fatalf("default payment providers = %v", p)
 	}
-	c, err = loadConfig(env(map[string]string{"BOXOFFICE_CANCEL_CUTOFF": "30m", "BOXOFFICE_PAYMENT_GRACE": "1m",
+	c, err = loadConfig(env(map[string]string{"DATABASE_URL": "postgres://db/tickets"}))
+	if err != nil || c.TestPayments || len(paymentProviders(c)) != 0 {
+		t.Fatalf("with PostgreSQL, test payments are off unless asked for: %v, %v", c.TestPayments, err)
+	}
+	c, err = loadConfig(env(map[string]string{"DATABASE_URL": "postgres://db/tickets", "BOXOFFICE_TEST_PAYMENTS": "true"}))
+	if err != nil || !c.TestPayments {
+		t.Fatalf("BOXOFFICE_TEST_PAYMENTS=true with PostgreSQL: %v, %v", c.TestPayments, err)
+	}
+	c, err = loadConfig(env(map[string]string{"BOXOFFICE_CANCEL_CUTOFF": "30m", "BOXOFFICE_PAYMENT_GRACE": "40s",
 		"BOXOFFICE_IDEMPOTENCY_LEASE": "20s", "BOXOFFICE_TEST_PAYMENTS": "false", "BOXOFFICE_PAYMENT_WEBHOOK_SECRET": "whsec-0123456789abcdef"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CancelCutoff != 30*time.Minute || c.PaymentGrace != time.Minute || c.IdempotencyLease != 20*time.Second ||
+	if c.CancelCutoff != 30*time.Minute || c.PaymentGrace != 40*time.Second || c.IdempotencyLease != 20*time.Second ||
 		c.TestPayments || string(c.WebhookSecret) != "whsec-0123456789abcdef" || len(paymentProviders(c)) != 0 {
 		t.Fatalf("order settings = %+v", c)
 	}

@@ -62,6 +62,10 @@ func paymentProviders(cfg config) map[string]tickets.PaymentProvider {
 	return p
 }
 
+// pendingPromise bounds BOXOFFICE_PAYMENT_GRACE + BOXOFFICE_JANITOR_INTERVAL for the promise
+// that no order stays pending a minute past its deadline (a janitor round takes time too).
+const pendingPromise = 50 * time.Second
+
 // warnPayments logs what the payment configuration means for a deployment.
 func warnPayments(cfg config, log *slog.Logger) {
 	switch {
@@ -69,6 +73,12 @@ func warnPayments(cfg config, log *slog.Logger) {
 		log.Warn("BOXOFFICE_TEST_PAYMENTS is on: the built-in \"test\" payment method accepts fake payments (token test_success); turn it off in production")
 	default:
 		log.Warn("no payment method is configured (BOXOFFICE_TEST_PAYMENTS=false): orders cannot be paid")
+	}
+	// The promise: no order stays pending past its deadline plus a minute. The janitor cancels a
+	// payment PaymentGrace after the deadline, at its first round after that.
+	if cfg.PaymentGrace+cfg.JanitorInterval > pendingPromise {
+		log.Warn("BOXOFFICE_PAYMENT_GRACE + BOXOFFICE_JANITOR_INTERVAL exceed 50s: orders may stay pending more than a minute past their deadline",
+			"grace", cfg.PaymentGrace.String(), "janitor_interval", cfg.JanitorInterval.String())
 	}
 	switch {
 	case len(cfg.WebhookSecret) == 0:

@@ -93,6 +93,7 @@ var groups = []struct {
 		{"ConcurrentSameKey", testConcurrentSameKey},
 		{"ConcurrentKeysOneHold", testConcurrentOneHold},
 		{"ConcurrentFinishes", testConcurrentFinishes},
+		{"TicketsMustMatchSeats", testTicketsMustMatch},
 	}},
 	{"Invariants", []testCase{
 		{"VersionOnlyGrows", testVersionMonotonic},

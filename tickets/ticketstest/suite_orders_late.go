@@ -1,6 +1,7 @@
 package ticketstest
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -266,4 +267,32 @@ func wantRefundIDs(t *testing.T, list []tickets.Refund, why string, want ...tick
 			t.Fatalf("%s: refund #%d is\n\t%+v\nwant (oldest first)\n\t%+v", why, i, list[i], want[i])
 		}
 	}
+}
+
+// testTicketsMustMatch: a success whose tickets do not name every seat of the order once is
+// FieldErrors, and records nothing: no seat sold, the payment still pending.
+func testTicketsMustMatch(t *testing.T, s tickets.Store) {
+	_, _, _, scr := Fixture(t, s)
+	u := newCustomer()
+	h := hold(t, s, u, scr.ID, []string{"A1", "A2"})
+	o, _ := beginFor(t, s, u, h)
+	v := version(t, s, scr.ID)
+	for name, tks := range map[string][]tickets.Ticket{
+		"none":      nil,
+		"one short": newTickets([]string{"A1"}),
+		"wrong":     newTickets([]string{"A1", "B1"}),
+		"twice":     newTickets([]string{"A1", "A1"}),
+	} {
+		tx := finishTx(o, tickets.PaymentSucceeded, "ch_1", &renderer{status: 201})
+		tx.Tickets = tks
+		if _, err := s.FinishOrder(t.Context(), tx); !errors.Is(err, tickets.ErrInvalidInput) {
+			t.Fatalf("tickets %s: %v, want FieldErrors", name, err)
+		}
+	}
+	wantStored(t, s, o, "after successes refused for their tickets")
+	wantTaken(t, "after successes refused for their tickets", availability(t, s, scr.ID), heldBy(h))
+	if got := version(t, s, scr.ID); got != v {
+		t.Fatalf("version %d after refused successes, was %d", got, v)
+	}
+	wantOrderInvariants(t, s, "after refused successes", []string{scr.ID}, u)
 }

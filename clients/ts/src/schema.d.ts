@@ -902,11 +902,13 @@ export interface paths {
          *
          *     * `confirmed`: paid; the seats are sold and `tickets` has one ticket per seat, with the
          *       `code` its QR code carries. The hold becomes `confirmed`.
-         *     * `pending`: the provider answers later (the `test` token `test_async`). The seats stay
-         *       held for the order until `payment_deadline`; poll `GET /v1/orders/{id}`. A payment
-         *       that succeeds after that gets the seats if they are still free (`late_payment:
-         *       reclaimed`), else it is refunded in full (`status: refunded`, `late_payment:
-         *       refunded`); one that never completes is cancelled (`expired`).
+         *     * `pending`: the provider answers later (the `test` token `test_async`). The hold keeps
+         *       the seats for the order until `payment_deadline` (unless it ends first: released,
+         *       replaced by another hold on the screening, or its session signed out); poll
+         *       `GET /v1/orders/{id}`. A payment that succeeds after the hold ended gets the seats if
+         *       they are still free (`late_payment: reclaimed`), else it is refunded in full
+         *       (`status: refunded`, `late_payment: refunded`); one that never completes is cancelled
+         *       at the provider a short grace after the deadline (`expired`).
          *     * `402 payment_declined`: the order (`order_id`) is `declined`; the hold is untouched
          *       and still holds its seats until it expires. Pay again with other payment details
          *       and a **new** key.
@@ -918,11 +920,13 @@ export interface paths {
          *     released, replaced, revoked, cancelled), `409 order_exists` when the hold already has
          *     a pending or confirmed order (`order_id` names it), `422 validation_failed`
          *     (`hold_id`, `payment.method` not a configured method, `payment.token`), and `503`
-         *     when the database or the payment provider cannot be reached (retry with the same
-         *     key).
+         *     when the database cannot be reached. A `503` because the payment provider could not
+         *     be reached comes after the order was placed: the key stays in flight (`409
+         *     idempotency_key_in_flight`) until its lease ends, then a retry with the same key drives
+         *     the same order and payment again (never a second charge).
          *
-         *     Payment methods: `test` (the built-in test provider, on unless
-         *     `BOXOFFICE_TEST_PAYMENTS=false`), whose tokens are `test_success` (paid at once),
+         *     Payment methods: `test` (the built-in test provider, on by default only without
+         *     PostgreSQL; `BOXOFFICE_TEST_PAYMENTS`), whose tokens are `test_success` (paid at once),
          *     `test_decline` (declined), `test_async` (pending until a signed webhook at
          *     `POST /v1/payments/webhook`) and `test_error` (the provider cannot be reached: `503`).
          */
@@ -2580,7 +2584,7 @@ export interface components {
             seat_ids: components["schemas"]["SeatId"][];
             total: components["schemas"]["Money"];
             /**
-             * @description `null` for a payment that arrived before `payment_deadline`. For one that arrived later: `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not; the order is refunded).
+             * @description `null` for a payment that succeeded while the hold still kept the seats (or has not succeeded). For one that succeeded after the hold ended (its deadline passed, or it was released, replaced or revoked): `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not, the screening was cancelled or had started, or the hold already had another order; the order is refunded).
              * @example null
              * @enum {string|null}
              */

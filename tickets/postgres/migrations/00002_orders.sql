@@ -109,7 +109,8 @@ DECLARE
 	v_live text;
 BEGIN
 	PERFORM pg_advisory_xact_lock(1939, hashtext(p_user || '/' || p_key));
-	SELECT * INTO k FROM idempotency_keys ik WHERE ik.user_id = p_user AND ik.key = p_key;
+	-- Locked, so that a finish_order completing the key commits before we read its status.
+	SELECT * INTO k FROM idempotency_keys ik WHERE ik.user_id = p_user AND ik.key = p_key FOR UPDATE;
 	IF FOUND AND k.created_at >= now() - p_retention THEN
 		order_id := k.order_id;
 		IF k.fingerprint <> p_fingerprint THEN
@@ -195,8 +196,10 @@ DECLARE
 	v_sold boolean := false;
 	v_n integer;
 BEGIN
-	-- Locks in the order every writer of a screening takes them: the screening (shared, against
-	-- a cancellation), the order, its payment, its hold, then the seats in sorted order.
+	-- Locks: the screening (shared, against a cancellation), the order, its payment, its hold,
+	-- then the order's seats in sorted order. A hold replacing another locks its new seats, then
+	-- the old ones, so a deadlock with it is possible (rare: the late order's seats must overlap
+	-- both); PostgreSQL then aborts one side and the store runs it again.
 	SELECT x.screening_id INTO v_screening FROM orders x WHERE x.id = p_order;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'order % not found', p_order USING ERRCODE = 'BX002';
@@ -222,6 +225,11 @@ BEGIN
 		RETURN; -- money already recorded: nothing more to do
 	END IF;
 
+	-- One ticket per seat of the order, or nothing is recorded: money never goes without tickets.
+	IF cardinality(p_ticket_ids) <> cardinality(o.seat_ids) OR cardinality(p_codes) <> cardinality(o.seat_ids)
+		OR ARRAY(SELECT x FROM unnest(p_ticket_seats) AS x ORDER BY x COLLATE "C") <> o.seat_ids THEN
+		RAISE EXCEPTION 'order %: the tickets do not match its seats', p_order USING ERRCODE = '22023';
+	END IF;
 	UPDATE payments SET status = 'succeeded', provider_ref = coalesce(nullif(p_ref, ''), provider_ref),
 		updated_at = now() WHERE id = pay.id;
 	SELECT s.status, s.starts_at <= now() INTO v_scr_status, v_started FROM screenings s
