@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -389,33 +388,7 @@ func (c *client) exchange(t *testing.T, hc *http.Client, method, path, token str
 			return reply{}, err
 		}
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return reply{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{}, fmt.Errorf("%s %s: reading the body: %w", method, path, err)
-	}
-	if err := spec.check(req, raw, resp, b); err != nil {
-		t.Errorf("contract: %v", err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return c.oxSend(context.Background(), t, hc, method, path, token, raw)
 }
 
 // pooledClient is an HTTP client keeping up to n idle connections per host (the default keeps

@@ -291,3 +291,30 @@ func TestJanitorGoesOnPastAFailingProvider(t *testing.T) {
 		t.Fatalf("orders = %+v, %v; want the one order expired", list, err)
 	}
 }
+
+// TestJanitorJudgesDeadlinesOnTheStoreClock: an instance whose clock runs an hour ahead of the
+// database still drives (does not cancel) a crashed async order whose hold keeps its seats.
+func TestJanitorJudgesDeadlinesOnTheStoreClock(t *testing.T) {
+	w := newOrderWorld(t)
+	ahead := func() time.Time { return w.clk.Now().Add(time.Hour) }
+	svc := tickets.NewService(w.st, tickets.Config{Now: ahead, Payments: map[string]tickets.PaymentProvider{"test": w.pay}})
+	h := w.hold(t, w.alice, "A1", "A2")
+	if _, err := w.st.BeginOrder(w.ctx, tickets.BeginOrderTx{
+		Key:   tickets.IdempotencyKey{UserID: "alice", Key: "crashed", Fingerprint: []byte("fp")},
+		Lease: time.Second,
+		Order: tickets.Order{ID: "order_async", UserID: "alice", SessionID: "s-alice", HoldID: h.ID,
+			Payment: tickets.Payment{ID: "pay_async", Method: "test", Token: testpay.TokenAsync}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Add(2 * time.Second) // the lease has ended; the hold's deadline is 10 minutes away
+	if err := (&tickets.Janitor{Service: svc}).Once(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err := w.st.Order(w.ctx, "order_async")
+	if err != nil || o.Status != tickets.OrderPending || o.Payment.Status != tickets.PaymentPending ||
+		o.Payment.ProviderRef == "" {
+		t.Fatalf("order = %q, payment %q (ref %q), %v; want pending, asked again, not cancelled",
+			o.Status, o.Payment.Status, o.Payment.ProviderRef, err)
+	}
+}

@@ -66,6 +66,7 @@ type Order struct {
 	Refund          *Refund  // nil unless refunded
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	ServerTime      time.Time // the database's clock when the order was read
 }
 
 // Payment is an order's payment with its provider.

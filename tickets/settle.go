@@ -43,8 +43,14 @@ func (s *Service) settle(ctx context.Context, ord Order) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerCallTimeout)
 	defer cancel()
+	// Overdue by the database's clock, the one StalledOrders chose the order by: an instance
+	// whose clock is ahead must not cancel a payment whose hold still keeps its seats.
+	now := ord.ServerTime
+	if now.IsZero() {
+		now = s.cfg.Now()
+	}
 	var result PaymentResult
-	if s.cfg.Now().After(ord.PaymentDeadline.Add(s.cfg.PaymentGrace)) {
+	if now.After(ord.PaymentDeadline.Add(s.cfg.PaymentGrace)) {
 		result, err = p.Cancel(ctx, ord.Payment)
 	} else {
 		result, err = p.Charge(ctx, Charge{PaymentID: ord.Payment.ID, OrderID: ord.ID,

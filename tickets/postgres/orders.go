@@ -52,7 +52,7 @@ func (s *Store) BeginOrder(ctx context.Context, tx tickets.BeginOrderTx) (ticket
 		o.ScreeningID, o.SeatIDs = *screeningID, seatIDs
 		o.Total = tickets.Money{Amount: *amount, Currency: *currency}
 		o.PaymentDeadline, o.CreatedAt = deadline.UTC(), createdAt.UTC()
-		o.UpdatedAt, o.Tickets = o.CreatedAt, []tickets.Ticket{}
+		o.UpdatedAt, o.ServerTime, o.Tickets = o.CreatedAt, o.CreatedAt, []tickets.Ticket{}
 		res.Order = o
 		return res, nil
 	case "replay":

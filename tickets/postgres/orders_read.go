@@ -16,7 +16,7 @@ const orderSelect = `
 		o.status, o.late_payment, o.payment_deadline, o.created_at, o.updated_at,
 		p.id, p.method, p.token, p.status, p.provider_ref,
 		r.id, r.payment_id, r.method, r.amount, r.currency, r.reason, r.status, r.provider_ref,
-		r.created_at, r.completed_at
+		r.created_at, r.completed_at, now()
 	FROM orders o JOIN payments p ON p.order_id = o.id LEFT JOIN refunds r ON r.order_id = o.id `
 
 const ticketSelect = `SELECT order_id, id, seat_id, code, status FROM tickets WHERE order_id = ANY ($1)
@@ -33,11 +33,12 @@ func scanOrder(row pgx.CollectableRow) (tickets.Order, error) {
 	err := row.Scan(&o.ID, &o.UserID, &o.SessionID, &o.HoldID, &o.ScreeningID, &o.SeatIDs, &o.Total.Amount,
 		&o.Total.Currency, &o.Status, &o.LatePayment, &o.PaymentDeadline, &o.CreatedAt, &o.UpdatedAt,
 		&o.Payment.ID, &o.Payment.Method, &o.Payment.Token, &o.Payment.Status, &o.Payment.ProviderRef,
-		&rID, &rPay, &rMethod, &rAmount, &rCur, &rReason, &rStat, &rRef, &rCreated, &rDone)
+		&rID, &rPay, &rMethod, &rAmount, &rCur, &rReason, &rStat, &rRef, &rCreated, &rDone, &o.ServerTime)
 	if err != nil {
 		return o, err
 	}
 	o.PaymentDeadline, o.CreatedAt, o.UpdatedAt = o.PaymentDeadline.UTC(), o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	o.ServerTime = o.ServerTime.UTC()
 	o.Tickets = []tickets.Ticket{}
 	if rID != nil {
 		o.Refund = &tickets.Refund{ID: *rID, OrderID: o.ID, ScreeningID: o.ScreeningID, PaymentID: *rPay,

@@ -123,6 +123,7 @@ func (t *tx) orders(ctx context.Context, query string, args ...any) ([]tickets.O
 			return nil, err
 		}
 		o.PaymentDeadline, o.CreatedAt, o.UpdatedAt = fromMillis(deadline), fromMillis(created), fromMillis(updated)
+		o.ServerTime = t.now
 		o.Tickets = []tickets.Ticket{}
 		at[o.ID] = len(out)
 		ids = append(ids, o.ID)

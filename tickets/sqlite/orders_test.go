@@ -110,7 +110,7 @@ func TestBeginOrderStoresAPendingOrder(t *testing.T) {
 	want := tickets.Order{ID: "o1", UserID: "u1", SessionID: "sess-u1", HoldID: "h1", ScreeningID: w.scr.ID,
 		SeatIDs: []string{"A1", "A2"}, Total: tickets.Money{Amount: 2000, Currency: "EUR"}, Status: tickets.OrderPending,
 		Payment:         tickets.Payment{ID: "pay-o1", Method: "test", Token: "tok", Status: tickets.PaymentPending},
-		PaymentDeadline: h.ExpiresAt, Tickets: []tickets.Ticket{}, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}
+		PaymentDeadline: h.ExpiresAt, Tickets: []tickets.Ticket{}, CreatedAt: clock.Now(), UpdatedAt: clock.Now(), ServerTime: clock.Now()}
 	if fmt.Sprint(o) != fmt.Sprint(want) || o.Tickets == nil || o.Refund != nil {
 		t.Fatalf("BeginOrder =\n %+v\nwant\n %+v", o, want)
 	}

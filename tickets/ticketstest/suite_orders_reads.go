@@ -33,7 +33,11 @@ func getOrder(t *testing.T, s tickets.Store, id string) tickets.Order {
 // wantStored fails unless Order and OrderByPayment read o back as it is.
 func wantStored(t *testing.T, s tickets.Store, o tickets.Order, why string) {
 	t.Helper()
-	wantSameOrder(t, getOrder(t, s, o.ID), o, why+": Order")
+	got := getOrder(t, s, o.ID)
+	wantSameOrder(t, got, o, why+": Order")
+	if !near(got.ServerTime, time.Now(), ttlSlack) { // the store's clock follows the host's
+		t.Fatalf("%s: Order's ServerTime %v, want the store's clock now (%v)", why, got.ServerTime, time.Now())
+	}
 	byPayment, err := s.OrderByPayment(t.Context(), o.Payment.ID)
 	if err != nil {
 		t.Fatalf("%s: OrderByPayment(%s): %v", why, o.Payment.ID, err)
