@@ -2493,7 +2493,7 @@ export interface components {
             status: "valid" | "void";
         };
         /**
-         * @description The return of an order's whole payment. `pending` until the payment provider confirms it (the server sends it again until it does), then `succeeded`.
+         * @description The return of an order's whole payment (`null` in an order that was not refunded). `pending` until the payment provider confirms it (the server sends it again until it does), then `succeeded`.
          * @example {
          *       "id": "refund_order_c36an57rkc7uepxc2iwy2sq5lq",
          *       "amount": {
@@ -2535,7 +2535,7 @@ export interface components {
              * @example 2026-11-30T19:40:00.2Z
              */
             completed_at: string | null;
-        };
+        } | null;
         /**
          * @description A purchase of the seats of one hold: its payment, then its tickets, maybe a refund. Members that may be absent are `null`, never missing. Orders are never deleted.
          * @example {
@@ -2586,9 +2586,8 @@ export interface components {
             /**
              * @description `null` for a payment that succeeded while the hold still kept the seats (or has not succeeded). For one that succeeded after the hold ended (its deadline passed, or it was released, replaced or revoked): `reclaimed` (the seats were still free and are now the order's) or `refunded` (they were not, the screening was cancelled or had started, or the hold already had another order; the order is refunded).
              * @example null
-             * @enum {string|null}
              */
-            late_payment: "reclaimed" | "refunded" | null;
+            late_payment: string | null;
             /** @description The order's payment with its provider. */
             payment: {
                 /**
@@ -2612,8 +2611,7 @@ export interface components {
             payment_deadline: string;
             /** @description One ticket per seat, in seat order, once the order is confirmed; empty before. */
             tickets: components["schemas"]["Ticket"][];
-            /** @description The order's refund; `null` unless it was refunded. */
-            refund: components["schemas"]["Refund"] | null;
+            refund: components["schemas"]["Refund"];
             /**
              * Format: date-time
              * @example 2026-11-30T18:05:02.5Z
