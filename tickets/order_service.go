@@ -25,13 +25,12 @@ type OrderRequest struct {
 // retry with the same key and request gets that same reply (replayed true) from any instance.
 //
 // The reply is 201 material for a confirmed or pending order and 402 material for a declined
-// one: render decides. Errors are returned (and never stored) before anything is begun:
-// FieldErrors, ErrNotFound (no such hold, or another user's), ErrHoldExpired,
-// *OrderExistsError, ErrIdempotencyKeyReused, *InFlightError (RetryAfter at most a second),
-// ErrConflict (an order ID already used: practically never), ErrProviderUnavailable and
-// ErrUnavailable (the store or
-// the provider could not be consulted; a provider that failed mid-way leaves the key in flight
-// until its lease ends, then a retry drives the same order again).
+// one: render decides. Errors are never stored. Before anything is begun: FieldErrors,
+// ErrNotFound (no such hold, or another user's), ErrHoldExpired, *OrderExistsError,
+// ErrIdempotencyKeyReused, *InFlightError (RetryAfter at most a second), ErrConflict (an order
+// ID already used: practically never) and ErrUnavailable. After the order was begun:
+// ErrProviderUnavailable (with ErrUnavailable; the key stays in flight until its lease ends,
+// then a retry drives the same order and payment again) and ErrUnavailable.
 func (s *Service) PlaceOrder(ctx context.Context, o Owner, key string, req OrderRequest, render func(Order) Reply) (reply Reply, replayed bool, err error) {
 	if err := s.validOrder(key, req); err != nil {
 		return Reply{}, false, err
