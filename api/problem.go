@@ -14,6 +14,7 @@ import (
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/tickets"
+	"boxoffice/tickets/live"
 )
 
 // ProblemTypePrefix starts the RFC 9457 "type" of every problem; the stable machine code
@@ -104,6 +105,8 @@ var problemTable = []problemRow{
 	{session.ErrInvalidData, 422, "invalid_session_data", "Invalid session data", ""},
 	{errBadIfMatch, 400, "invalid_if_match", "Malformed If-Match", `If-Match must be "*" or a list of entity tags such as "3".`},
 	{errMalformedJSON, 400, "malformed_json", "Malformed JSON", ""},
+	{errBadLastEventID, 400, "invalid_last_event_id", "Malformed Last-Event-ID",
+		"Last-Event-ID (or the after parameter) must be a version this API sent: a non-negative integer without sign or leading zeros."},
 	{errMissingKey, 400, "idempotency_key_missing", "Idempotency-Key missing",
 		`Send an Idempotency-Key header with a key unique to this purchase, such as "8e03978e-40d5-43e8-bc93-6894a57f9324", and the same key on every retry.`},
 	{errBadKey, 400, "invalid_idempotency_key", "Malformed Idempotency-Key",
@@ -133,6 +136,9 @@ var problemTable = []problemRow{
 		"The id is taken by another record, or the hall belongs to another cinema."},
 	{tickets.ErrProviderUnavailable, 503, "service_unavailable", "Service unavailable",
 		"The payment provider cannot be reached right now; retry shortly with the same Idempotency-Key (nothing is charged twice)."},
+	{live.ErrTooManyStreams, 503, "service_unavailable", "Service unavailable",
+		"This instance serves as many live seat maps as it may; retry shortly (another instance may take it)."},
+	{live.ErrClosed, 503, "service_unavailable", "Service unavailable", "This instance is shutting down; retry shortly."},
 	{tickets.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The ticketing database cannot be consulted right now; retry shortly."},
 
 	// Orders. A *tickets.OrderExistsError's order (and a declined payment's) goes to order_id;

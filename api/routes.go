@@ -18,6 +18,11 @@ func (s *Server) routes() {
 	s.app.Get("/openapi.json", handleSpec(s.specJSON, fiber.MIMEApplicationJSON))
 	s.app.Get("/docs", handleDocs())
 	s.app.Get("/docs/:asset", handleDocs())
+	if d.Web != nil {
+		web := handleWebApp(d.Web)
+		s.app.Get("/", web)
+		s.app.Get("/app/:asset", web)
+	}
 
 	v1 := s.app.Group("/v1")
 	t, holds := d.Tickets, sessionHolds{d.Tickets, d.Logger}
@@ -40,6 +45,7 @@ func (s *Server) routes() {
 	v1.Get("/screenings", handleListScreenings(t))
 	v1.Get("/screenings/:id", handleGetScreening(t))
 	v1.Get("/screenings/:id/seats", handleSeatMap(t))
+	v1.Get("/screenings/:id/seats/events", handleSeatEvents(t, d.Live, s.cfg.Streams, s.cfg.WriteTimeout))
 	live := requireSession(d.Sessions)
 	v1.Post("/screenings/:id/holds", authed, live, handleCreateHold(t))
 	v1.Get("/holds/:id", authed, live, handleGetHold(t))

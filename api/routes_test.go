@@ -37,6 +37,7 @@ var publicRoutes = []string{
 	"GET /v1/screenings",
 	"GET /v1/screenings/:id",
 	"GET /v1/screenings/:id/seats",
+	"GET /v1/screenings/:id/seats/events",
 	"POST /v1/payments/webhook", // authenticated by the provider's signature instead
 }
 

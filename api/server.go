@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/tickets"
+	"boxoffice/tickets/live"
 )
 
 // Config is the HTTP layer's policy. Zero values take the documented defaults.
@@ -53,6 +55,8 @@ type Config struct {
 	// loopback host only (local development): plain-HTTP cookie names, and http:// loopback
 	// origins accepted by the origin check. Default false.
 	InsecureDevCookies bool
+	// Streams tunes the live seat maps (Server-Sent Events).
+	Streams StreamConfig
 }
 
 // Deps are the server's collaborators.
@@ -64,9 +68,11 @@ type Deps struct {
 	Tokens    *auth.Tokens
 	CSRF      *auth.CSRF
 	Tickets   *tickets.Service // the catalogue, seat maps and holds
+	Live      *live.Hub        // live seat maps; required
 	Storage   fiber.Storage    // shared state for Fiber middlewares
 	Ping      func(context.Context) error
 	Spec      []byte // openapi.yaml, served at /openapi.yaml and (converted) /openapi.json
+	Web       fs.FS  // the reference web client served at /; nil serves none
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -82,7 +88,7 @@ type Server struct {
 }
 
 // NewServer builds the API with every route registered. It returns an error when d.Spec is not
-// a valid OpenAPI document, d.CSRF, d.Accounts or d.Tickets is nil, or an entry of
+// a valid OpenAPI document, d.CSRF, d.Accounts, d.Tickets or d.Live is nil, or an entry of
 // cfg.PublicOrigins or cfg.CORSOrigins is not an origin scheme://host[:port].
 func NewServer(cfg Config, d Deps) (*Server, error) {
 	cfg = withDefaults(cfg)
@@ -108,6 +114,9 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Tickets == nil {
 		return nil, errors.New("api: Deps.Tickets is required")
+	}
+	if d.Live == nil {
+		return nil, errors.New("api: Deps.Live is required")
 	}
 	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: jar}
 	routes := &routeTable{}
@@ -177,6 +186,10 @@ func withDefaults(c Config) Config {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 60*time.Second)
 	def(&c.RegisterWindow, time.Hour)
+	def(&c.Streams.Heartbeat, 15*time.Second)
+	if c.Streams.RetryMillis <= 0 {
+		c.Streams.RetryMillis = 2000
+	}
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 10
 	}

@@ -21,6 +21,8 @@ import (
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
 	"boxoffice/tickets"
+	"boxoffice/tickets/live"
+	"boxoffice/tickets/live/redisbroker"
 	"boxoffice/tickets/sqlite"
 	"boxoffice/tickets/testpay"
 )
@@ -46,6 +48,7 @@ type testServer struct {
 	// spec, when set, validates every exchange of call against openapi.yaml.
 	spec  func(tb testing.TB, req *http.Request, reqBody []byte, resp *http.Response, body []byte)
 	clock *testClock // the clock of the session store and of the ticket store and service
+	hub   *live.Hub  // the live seat maps
 }
 
 // testClock is the wall clock moved by a settable offset.
@@ -126,16 +129,27 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	tstore := o.tickets(tb, clock)
 	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store},
 		Payments: map[string]tickets.PaymentProvider{"test": &testpay.Provider{Secret: testWebhookSecret}}})
+	// The hub gets a Redis client of its own, so that its background traffic stays out of the
+	// round trips rts counts.
+	hrdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hub := live.NewHub(tstore, redisbroker.New(hrdb, ""), live.Config{Logger: logger})
+	hctx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hctx) }()
+	tb.Cleanup(func() { stopHub(); <-hubDone; hrdb.Close() })
 	srv, err := NewServer(o.cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
-		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing,
+		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing, Live: hub,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, clock: clock}
+	ts := &testServer{srv: srv, rdb: rdb, rts: rts, tickets: ticketing, clock: clock, hub: hub}
 	if s, ok := tstore.(*sqlite.Store); ok {
 		ts.tstore = s
 	}

@@ -172,6 +172,7 @@ const (
 	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
 	ProblemCodeInvalidIdempotencyKey  ProblemCode = "invalid_idempotency_key"
 	ProblemCodeInvalidIfMatch         ProblemCode = "invalid_if_match"
+	ProblemCodeInvalidLastEventId     ProblemCode = "invalid_last_event_id"
 	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
 	ProblemCodeInvalidSessionData     ProblemCode = "invalid_session_data"
 	ProblemCodeInvalidSignature       ProblemCode = "invalid_signature"
@@ -240,6 +241,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvalidIdempotencyKey:
 		return true
 	case ProblemCodeInvalidIfMatch:
+		return true
+	case ProblemCodeInvalidLastEventId:
 		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
@@ -1087,6 +1090,7 @@ type Problem struct {
 	// | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
 	// | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
 	// | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+	// | 400 | `invalid_last_event_id` | `Last-Event-ID` (or `after`) on a seat event stream is not a non-negative integer without sign or leading zeros. |
 	// | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
 	// | 401 | `missing_token` | No `Authorization` header and no access cookie. |
 	// | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
@@ -1129,7 +1133,7 @@ type Problem struct {
 	// | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 	// | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 	// | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-	// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
+	// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted, or the instance serves as many live seat maps as it may (`BOXOFFICE_MAX_STREAMS`); nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
 	//
 	//
 	// Example: token_expired
@@ -1185,6 +1189,7 @@ type Problem struct {
 // | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
 // | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
 // | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+// | 400 | `invalid_last_event_id` | `Last-Event-ID` (or `after`) on a seat event stream is not a non-negative integer without sign or leading zeros. |
 // | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
 // | 401 | `missing_token` | No `Authorization` header and no access cookie. |
 // | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
@@ -1227,7 +1232,7 @@ type Problem struct {
 // | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
 // | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
 // | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
+// | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted, or the instance serves as many live seat maps as it may (`BOXOFFICE_MAX_STREAMS`); nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
 //
 // Example: token_expired
 type ProblemCode string
@@ -1917,6 +1922,11 @@ type WebhookSignature = string
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type AdminForbidden = Problem
 
+// BadLastEventID An RFC 9457 problem details object with boxoffice's extension members.
+//
+// Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
+type BadLastEventID = Problem
+
 // CancelConflict An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
@@ -2400,6 +2410,18 @@ type CreateHoldParams struct {
 type GetSeatMapParams struct {
 	// IfNoneMatch The `ETag` of a seat map the client has: while the seat map is unchanged the answer is `304 Not Modified` without a body. `*` matches any seat map; a comma-separated list matches when one of its tags does; `W/` prefixes are ignored (weak comparison, RFC 9110). Anything else never matches.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// StreamSeatEventsParams defines parameters for StreamSeatEvents.
+type StreamSeatEventsParams struct {
+	// After Resume after this version (the seat map's `version`). `Last-Event-ID` wins when both are sent. A non-negative integer without sign or leading zeros.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// LastEventID The `id` of the last event received; sent by browsers on reconnection.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
@@ -3391,6 +3413,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
 	GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamSeatEvents Follow a screening's seat map live (Server-Sent Events)
+	//
+	// A stream of the screening's seat changes as
+	// [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html),
+	// for as long as the client stays connected. No sign-in needed. Read the seat map
+	// (`GET /v1/screenings/{id}/seats`, version `V`), then open
+	// `GET /v1/screenings/{id}/seats/events?after=V` (browsers: `new EventSource(url)`).
+	// The stream sends, in order:
+	//
+	// - `retry: 2000`, the reconnection delay in milliseconds;
+	// - `event: ready`, `id: V`, data `{"screening_id": …, "version": V}`: the version the
+	//   stream starts after (`Last-Event-ID`, else `after`, else the current version);
+	// - one `event: seats` per committed change, `id:` its version, data a `SeatEvent`:
+	//   versions of a screening run without gaps (`V+1`, `V+2`, …), so applying them to the
+	//   seat map read at `V` gives the seat map now. A seat is `available` again after a
+	//   release, a hold's expiry (announced within about a second of its deadline, by the
+	//   sweeper; the seat map shows it available at once), an order's cancellation or
+	//   refund, a cancelled screening, or unblocking;
+	// - `event: reset`, `id: W`, data `{"screening_id": …, "version": W}` when changes were
+	//   missed that the server no longer keeps (a gap older than `BOXOFFICE_EVENTS_RETENTION`,
+	//   15 minutes by default) or the client's version is not one this screening had: read
+	//   the seat map again and ignore events whose version is not above its `version`. The
+	//   stream goes on after `W`;
+	// - `: ping` comment lines every 15 seconds while nothing else is sent.
+	//
+	// On reconnection, browsers send the last `id` they saw as `Last-Event-ID`; the server
+	// then sends exactly the events after it (or `reset`). An instance shutting down ends its
+	// streams; reconnecting (through the load balancer) resumes on another. A client that
+	// wants the initial state and the changes without a race reads the seat map first, then
+	// streams with `after`.
+	//
+	// Corresponds with GET /v1/screenings/{id}/seats/events (the `StreamSeatEvents` operationId).
+	StreamSeatEvents(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSession Get the current session
 	//
@@ -4838,6 +4894,50 @@ func (c *Client) CreateHold(ctx context.Context, id ScreeningId, params *CreateH
 // Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
 func (c *Client) GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSeatMapRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamSeatEvents Follow a screening's seat map live (Server-Sent Events)
+//
+// A stream of the screening's seat changes as
+// [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html),
+// for as long as the client stays connected. No sign-in needed. Read the seat map
+// (`GET /v1/screenings/{id}/seats`, version `V`), then open
+// `GET /v1/screenings/{id}/seats/events?after=V` (browsers: `new EventSource(url)`).
+// The stream sends, in order:
+//
+//   - `retry: 2000`, the reconnection delay in milliseconds;
+//   - `event: ready`, `id: V`, data `{"screening_id": …, "version": V}`: the version the
+//     stream starts after (`Last-Event-ID`, else `after`, else the current version);
+//   - one `event: seats` per committed change, `id:` its version, data a `SeatEvent`:
+//     versions of a screening run without gaps (`V+1`, `V+2`, …), so applying them to the
+//     seat map read at `V` gives the seat map now. A seat is `available` again after a
+//     release, a hold's expiry (announced within about a second of its deadline, by the
+//     sweeper; the seat map shows it available at once), an order's cancellation or
+//     refund, a cancelled screening, or unblocking;
+//   - `event: reset`, `id: W`, data `{"screening_id": …, "version": W}` when changes were
+//     missed that the server no longer keeps (a gap older than `BOXOFFICE_EVENTS_RETENTION`,
+//     15 minutes by default) or the client's version is not one this screening had: read
+//     the seat map again and ignore events whose version is not above its `version`. The
+//     stream goes on after `W`;
+//   - `: ping` comment lines every 15 seconds while nothing else is sent.
+//
+// On reconnection, browsers send the last `id` they saw as `Last-Event-ID`; the server
+// then sends exactly the events after it (or `reset`). An instance shutting down ends its
+// streams; reconnecting (through the load balancer) resumes on another. A client that
+// wants the initial state and the changes without a race reads the seat map first, then
+// streams with `after`.
+//
+// Corresponds with GET /v1/screenings/{id}/seats/events (the `StreamSeatEvents` operationId).
+func (c *Client) StreamSeatEvents(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamSeatEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7359,6 +7459,93 @@ func NewGetSeatMapRequest(server string, id ScreeningId, params *GetSeatMapParam
 	return req, nil
 }
 
+// NewStreamSeatEventsRequest constructs an http.Request for the StreamSeatEvents method
+func NewStreamSeatEventsRequest(server string, id ScreeningId, params *StreamSeatEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/screenings/%s/seats/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetSessionRequest constructs an http.Request for the GetSession method
 func NewGetSessionRequest(server string, params *GetSessionParams) (*http.Request, error) {
 	var err error
@@ -8595,6 +8782,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
 	GetSeatMapWithResponse(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*GetSeatMapResponse, error)
+
+	// StreamSeatEventsWithResponse Follow a screening's seat map live (Server-Sent Events)
+	//
+	// A stream of the screening's seat changes as
+	// [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html),
+	// for as long as the client stays connected. No sign-in needed. Read the seat map
+	// (`GET /v1/screenings/{id}/seats`, version `V`), then open
+	// `GET /v1/screenings/{id}/seats/events?after=V` (browsers: `new EventSource(url)`).
+	// The stream sends, in order:
+	//
+	// - `retry: 2000`, the reconnection delay in milliseconds;
+	// - `event: ready`, `id: V`, data `{"screening_id": …, "version": V}`: the version the
+	//   stream starts after (`Last-Event-ID`, else `after`, else the current version);
+	// - one `event: seats` per committed change, `id:` its version, data a `SeatEvent`:
+	//   versions of a screening run without gaps (`V+1`, `V+2`, …), so applying them to the
+	//   seat map read at `V` gives the seat map now. A seat is `available` again after a
+	//   release, a hold's expiry (announced within about a second of its deadline, by the
+	//   sweeper; the seat map shows it available at once), an order's cancellation or
+	//   refund, a cancelled screening, or unblocking;
+	// - `event: reset`, `id: W`, data `{"screening_id": …, "version": W}` when changes were
+	//   missed that the server no longer keeps (a gap older than `BOXOFFICE_EVENTS_RETENTION`,
+	//   15 minutes by default) or the client's version is not one this screening had: read
+	//   the seat map again and ignore events whose version is not above its `version`. The
+	//   stream goes on after `W`;
+	// - `: ping` comment lines every 15 seconds while nothing else is sent.
+	//
+	// On reconnection, browsers send the last `id` they saw as `Last-Event-ID`; the server
+	// then sends exactly the events after it (or `reset`). An instance shutting down ends its
+	// streams; reconnecting (through the load balancer) resumes on another. A client that
+	// wants the initial state and the changes without a race reads the seat map first, then
+	// streams with `after`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/screenings/{id}/seats/events (the `StreamSeatEvents` operationId).
+	StreamSeatEventsWithResponse(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*StreamSeatEventsResponse, error)
 
 	// GetSessionWithResponse Get the current session
 	//
@@ -13453,6 +13676,112 @@ func (r GetSeatMapResponse) ContentType() string {
 	return ""
 }
 
+// StreamSeatEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamSeatEvents
+type StreamSeatEventsResponse200Headers struct {
+	CacheControl string
+	XRequestId   *string
+}
+
+// StreamSeatEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamSeatEvents
+type StreamSeatEventsResponse400Headers struct {
+	XRequestId *string
+}
+
+// StreamSeatEventsResponse404Headers the declared response headers of an HTTP 404 response for StreamSeatEvents
+type StreamSeatEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// StreamSeatEventsResponse500Headers the declared response headers of an HTTP 500 response for StreamSeatEvents
+type StreamSeatEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+// StreamSeatEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamSeatEvents
+type StreamSeatEventsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type StreamSeatEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadLastEventID
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamSeatEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamSeatEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *StreamSeatEventsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *StreamSeatEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamSeatEventsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamSeatEventsResponse) GetApplicationproblemJSON400() *BadLastEventID {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StreamSeatEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r StreamSeatEventsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StreamSeatEventsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamSeatEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamSeatEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamSeatEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamSeatEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamSeatEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSessionResponse200Headers the declared response headers of an HTTP 200 response for GetSession
 type GetSessionResponse200Headers struct {
 	ETag                     string
@@ -15320,6 +15649,48 @@ func (c *ClientWithResponses) GetSeatMapWithResponse(ctx context.Context, id Scr
 		return nil, err
 	}
 	return ParseGetSeatMapResponse(rsp)
+}
+
+// StreamSeatEventsWithResponse Follow a screening's seat map live (Server-Sent Events)
+//
+// A stream of the screening's seat changes as
+// [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html),
+// for as long as the client stays connected. No sign-in needed. Read the seat map
+// (`GET /v1/screenings/{id}/seats`, version `V`), then open
+// `GET /v1/screenings/{id}/seats/events?after=V` (browsers: `new EventSource(url)`).
+// The stream sends, in order:
+//
+//   - `retry: 2000`, the reconnection delay in milliseconds;
+//   - `event: ready`, `id: V`, data `{"screening_id": …, "version": V}`: the version the
+//     stream starts after (`Last-Event-ID`, else `after`, else the current version);
+//   - one `event: seats` per committed change, `id:` its version, data a `SeatEvent`:
+//     versions of a screening run without gaps (`V+1`, `V+2`, …), so applying them to the
+//     seat map read at `V` gives the seat map now. A seat is `available` again after a
+//     release, a hold's expiry (announced within about a second of its deadline, by the
+//     sweeper; the seat map shows it available at once), an order's cancellation or
+//     refund, a cancelled screening, or unblocking;
+//   - `event: reset`, `id: W`, data `{"screening_id": …, "version": W}` when changes were
+//     missed that the server no longer keeps (a gap older than `BOXOFFICE_EVENTS_RETENTION`,
+//     15 minutes by default) or the client's version is not one this screening had: read
+//     the seat map again and ignore events whose version is not above its `version`. The
+//     stream goes on after `W`;
+//   - `: ping` comment lines every 15 seconds while nothing else is sent.
+//
+// On reconnection, browsers send the last `id` they saw as `Last-Event-ID`; the server
+// then sends exactly the events after it (or `reset`). An instance shutting down ends its
+// streams; reconnecting (through the load balancer) resumes on another. A client that
+// wants the initial state and the changes without a race reads the seat map first, then
+// streams with `after`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/screenings/{id}/seats/events (the `StreamSeatEvents` operationId).
+func (c *ClientWithResponses) StreamSeatEventsWithResponse(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*StreamSeatEventsResponse, error) {
+	rsp, err := c.StreamSeatEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamSeatEventsResponse(rsp)
 }
 
 // GetSessionWithResponse Get the current session
@@ -20980,6 +21351,127 @@ func ParseGetSeatMapResponse(rsp *http.Response) (*GetSeatMapResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetSeatMapResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamSeatEventsResponse parses an HTTP response from a StreamSeatEventsWithResponse call
+func ParseStreamSeatEventsResponse(rsp *http.Response) (*StreamSeatEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamSeatEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadLastEventID
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamSeatEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamSeatEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers StreamSeatEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers StreamSeatEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamSeatEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -22,8 +22,12 @@ type SessionChecker interface {
 type Janitor struct {
 	Service  *Service      // its Config.Sessions, when set, is the session check
 	Interval time.Duration // between rounds, and each step's deadline in a round; default 5s
-	Batch    int           // holds, orders, refunds or sessions per step and round; default 500
-	Logger   *slog.Logger
+	// SweepInterval is how often expired holds are marked expired, between rounds too, so that
+	// live seat maps show their seats free soon after the deadline; default 1s (at most
+	// Interval).
+	SweepInterval time.Duration
+	Batch         int // holds, orders, refunds or sessions per step and round; default 500
+	Logger        *slog.Logger
 
 	after SessionRef // where the next round's session check starts; it wraps at the end
 }
@@ -36,12 +40,25 @@ func (j *Janitor) Run(ctx context.Context) {
 	if j.Batch <= 0 {
 		j.Batch = 500
 	}
+	if j.SweepInterval <= 0 {
+		j.SweepInterval = time.Second
+	}
+	j.SweepInterval = min(j.SweepInterval, j.Interval)
 	t := time.NewTicker(j.Interval)
 	defer t.Stop()
+	sweep := time.NewTicker(j.SweepInterval)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			sctx, cancel := context.WithTimeout(ctx, j.Interval)
+			_, err := j.Service.store.Sweep(sctx, j.Batch)
+			cancel()
+			if err != nil && ctx.Err() == nil && j.Logger != nil {
+				j.Logger.Warn("sweeping expired holds failed; the next sweep retries", "err", err)
+			}
 		case <-t.C:
 			if err := j.Once(ctx); err != nil && ctx.Err() == nil && j.Logger != nil {
 				j.Logger.Warn("ticket janitor round failed in part; the next round retries", "err", err)

@@ -97,6 +97,7 @@ type Store interface {
 	Sweep(ctx context.Context, limit int) (int, error)
 
 	OrderStore
+	SeatEventStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -74,6 +74,7 @@ type config struct {
 	HoldTTL         time.Duration // how long a hold keeps its seats
 	MaxSeatsPerHold int
 	JanitorInterval time.Duration // how often expired holds and holds of ended sessions are tidied
+	SweepInterval   time.Duration // how often expired holds are marked (and their seats announced free)
 	DemoData        bool          // load the demo catalogue at start-up
 
 	CancelCutoff     time.Duration // buyers may cancel a confirmed order until this long before the screening
@@ -81,6 +82,13 @@ type config struct {
 	IdempotencyLease time.Duration // how long a request owns its Idempotency-Key before a retry may take its order over (> RequestTimeout)
 	TestPayments     bool          // the built-in "test" payment provider, which accepts fake payments
 	WebhookSecret    []byte        // signs payment webhooks; empty refuses every webhook
+	// Live seat maps (Server-Sent Events).
+	EventsPublishInterval time.Duration // how often the outbox is published (by one instance at a time)
+	EventsPollInterval    time.Duration // how often each instance checks the outbox for events the broker lost
+	EventsRetention       time.Duration // how long events are kept for resuming clients
+	EventsHeartbeat       time.Duration // comment line on an idle stream
+	MaxStreams            int           // open streams per instance
+
 	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
 	ClockOffset time.Duration
 }
@@ -208,6 +216,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HoldTTL:         dur("BOXOFFICE_HOLD_TTL", 10*time.Minute, time.Second),
 		MaxSeatsPerHold: num("BOXOFFICE_MAX_SEATS_PER_HOLD", 10, 1),
 		JanitorInterval: dur("BOXOFFICE_JANITOR_INTERVAL", 5*time.Second, 100*time.Millisecond),
+		SweepInterval:   dur("BOXOFFICE_SWEEP_INTERVAL", time.Second, 50*time.Millisecond),
+
+		EventsPublishInterval: dur("BOXOFFICE_EVENTS_PUBLISH_INTERVAL", 50*time.Millisecond, 5*time.Millisecond),
+		EventsPollInterval:    dur("BOXOFFICE_EVENTS_POLL_INTERVAL", time.Second, 50*time.Millisecond),
+		EventsRetention:       dur("BOXOFFICE_EVENTS_RETENTION", 15*time.Minute, time.Second),
+		EventsHeartbeat:       dur("BOXOFFICE_EVENTS_HEARTBEAT", 15*time.Second, 100*time.Millisecond),
+		MaxStreams:            num("BOXOFFICE_MAX_STREAMS", 10000, 1),
 
 		CancelCutoff:     dur("BOXOFFICE_CANCEL_CUTOFF", 2*time.Hour, time.Second),
 		PaymentGrace:     dur("BOXOFFICE_PAYMENT_GRACE", 30*time.Second, time.Second),

@@ -22,6 +22,9 @@ import (
 	"boxoffice/session"
 	"boxoffice/tickets"
 	"boxoffice/tickets/demo"
+	"boxoffice/tickets/live"
+	"boxoffice/tickets/live/redisbroker"
+	"boxoffice/web"
 )
 
 // run is the whole program: it reads the configuration once, wires the dependencies and serves
@@ -86,7 +89,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer tstore.Close()
-	srv, store, ticketing, err := newServer(cfg, rdb, tstore, log)
+	hub := live.NewHub(tstore, redisbroker.New(rdb, redisbroker.DefaultChannel), live.Config{
+		PublishInterval: cfg.EventsPublishInterval, PollInterval: cfg.EventsPollInterval,
+		Retention: cfg.EventsRetention, MaxStreams: cfg.MaxStreams, Logger: log,
+	})
+	hctx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hctx) }()
+	defer func() { stopHub(); <-hubDone }()
+	srv, store, ticketing, err := newServer(cfg, rdb, tstore, hub, log)
 	if err != nil {
 		return err
 	}
@@ -102,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
-		(&tickets.Janitor{Service: ticketing, Interval: cfg.JanitorInterval, Logger: log}).Run(jctx)
+		(&tickets.Janitor{Service: ticketing, Interval: cfg.JanitorInterval, SweepInterval: cfg.SweepInterval, Logger: log}).Run(jctx)
 	}()
 	defer func() { stopJanitor(); <-janitorDone }()
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -134,6 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("shutting down", "drain_delay", cfg.DrainDelay.String())
 	srv.SetDraining(true)
 	time.Sleep(cfg.DrainDelay) // let load balancers see /readyz fail before connections close
+	hub.Close()                // streams end (clients reconnect elsewhere with Last-Event-ID): connections can drain
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -147,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newServer wires the domain packages and the HTTP API over one Redis client.
-func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, log *slog.Logger) (*api.Server, *session.Store, *tickets.Service, error) {
+func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub *live.Hub, log *slog.Logger) (*api.Server, *session.Store, *tickets.Service, error) {
 	now := clock(cfg)
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
@@ -195,6 +207,7 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, log 
 		CORSOrigins:        cfg.CORSOrigins,
 		PublicOrigins:      cfg.PublicOrigins,
 		InsecureDevCookies: cfg.InsecureCookies,
+		Streams:            api.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
 	}, api.Deps{
 		Accounts:  acc,
 		Sessions:  store,
@@ -206,8 +219,10 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, log 
 		Ping:      store.Ping,
 		Logger:    log,
 		Spec:      boxoffice.OpenAPI,
+		Web:       web.Assets(),
 		Now:       now,
 		Tickets:   ticketing,
+		Live:      hub,
 	})
 	return srv, store, ticketing, err
 }

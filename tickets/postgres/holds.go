@@ -12,13 +12,11 @@ import (
 // availabilitySelect reads, in one snapshot, the database's now, a screening's availability
 // version ($1) and its taken claims (one row with NULL claim columns when none is taken).
 //
-// The version is the sum of the versions of the screening's claim rows. Every change of a row
-// gives it a nextval() taken after the row is locked, so higher than the value it replaces: the
-// sum grows with every committed change, in commit order, which max(version) would not (a
-// transaction that drew a lower number may commit after one that drew a higher).
+// The version is the screening's row in seat_feed (migration 00003): every transaction that
+// changes its claims takes the next version there, in commit order, and writes its seat event.
 const availabilitySelect = `
-	SELECT now(), v.version, c.seat_id, c.state, c.hold_id, c.expires_at
-	FROM (SELECT coalesce(sum(version), 0)::bigint AS version FROM seat_claims WHERE screening_id = $1) v
+	SELECT now(), coalesce(v.version, 0), c.seat_id, c.state, c.hold_id, c.expires_at
+	FROM (SELECT 1) one LEFT JOIN seat_feed v ON v.screening_id = $1
 	LEFT JOIN seat_claims c ON c.screening_id = $1 AND ` + taken
 
 // scanAvailability reads the rows of availabilitySelect.
@@ -95,6 +93,7 @@ func (s *Store) ReleaseHold(ctx context.Context, id, userID string) (tickets.Hol
 	var h tickets.Hold
 	err := s.retry(ctx, func() error {
 		b := &pgx.Batch{} // one implicit transaction
+		b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT screening_id FROM holds WHERE id = $1))`, id)
 		b.Queue(`
 			WITH h AS (
 				UPDATE holds SET status = 'released', ended_at = now()
@@ -123,13 +122,17 @@ func (s *Store) EndSessionHolds(ctx context.Context, sessionIDs []string) (int, 
 	}
 	var n int
 	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, `
+		b := &pgx.Batch{} // one implicit transaction
+		b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT DISTINCT screening_id FROM holds
+			WHERE session_id = ANY ($1) AND status = 'active'))`, sessionIDs)
+		b.Queue(`
 			WITH h AS (
 				UPDATE holds SET status = 'revoked', ended_at = now()
 				WHERE session_id = ANY ($1) AND status = 'active' AND expires_at > now()
 				RETURNING id, screening_id, seat_ids
 			), f AS (`+freeClaims+`)
-			SELECT count(*) FROM h`, sessionIDs).Scan(&n)
+			SELECT count(*) FROM h`, sessionIDs).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		return s.pool.SendBatch(ctx, b).Close()
 	})
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -104,7 +105,8 @@ func TestHotScreening(t *testing.T) {
 	}
 	var readers sync.WaitGroup
 	var mu sync.Mutex
-	seen := map[int64]string{} // version → the taken seats it showed
+	seen := map[int64]string{}        // version → the taken seats (and holds) it showed
+	seenSeats := map[int64][]string{} // version → the taken seats it showed
 	for range 2 {
 		readers.Go(func() {
 			var last int64
@@ -124,17 +126,20 @@ func TestHotScreening(t *testing.T) {
 					return
 				}
 				last = a.Version
-				var taken []string
+				var taken, ids []string
 				for id, c := range a.Taken {
 					taken = append(taken, id+"="+c.HoldID)
+					ids = append(ids, id)
 				}
 				slices.Sort(taken)
+				slices.Sort(ids)
 				fp := strings.Join(taken, ",")
 				mu.Lock()
 				if prev, ok := seen[a.Version]; ok && prev != fp {
 					errs <- fmt.Errorf("version %d showed two different sets of taken seats:\n\t%s\n\t%s", a.Version, prev, fp)
 				}
 				seen[a.Version] = fp
+				seenSeats[a.Version] = ids
 				mu.Unlock()
 			}
 		})
@@ -148,6 +153,57 @@ func TestHotScreening(t *testing.T) {
 	}
 	t.Logf("%d holds taken, %d refused, %d versions seen", held.Load(), refused.Load(), len(seen))
 	checkClaims(t, url)
+	checkSeatEvents(t, s, scr, seenSeats)
+}
+
+// checkSeatEvents checks the screening's seat events against what readers saw: versions run 1,
+// 2, 3, … without gaps up to the current version, and replaying the events up to a version V
+// onto the empty hall gives exactly the seats a reader saw taken at V — so the events of
+// concurrent transactions carry their commit order (no hold here expires).
+func checkSeatEvents(t *testing.T, s *postgres.Store, scr string, seen map[int64][]string) {
+	t.Helper()
+	var events []tickets.SeatEvent
+	var current int64
+	for {
+		page, cur, err := s.SeatEvents(t.Context(), scr, int64(len(events)), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current = cur
+		events = append(events, page...)
+		if len(page) < 1000 {
+			break
+		}
+	}
+	if int64(len(events)) != current {
+		t.Fatalf("%d events, current version %d", len(events), current)
+	}
+	state := map[string]tickets.SeatState{}
+	for i, ev := range events {
+		if ev.Version != int64(i+1) {
+			t.Fatalf("event %d has version %d: versions must run without gaps", i, ev.Version)
+		}
+		for _, c := range ev.Seats {
+			state[c.SeatID] = c.Status
+		}
+		want, ok := seen[ev.Version]
+		if !ok {
+			continue
+		}
+		var taken []string
+		for id, st := range state {
+			if st != tickets.Available {
+				taken = append(taken, id)
+			}
+		}
+		slices.Sort(taken)
+		if !slices.Equal(taken, want) {
+			t.Fatalf("replaying the events up to version %d gives %v taken; a reader saw %v", ev.Version, taken, want)
+		}
+	}
+	if v := slices.Max(slices.Collect(maps.Keys(seen))); v > current {
+		t.Fatalf("a reader saw version %d, above the current %d", v, current)
+	}
 }
 
 // checkClaims checks the database's own invariants: every held claim belongs to an active hold

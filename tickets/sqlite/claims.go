@@ -13,25 +13,23 @@ const taken = `(c.state IN ('sold', 'blocked') OR c.state = 'held' AND c.expires
 
 // claimSeats claims the seats of a JSON list (sorted) at a screening in one statement, setting
 // state (with holdID and expiresAt for 'held'). A seat is claimed when it has no claim, its claim
-// is free, or it is held past its deadline; it returns the seats that were not, sorted.
+// is free, or it is held past its deadline; it returns the seats that were not, sorted. The
+// triggers on seat_claims (migration 00003) give the claims the screening's availability version
+// (a new claim's version 0 is a placeholder) and write the seat event: every change of
+// seat_claims here and elsewhere leaves the version column to them.
 func (t *tx) claimSeats(ctx context.Context, screeningID string, seatIDs []string, state string,
 	holdID any, expiresAt any) ([]string, error) {
-	v, err := t.nextVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := t.QueryContext(ctx, `
 		INSERT INTO seat_claims (screening_id, seat_id, state, hold_id, order_id, expires_at, version, updated_at)
-		SELECT :screening, j.value, :state, :hold, NULL, :expires, :version, :now
+		SELECT :screening, j.value, :state, :hold, NULL, :expires, 0, :now
 		FROM json_each(:seats) j WHERE true
 		ON CONFLICT (screening_id, seat_id) DO UPDATE SET state = excluded.state,
 			hold_id = excluded.hold_id, order_id = NULL, expires_at = excluded.expires_at,
-			version = excluded.version, updated_at = excluded.updated_at
+			updated_at = excluded.updated_at
 		WHERE seat_claims.state = 'free' OR seat_claims.state = 'held' AND seat_claims.expires_at <= :now
 		RETURNING seat_id`,
 		sql.Named("screening", screeningID), sql.Named("state", state), sql.Named("hold", holdID),
-		sql.Named("expires", expiresAt), sql.Named("version", v), sql.Named("now", t.ms()),
-		sql.Named("seats", jsonList(seatIDs)))
+		sql.Named("expires", expiresAt), sql.Named("now", t.ms()), sql.Named("seats", jsonList(seatIDs)))
 	if err != nil {
 		return nil, err
 	}
@@ -91,17 +89,13 @@ func (t *tx) endHolds(ctx context.Context, status, where string, args ...any) (i
 // finishHolds sets the status of holds, frees the seats they still hold and records when they
 // ended: now, or their deadline for tickets.HoldExpired.
 func (t *tx) finishHolds(ctx context.Context, ids []string, status string) error {
-	v, err := t.nextVersion(ctx)
-	if err != nil {
-		return err
-	}
 	list := jsonList(ids)
 	if _, err := t.ExecContext(ctx, `
-		UPDATE seat_claims SET state = 'free', hold_id = NULL, expires_at = NULL, version = ?, updated_at = ?
-		WHERE state = 'held' AND hold_id IN (SELECT value FROM json_each(?))`, v, t.ms(), list); err != nil {
+		UPDATE seat_claims SET state = 'free', hold_id = NULL, expires_at = NULL, updated_at = ?
+		WHERE state = 'held' AND hold_id IN (SELECT value FROM json_each(?))`, t.ms(), list); err != nil {
 		return err
 	}
-	_, err = t.ExecContext(ctx, `
+	_, err := t.ExecContext(ctx, `
 		UPDATE holds SET status = :status,
 			ended_at = CASE WHEN :status = 'expired' THEN min(expires_at, :now) ELSE :now END
 		WHERE status = 'active' AND id IN (SELECT value FROM json_each(:ids))`,
@@ -126,14 +120,10 @@ func (s *Store) SetBlocked(ctx context.Context, screeningID string, seatIDs []st
 			return nil
 		}
 		if !blocked {
-			v, err := t.nextVersion(ctx)
-			if err != nil {
-				return err
-			}
-			_, err = t.ExecContext(ctx, `
-				UPDATE seat_claims SET state = 'free', version = ?, updated_at = ?
+			_, err := t.ExecContext(ctx, `
+				UPDATE seat_claims SET state = 'free', updated_at = ?
 				WHERE screening_id = ? AND state = 'blocked' AND seat_id IN (SELECT value FROM json_each(?))`,
-				v, t.ms(), screeningID, jsonList(ids))
+				t.ms(), screeningID, jsonList(ids))
 			return err
 		}
 		lost, err := t.idList(ctx, `

@@ -142,19 +142,14 @@ func (t *tx) paid(ctx context.Context, o tickets.Order, tks []tickets.Ticket) er
 // sellSeats sells order o's seats to it, whatever their claims, keeping o's hold on them and
 // taking the transaction's availability version; the caller checked that they may be sold.
 func (t *tx) sellSeats(ctx context.Context, o tickets.Order) error {
-	v, err := t.nextVersion(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = t.ExecContext(ctx, `
+	_, err := t.ExecContext(ctx, `
 		INSERT INTO seat_claims (screening_id, seat_id, state, hold_id, order_id, expires_at, version, updated_at)
-		SELECT :screening, j.value, 'sold', :hold, :order, NULL, :version, :now
+		SELECT :screening, j.value, 'sold', :hold, :order, NULL, 0, :now
 		FROM json_each(:seats) j WHERE true
 		ON CONFLICT (screening_id, seat_id) DO UPDATE SET state = 'sold', hold_id = excluded.hold_id,
-			order_id = excluded.order_id, expires_at = NULL, version = excluded.version,
-			updated_at = excluded.updated_at`,
+			order_id = excluded.order_id, expires_at = NULL, updated_at = excluded.updated_at`,
 		sql.Named("screening", o.ScreeningID), sql.Named("hold", o.HoldID), sql.Named("order", o.ID),
-		sql.Named("version", v), sql.Named("now", t.ms()), sql.Named("seats", jsonList(o.SeatIDs)))
+		sql.Named("now", t.ms()), sql.Named("seats", jsonList(o.SeatIDs)))
 	return err
 }
 

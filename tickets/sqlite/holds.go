@@ -9,7 +9,8 @@ import (
 )
 
 // Availability reads the seats taken at a screening now (sold, blocked, or held until after
-// now) and the screening's availability version (0 before any claim). tickets.ErrNotFound
+// now) and the screening's availability version (its seat_feed row, migration 00003; 0 before
+// any claim). tickets.ErrNotFound
 // when the screening does not exist.
 func (s *Store) Availability(ctx context.Context, screeningID string) (tickets.Availability, error) {
 	var a tickets.Availability
@@ -27,7 +28,7 @@ func (s *Store) Availability(ctx context.Context, screeningID string) (tickets.A
 
 func (t *tx) availability(ctx context.Context, screeningID string) (tickets.Availability, error) {
 	a := tickets.Availability{ScreeningID: screeningID, Now: t.now, Taken: map[string]tickets.Claim{}}
-	if err := t.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM seat_claims WHERE screening_id = ?`,
+	if err := t.QueryRowContext(ctx, `SELECT coalesce((SELECT version FROM seat_feed WHERE screening_id = ?), 0)`,
 		screeningID).Scan(&a.Version); err != nil {
 		return a, err
 	}

@@ -61,15 +61,10 @@ func (t *tx) cancelOrders(ctx context.Context, ids []string, reason string) erro
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	v, err := t.nextVersion(ctx)
-	if err != nil {
-		return err
-	}
 	list := jsonList(ids)
 	if _, err := t.ExecContext(ctx, `
-		UPDATE seat_claims SET state = 'free', hold_id = NULL, order_id = NULL, expires_at = NULL,
-			version = ?, updated_at = ?
-		WHERE state = 'sold' AND order_id IN (SELECT value FROM json_each(?))`, v, t.ms(), list); err != nil {
+		UPDATE seat_claims SET state = 'free', hold_id = NULL, order_id = NULL, expires_at = NULL, updated_at = ?
+		WHERE state = 'sold' AND order_id IN (SELECT value FROM json_each(?))`, t.ms(), list); err != nil {
 		return err
 	}
 	if _, err := t.ExecContext(ctx, `

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,8 @@ type Options struct {
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+
+	publishing sync.Mutex // held by the one PublishSeatEvents call that publishes
 }
 
 var _ tickets.Store = (*Store)(nil)

@@ -213,3 +213,81 @@ func TestOrdersMigrationKeepsClaims(t *testing.T) {
 		t.Fatalf("paying on the upgraded database: %+v", got)
 	}
 }
+
+// 00003 moves the availability version to seat_feed: a screening's version continues from the
+// highest version of its claims (what it was before), and its Down leaves versions that the
+// code before it keeps growing.
+func TestSeatEventsMigrationKeepsVersionsGrowing(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "boxoffice.db")
+	clock := newFakeClock()
+	s, err := Open(ctx, path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := seed(t, s, clock)
+	mustHold(t, s, holdTx("h1", w.scr.ID, "u1", 10*time.Minute, "A1", "A2"))
+	mustHold(t, s, holdTx("h2", w.scr.ID, "u1", 10*time.Minute, "A2", "A3"))
+	before := available(t, s, w.scr.ID)
+	s.Close()
+	if before.Version != 2 {
+		t.Fatalf("version %d after two holds; want 2", before.Version)
+	}
+
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 2); err != nil {
+		t.Fatalf("down to 00002: %v", err)
+	}
+	// The code before 00003: the version is the highest claim version, and a change takes the
+	// next value of the counter.
+	var old, next int64
+	if err := db.QueryRow(`SELECT max(version) FROM seat_claims WHERE screening_id = ?`, w.scr.ID).Scan(&old); err != nil || old != before.Version {
+		t.Fatalf("after Down: version %d, %v; want %d", old, err, before.Version)
+	}
+	if err := db.QueryRow(`UPDATE claim_version SET value = value + 1 RETURNING value`).Scan(&next); err != nil || next <= old {
+		t.Fatalf("after Down: the counter gives %d, %v; want above %d", next, err, old)
+	}
+	if _, err := db.Exec(`INSERT INTO seat_claims (screening_id, seat_id, state, version, updated_at) VALUES (?, 'B4', 'blocked', ?, ?)`,
+		w.scr.ID, next, clock.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	s, err = Open(ctx, path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("upgrading: %v", err)
+	}
+	defer s.Close()
+	a := available(t, s, w.scr.ID)
+	if a.Version != next || a.Taken["B4"].State != tickets.Blocked || len(a.Taken) != 3 {
+		t.Fatalf("after the upgrade: version %d, taken %+v; want version %d with A2, A3 held and B4 blocked", a.Version, a.Taken, next)
+	}
+	if evs, cur, err := s.SeatEvents(ctx, w.scr.ID, 0, 10); err != nil || len(evs) != 0 || cur != next {
+		t.Fatalf("after the upgrade: SeatEvents = %+v, %d, %v; want none (made before it), version %d", evs, cur, err, next)
+	}
+	if err := s.SetBlocked(ctx, w.scr.ID, []string{"B4"}, false); err != nil {
+		t.Fatal(err)
+	}
+	evs, cur, err := s.SeatEvents(ctx, w.scr.ID, next, 10)
+	if err != nil || cur != next+1 || len(evs) != 1 || evs[0].Version != next+1 ||
+		fmt.Sprint(evs[0].Seats) != fmt.Sprint([]tickets.SeatChange{{SeatID: "B4", Status: tickets.Available}}) ||
+		!evs[0].At.Equal(clock.Now()) {
+		t.Fatalf("unblocking after the upgrade: SeatEvents = %+v, %d, %v; want one event, version %d, B4 available, at %v",
+			evs, cur, err, next+1, clock.Now())
+	}
+	if c := claimOf(t, s, w.scr.ID, "B4"); c.version != next+1 {
+		t.Fatalf("the unblocked claim has version %d; want the screening's, %d", c.version, next+1)
+	}
+}

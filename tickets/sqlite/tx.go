@@ -20,31 +20,23 @@ import (
 // tx is one transaction and the instant of the store's clock it runs at.
 type tx struct {
 	*sql.Tx
-	now     time.Time
-	version int64 // the availability version this transaction took, 0 until it takes one
+	now time.Time
 }
 
 // ms is tx.now in the stored form.
 func (t *tx) ms() int64 { return t.now.UnixMilli() }
 
-// nextVersion takes a new availability version from the global counter, once per
-// transaction: every claim the transaction changes gets it, so each screening's
-// max(seat_claims.version) grows with every change and never decreases.
-func (t *tx) nextVersion(ctx context.Context) (int64, error) {
-	if t.version == 0 {
-		err := t.QueryRowContext(ctx,
-			`UPDATE claim_version SET value = value + 1 WHERE only = 1 RETURNING value`).Scan(&t.version)
-		if err != nil {
-			return 0, err
-		}
-	}
-	return t.version, nil
-}
+// closeFeed ends the transaction's hold on the availability versions it took (migration
+// 00003): the triggers on seat_claims take a screening's next version, once, when its
+// seat_feed row is not open, and open it. Every write transaction runs this just before
+// COMMIT, so the next transaction takes the next version again.
+const closeFeed = `UPDATE seat_feed SET open = 0 WHERE open = 1`
 
 // write runs fn in a write transaction and commits it when fn returns nil. The transaction
 // begins IMMEDIATE (the DSN's _txlock), taking SQLite's single write lock before it reads
 // anything, so writers are serialised and a check followed by a write in fn is never raced.
-// The clock is read after the lock is taken.
+// The clock is read after the lock is taken. Every change of seat_claims goes through here
+// (closeFeed before COMMIT gives each transaction one availability version per screening).
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -52,6 +44,10 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	}
 	t := &tx{Tx: sqlTx, now: s.clock()}
 	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return storeErr(ctx, err)
+	}
+	if _, err := sqlTx.ExecContext(ctx, closeFeed); err != nil {
 		_ = sqlTx.Rollback()
 		return storeErr(ctx, err)
 	}

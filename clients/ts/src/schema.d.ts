@@ -765,6 +765,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/screenings/{id}/seats/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow a screening's seat map live (Server-Sent Events)
+         * @description A stream of the screening's seat changes as
+         *     [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html),
+         *     for as long as the client stays connected. No sign-in needed. Read the seat map
+         *     (`GET /v1/screenings/{id}/seats`, version `V`), then open
+         *     `GET /v1/screenings/{id}/seats/events?after=V` (browsers: `new EventSource(url)`).
+         *     The stream sends, in order:
+         *
+         *     - `retry: 2000`, the reconnection delay in milliseconds;
+         *     - `event: ready`, `id: V`, data `{"screening_id": …, "version": V}`: the version the
+         *       stream starts after (`Last-Event-ID`, else `after`, else the current version);
+         *     - one `event: seats` per committed change, `id:` its version, data a `SeatEvent`:
+         *       versions of a screening run without gaps (`V+1`, `V+2`, …), so applying them to the
+         *       seat map read at `V` gives the seat map now. A seat is `available` again after a
+         *       release, a hold's expiry (announced within about a second of its deadline, by the
+         *       sweeper; the seat map shows it available at once), an order's cancellation or
+         *       refund, a cancelled screening, or unblocking;
+         *     - `event: reset`, `id: W`, data `{"screening_id": …, "version": W}` when changes were
+         *       missed that the server no longer keeps (a gap older than `BOXOFFICE_EVENTS_RETENTION`,
+         *       15 minutes by default) or the client's version is not one this screening had: read
+         *       the seat map again and ignore events whose version is not above its `version`. The
+         *       stream goes on after `W`;
+         *     - `: ping` comment lines every 15 seconds while nothing else is sent.
+         *
+         *     On reconnection, browsers send the last `id` they saw as `Last-Event-ID`; the server
+         *     then sends exactly the events after it (or `reset`). An instance shutting down ends its
+         *     streams; reconnecting (through the load balancer) resumes on another. A client that
+         *     wants the initial state and the changes without a race reads the seat map first, then
+         *     streams with `after`.
+         */
+        get: operations["streamSeatEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/screenings/{id}/holds": {
         parameters: {
             query?: never;
@@ -2313,6 +2372,59 @@ export interface components {
             status: components["schemas"]["SeatStatus"];
         };
         /**
+         * @description The data of `ready` and `reset` events on a seat event stream.
+         * @example {
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "version": 7
+         *     }
+         */
+        SeatEventsReady: {
+            screening_id: components["schemas"]["ScreeningId"];
+            /**
+             * Format: int64
+             * @description The stream goes on after this version.
+             */
+            version: number;
+        };
+        /**
+         * @description The data of a `seats` event: one committed change of a screening's seats and the availability version it produced.
+         * @example {
+         *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
+         *       "version": 8,
+         *       "seats": [
+         *         {
+         *           "id": "A6",
+         *           "status": "held"
+         *         },
+         *         {
+         *           "id": "A7",
+         *           "status": "held"
+         *         }
+         *       ],
+         *       "at": "2026-12-02T18:30:05.123456Z"
+         *     }
+         */
+        SeatEvent: {
+            screening_id: components["schemas"]["ScreeningId"];
+            /**
+             * Format: int64
+             * @description The availability version after this change (the previous event's plus one).
+             */
+            version: number;
+            /** @description Each seat the change touched, with its status afterwards, ordered by id. */
+            seats: {
+                /** @description The seat id (`id` of a seat in the seat map). */
+                id: string;
+                /** @enum {string} */
+                status: "available" | "held" | "sold" | "blocked";
+            }[];
+            /**
+             * Format: date-time
+             * @description When the change was made (the database's clock).
+             */
+            at: string;
+        };
+        /**
          * @description A screening's seats with their status, read at one instant.
          * @example {
          *       "screening_id": "scr_szvudohzvxxr5zr32i2kdimpbq",
@@ -2782,6 +2894,7 @@ export interface components {
              *     | 400 | `bad_request` | The request is not valid HTTP (produced before routing). |
              *     | 400 | `idempotency_key_missing` | `POST /v1/orders` without an `Idempotency-Key` header. |
              *     | 400 | `invalid_idempotency_key` | The `Idempotency-Key` is given twice, or is neither a quoted string nor a bare key of 1 to 255 characters. |
+             *     | 400 | `invalid_last_event_id` | `Last-Event-ID` (or `after`) on a seat event stream is not a non-negative integer without sign or leading zeros. |
              *     | 400 | `invalid_signature` | A payment webhook's signature is missing, malformed, too old or wrong (or no webhook secret is configured). |
              *     | 401 | `missing_token` | No `Authorization` header and no access cookie. |
              *     | 401 | `invalid_token` | The access token (header or cookie) is malformed, forged, not a Bearer token or not for this service. |
@@ -2824,11 +2937,11 @@ export interface components {
              *     | 429 | `rate_limited` | Too many accounts created from this IP; see `Retry-After`. |
              *     | 431 | `headers_too_large` | The request line and headers exceed the size limit. |
              *     | 500 | `internal_error` | An unexpected error; the cause is logged with `request_id`. |
-             *     | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted; nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
+             *     | 503 | `service_unavailable` | Sessions cannot be checked right now (Redis unavailable, password hashing saturated, or the instance is draining), or the ticketing database cannot be consulted, or the instance serves as many live seat maps as it may (`BOXOFFICE_MAX_STREAMS`); nothing was changed. Retry after `Retry-After`. Never a reason to discard tokens. |
              * @example token_expired
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_if_match" | "bad_request" | "idempotency_key_missing" | "invalid_idempotency_key" | "invalid_signature" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "payment_declined" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "order_exists" | "idempotency_key_in_flight" | "cancellation_closed" | "order_not_cancellable" | "hold_expired" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "idempotency_key_reused" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
+            code: "malformed_json" | "invalid_if_match" | "bad_request" | "idempotency_key_missing" | "invalid_idempotency_key" | "invalid_last_event_id" | "invalid_signature" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "payment_declined" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "order_exists" | "idempotency_key_in_flight" | "cancellation_closed" | "order_not_cancellable" | "hold_expired" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "idempotency_key_reused" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
             /**
              * @description The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
              * @example 740b220fa8b56b768795951d
@@ -3278,6 +3391,26 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `Last-Event-ID` (or `after`) is not a version: a non-negative integer without sign or leading zeros (`invalid_last_event_id`). */
+        BadLastEventID: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:invalid_last_event_id",
+                 *       "title": "Malformed Last-Event-ID",
+                 *       "status": 400,
+                 *       "detail": "Last-Event-ID (or the after parameter) must be a version this API sent, a non-negative integer without sign or leading zeros.",
+                 *       "code": "invalid_last_event_id",
+                 *       "request_id": "3e5f7a9c1b2d4f6a8c0e2b4d"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Redis cannot be consulted right now (down, slow, loading, failing over), too many password hashes are in progress, the instance is draining, or the ticketing database cannot be consulted (`service_unavailable`). Nothing was changed. Retry after `Retry-After` seconds; do not discard tokens. */
         ServiceUnavailable: {
             headers: {
@@ -3678,6 +3811,11 @@ export interface components {
          * @example "7-a3f09c41d2e8b657"
          */
         "SeatMap-ETag": string;
+        /**
+         * @description `no-store`: a live stream is never cached.
+         * @example no-store
+         */
+        "Cache-Control-No-Store": "no-store";
         /**
          * @description `no-cache` on seat maps (instead of the usual `no-store`): caches may keep the answer but must revalidate it (`If-None-Match`) before every use.
          * @example no-cache
@@ -4990,6 +5128,69 @@ export interface operations {
                 };
             };
             304: components["responses"]["SeatMapNotModified"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamSeatEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Resume after this version (the seat map's `version`). `Last-Event-ID` wins when both are sent. A non-negative integer without sign or leading zeros.
+                 * @example 7
+                 */
+                after?: number;
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The `id` of the last event received; sent by browsers on reconnection.
+                 * @example 7
+                 */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /**
+                 * @description The screening id (`id` of a `Screening`). Any other value gets `404 not_found`.
+                 * @example scr_szvudohzvxxr5zr32i2kdimpbq
+                 */
+                id: components["parameters"]["ScreeningId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (`text/event-stream`, `Cache-Control: no-store`, `X-Accel-Buffering: no`). Its `data` lines are JSON: `SeatEventsReady` (`ready`, `reset`) and `SeatEvent` (`seats`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 2000
+                     *
+                     *     event: ready
+                     *     id: 7
+                     *     data: {"screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","version":7}
+                     *
+                     *     event: seats
+                     *     id: 8
+                     *     data: {"screening_id":"scr_szvudohzvxxr5zr32i2kdimpbq","version":8,"seats":[{"id":"A6","status":"held"},{"id":"A7","status":"held"}],"at":"2026-12-02T18:30:05.123456Z"}
+                     *
+                     *     : ping
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadLastEventID"];
             404: components["responses"]["NotFound"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
