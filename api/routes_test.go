@@ -25,6 +25,8 @@ var publicRoutes = []string{
 	"GET /readyz",
 	"GET /openapi.yaml",
 	"GET /openapi.json",
+	"GET /",
+	"GET /app/:asset",
 	"GET /docs",
 	"GET /docs/:asset",
 	"POST /v1/users",

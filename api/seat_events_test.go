@@ -310,5 +310,3 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-

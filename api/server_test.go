@@ -25,6 +25,7 @@ import (
 	"boxoffice/tickets/live/redisbroker"
 	"boxoffice/tickets/sqlite"
 	"boxoffice/tickets/testpay"
+	"boxoffice/web"
 )
 
 // rtCounter counts Redis round trips: one per command or pipeline sent.
@@ -89,6 +90,7 @@ type testServerOptions struct {
 	tickets func(tb testing.TB, clock *testClock) tickets.Store
 	log     io.Writer // the server's log, error level only; nil discards it
 	mutate  []func(*accounts.Service)
+	noWeb   bool // build the server without the web client
 }
 
 // buildTestServer is the one place a test server is put together: a throwaway Redis (miniredis
@@ -129,6 +131,10 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	tstore := o.tickets(tb, clock)
 	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store},
 		Payments: map[string]tickets.PaymentProvider{"test": &testpay.Provider{Secret: testWebhookSecret}}})
+	webApp := web.Assets()
+	if o.noWeb {
+		webApp = nil
+	}
 	// The hub gets a Redis client of its own, so that its background traffic stays out of the
 	// round trips rts counts.
 	hrdb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
@@ -142,7 +148,7 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	tb.Cleanup(func() { stopHub(); <-hubDone; hrdb.Close() })
 	srv, err := NewServer(o.cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
-		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing, Live: hub,
+		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing, Live: hub, Web: webApp,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI,
 	})

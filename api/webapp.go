@@ -27,9 +27,7 @@ type webFile struct {
 // (Cache-Control: no-cache, with a strong ETag answered by 304), so a new build is picked up
 // at once. The files are read when the handler is made; when fsys cannot be read, every
 // request fails with a 500 that logs why.
-//
-// These pages are a client of the API, not part of it: openapi.yaml does not list them, and
-// the route-parity test (TestRoutesMatchSpec) builds its server without Deps.Web.
+// openapi.yaml lists both routes, like /docs.
 func handleWebApp(fsys fs.FS) fiber.Handler {
 	files, err := loadWebApp(fsys)
 	if err != nil {

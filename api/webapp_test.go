@@ -126,11 +126,9 @@ type brokenFS struct{}
 
 func (brokenFS) Open(string) (fs.File, error) { return nil, errors.New("disk on fire") }
 
-// TestWebAppOnlyWithDeps: a server built without Deps.Web serves no page at / (the API test
-// servers, which compare their routes with openapi.yaml, have none: the client is not part of
-// the API's contract).
+// TestWebAppOnlyWithDeps: a server built without Deps.Web serves no page at /.
 func TestWebAppOnlyWithDeps(t *testing.T) {
-	ts := newTestServer(t)
+	ts, _ := buildTestServer(t, testServerOptions{tickets: openSQLite, noWeb: true})
 	for _, p := range []string{"/", "/app/app.js"} {
 		if resp, _ := ts.call(t, "GET", p, "", ""); resp.StatusCode != 404 {
 			t.Fatalf("GET %s without Deps.Web: %d, want 404", p, resp.StatusCode)

@@ -2599,6 +2599,18 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetWebApp The reference web client
+	//
+	// An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
+	//
+	// Corresponds with GET / (the `GetWebApp` operationId).
+	GetWebApp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebAppAsset An asset of the reference web client
+	//
+	// Corresponds with GET /app/{asset} (the `GetWebAppAsset` operationId).
+	GetWebAppAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocs Interactive API reference
 	//
 	// An HTML page (Swagger UI) that renders `/openapi.json` and can send requests to this server ("Try it out"). Its assets are embedded in the binary; nothing is loaded from elsewhere.
@@ -3587,6 +3599,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetWebApp The reference web client
+//
+// An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
+//
+// Corresponds with GET / (the `GetWebApp` operationId).
+func (c *Client) GetWebApp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebAppRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebAppAsset An asset of the reference web client
+//
+// Corresponds with GET /app/{asset} (the `GetWebAppAsset` operationId).
+func (c *Client) GetWebAppAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebAppAssetRequest(c.Server, asset)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetDocs Interactive API reference
@@ -5166,6 +5210,67 @@ func (c *Client) CreateUser(ctx context.Context, params *CreateUserParams, body 
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetWebAppRequest constructs an http.Request for the GetWebApp method
+func NewGetWebAppRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWebAppAssetRequest constructs an http.Request for the GetWebAppAsset method
+func NewGetWebAppAssetRequest(server string, asset string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "asset", asset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/app/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
@@ -7916,6 +8021,22 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetWebAppWithResponse The reference web client
+	//
+	// An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `GetWebApp` operationId).
+	GetWebAppWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebAppResponse, error)
+
+	// GetWebAppAssetWithResponse An asset of the reference web client
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /app/{asset} (the `GetWebAppAsset` operationId).
+	GetWebAppAssetWithResponse(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*GetWebAppAssetResponse, error)
+
 	// GetDocsWithResponse Interactive API reference
 	//
 	// An HTML page (Swagger UI) that renders `/openapi.json` and can send requests to this server ("Try it out"). Its assets are embedded in the binary; nothing is loaded from elsewhere.
@@ -8964,6 +9085,88 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUserWithResponse(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
+}
+
+type GetWebAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWebAppAssetResponse404Headers the declared response headers of an HTTP 404 response for GetWebAppAsset
+type GetWebAppAssetResponse404Headers struct {
+	XRequestId *string
+}
+
+type GetWebAppAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetWebAppAssetResponse404Headers
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebAppAssetResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebAppAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebAppAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebAppAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebAppAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetDocsResponse struct {
@@ -14484,6 +14687,34 @@ func (r CreateUserResponse) ContentType() string {
 	return ""
 }
 
+// GetWebAppWithResponse The reference web client
+//
+// An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `GetWebApp` operationId).
+func (c *ClientWithResponses) GetWebAppWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebAppResponse, error) {
+	rsp, err := c.GetWebApp(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebAppResponse(rsp)
+}
+
+// GetWebAppAssetWithResponse An asset of the reference web client
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /app/{asset} (the `GetWebAppAsset` operationId).
+func (c *ClientWithResponses) GetWebAppAssetWithResponse(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*GetWebAppAssetResponse, error) {
+	rsp, err := c.GetWebAppAsset(ctx, asset, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebAppAssetResponse(rsp)
+}
+
 // GetDocsWithResponse Interactive API reference
 //
 // An HTML page (Swagger UI) that renders `/openapi.json` and can send requests to this server ("Try it out"). Its assets are embedded in the binary; nothing is loaded from elsewhere.
@@ -15885,6 +16116,64 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateUserResponse(rsp)
+}
+
+// ParseGetWebAppResponse parses an HTTP response from a GetWebAppWithResponse call
+func ParseGetWebAppResponse(rsp *http.Response) (*GetWebAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseGetWebAppAssetResponse parses an HTTP response from a GetWebAppAssetWithResponse call
+func ParseGetWebAppAssetResponse(rsp *http.Response) (*GetWebAppAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebAppAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 404:
+		var headers GetWebAppAssetResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call

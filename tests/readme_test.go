@@ -34,7 +34,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	for _, want := range []string{`"username":"alice"`, `Etag: "0"`, `"theme":"dark"`, `"title":"Orbit of Glass"`,
 		"\n304\n", `"status":"active"`, `"expires_in_seconds":`, `"status":"confirmed"`, "same order\n",
-		`{"status":"cancelled","refund":{"reason":"customer_cancelled","status":"succeeded"}}`, "\n204\n",
+		`{"status":"cancelled","refund":{"reason":"customer_cancelled","status":"succeeded"}}`,
+		"event: ready\nevent: seats\nevent: seats\nevent: seats\n", "\n204\n",
 		`"code":"session_revoked"`} {
 		if !strings.Contains(strings.ReplaceAll(string(out), "ETag", "Etag"), want) {
 			t.Fatalf("walkthrough output lacks %q:\n%s", want, out)

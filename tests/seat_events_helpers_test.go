@@ -782,18 +782,3 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
-
-// TEMPORARY diagnosis
-func keepRaceLogs(t *testing.T, ds ...*deployment) {
-	t.Cleanup(func() {
-		for _, d := range ds {
-			for _, p := range d.procs {
-				b, _ := os.ReadFile(p.log)
-				if bytes.Contains(b, []byte("DATA RACE")) {
-					os.MkdirAll("/tmp/racelogs", 0o755)
-					os.WriteFile(filepath.Join("/tmp/racelogs", filepath.Base(p.log)), b, 0o644)
-				}
-			}
-		}
-	})
-}

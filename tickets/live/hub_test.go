@@ -21,6 +21,8 @@ type broker struct {
 	mu        sync.Mutex
 	listeners map[chan tickets.SeatEvent]struct{}
 	lose      bool
+	dropEvery int // > 0: every dropEvery-th event is lost
+	sent      int
 	down      bool
 	published int
 	cut       chan struct{} // closed when the broker goes down
@@ -40,8 +42,12 @@ func (b *broker) Publish(_ context.Context, events []tickets.SeatEvent) error {
 	if b.lose {
 		return nil
 	}
-	for l := range b.listeners {
-		for _, ev := range events {
+	for _, ev := range events {
+		b.sent++
+		if b.dropEvery > 0 && b.sent%b.dropEvery == 0 {
+			continue
+		}
+		for l := range b.listeners {
 			select {
 			case l <- ev:
 			default: // a slow listener loses messages, as with Redis
@@ -208,6 +214,28 @@ func TestLostMessagesComeFromTheOutbox(t *testing.T) {
 	expectSeats(t, s, 1, "A2", tickets.Blocked)
 	expectSeats(t, s, 2, "A3", tickets.Blocked)
 	expectSeats(t, s, 3, "A4", tickets.Blocked)
+}
+
+// TestDroppedMessagesLeaveNoGap: the broker loses every other event; subscribers still get
+// every version, in order (the topic fills the gap from the outbox, and each subscription
+// would too).
+func TestDroppedMessagesLeaveNoGap(t *testing.T) {
+	w := newWorld(t, live.Config{PollInterval: time.Hour}) // only gaps can trigger a fill
+	w.b.mu.Lock()
+	w.b.dropEvery = 2
+	w.b.mu.Unlock()
+	s := subscribe(t, w, -1)
+	seats := []string{"A2", "A3", "A4", "A5", "A6", "B1", "B2"}
+	for i, seat := range seats {
+		w.block(t, seat, true)
+		if i%2 == 1 {
+			time.Sleep(10 * time.Millisecond) // publish in several batches
+		}
+	}
+	w.block(t, "C3", true) // lost (8th), after B2 (7th) arrived and filled the gap before it
+	for i, seat := range seats {
+		expectSeats(t, s, int64(i+1), seat, tickets.Blocked)
+	}
 }
 
 // TestBrokerDown: while the broker is down nothing is marked published, streams go on from the

@@ -96,6 +96,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The reference web client
+         * @description An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
+         */
+        get: operations["getWebApp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description One of the web client's assets. */
+                asset: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        /** An asset of the reference web client */
+        get: operations["getWebAppAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -3970,6 +4010,68 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    getWebApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html>... */
+                    "text/html": string;
+                };
+            };
+            /** @description The page has not changed since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    getWebAppAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description One of the web client's assets. */
+                asset: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example (() => {...})(); */
+                    "application/javascript": string;
+                    /** @example body { margin: 0 } */
+                    "text/css": string;
+                };
+            };
+            /** @description The asset has not changed since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
         };
     };
     getDocs: {
