@@ -60,8 +60,9 @@ func handleSeatEvents(t *tickets.Service, hub *live.Hub, cfg StreamConfig, write
 		c.Set(fiber.HeaderContentType, mimeEventStream)
 		c.Set("X-Accel-Buffering", "no") // nginx: pass events on at once
 		fctx := c.Context()
-		deadline := func() { _ = fctx.SetWriteDeadline(time.Now().Add(writeTimeout)) }
-		deadline()
+		_ = fctx.SetWriteDeadline(time.Now().Add(writeTimeout)) // the handler's goroutine: allowed
+		conn := fctx.Conn() // the stream writer must not touch fctx (fasthttp recycles it)
+		deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(writeTimeout)) }
 		fctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer sub.Close()
 			stream(w, sub, cfg, deadline)
@@ -81,7 +82,7 @@ func resumeAfter(c *fiber.Ctx) (int64, error) {
 		return -1, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 || (len(v) > 1 && v[0] == '0') || v[0] == '+' {
+	if err != nil || v[0] < '0' || v[0] > '9' || (len(v) > 1 && v[0] == '0') { // digits only: no sign, not "-0"
 		return 0, errBadLastEventID
 	}
 	return n, nil

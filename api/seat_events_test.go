@@ -227,6 +227,7 @@ func TestSeatEventsRefused(t *testing.T) {
 		{"leading zero", "/v1/screenings/" + w.scr + "/seats/events?after=01", "", 400, "invalid_last_event_id"},
 		{"plus sign", "/v1/screenings/" + w.scr + "/seats/events?after=%2B1", "", 400, "invalid_last_event_id"},
 		{"not a number", "/v1/screenings/" + w.scr + "/seats/events", "abc", 400, "invalid_last_event_id"},
+		{"minus zero", "/v1/screenings/" + w.scr + "/seats/events", "-0", 400, "invalid_last_event_id"},
 		{"too large", "/v1/screenings/" + w.scr + "/seats/events", "99999999999999999999", 400, "invalid_last_event_id"},
 		{"unknown screening", "/v1/screenings/scr_aaaaaaaaaaaaaaaaaaaaaaaaaa/seats/events", "", 404, "not_found"},
 		{"malformed screening id", "/v1/screenings/nope/seats/events", "", 404, "not_found"},

@@ -47,10 +47,8 @@ type sseStream struct {
 	conn  *net.TCPConn
 	br    *bufio.Reader // the connection
 	req   *http.Request
-	resp  *http.Response
-	body  *bufio.Reader // resp.Body, de-chunked
+	body  *bufio.Reader // the answer's body, de-chunked
 	retry string        // the last retry field
-	pings int           // comment lines read
 }
 
 // dialStream connects to base (http://host:port) and sends the stream request for screening
@@ -88,9 +86,15 @@ func dialStream(ctx context.Context, base, screening, query string, deadline tim
 
 // errRefused is the error of head for an answer other than a 200 event stream.
 type errRefused struct {
+	req    *http.Request
 	status int
 	header http.Header
 	body   []byte
+}
+
+// contract checks the refusal against openapi.yaml.
+func (e *errRefused) contract() error {
+	return spec.check(e.req, nil, &http.Response{StatusCode: e.status, Header: e.header}, e.body)
 }
 
 func (e *errRefused) Error() string {
@@ -106,7 +110,7 @@ func (s *sseStream) head() error {
 	}
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &errRefused{status: resp.StatusCode, header: resp.Header, body: b}
+		return &errRefused{req: s.req, status: resp.StatusCode, header: resp.Header, body: b}
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		return fmt.Errorf("stream with Content-Type %q", ct)
@@ -114,7 +118,7 @@ func (s *sseStream) head() error {
 	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 		return fmt.Errorf("stream with Cache-Control %q, want no-store", cc)
 	}
-	s.resp, s.body = resp, bufio.NewReader(resp.Body)
+	s.body = bufio.NewReader(resp.Body)
 	return nil
 }
 
@@ -132,7 +136,8 @@ func openStream(ctx context.Context, base, screening, query string, deadline tim
 }
 
 // next reads up to the next dispatched event (one with data), as an EventSource would: comment
-// lines are counted as pings, retry is kept, a block without data (the retry) dispatches nothing.
+// lines (heartbeats) are skipped, retry is kept, a block without data (the retry) dispatches
+// nothing.
 func (s *sseStream) next() (sseEvent, error) {
 	var ev sseEvent
 	var data [][]byte
@@ -151,7 +156,6 @@ func (s *sseStream) next() (sseEvent, error) {
 			continue
 		}
 		if line[0] == ':' {
-			s.pings++
 			continue
 		}
 		field, value, _ := bytes.Cut(line, []byte(":"))
@@ -165,6 +169,26 @@ func (s *sseStream) next() (sseEvent, error) {
 			data = append(data, slices.Clone(value))
 		case "retry":
 			s.retry = string(value)
+		}
+	}
+}
+
+// heartbeat reads up to the next comment line, which must be ": ping"; an event before it is an
+// error.
+func (s *sseStream) heartbeat() error {
+	for {
+		line, err := s.body.ReadBytes('\n')
+		if err != nil {
+			return err
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte(":")):
+			if string(line) != ": ping\n" {
+				return fmt.Errorf("comment %q, want \": ping\"", line)
+			}
+			return nil
+		case len(bytes.TrimSpace(line)) > 0:
+			return fmt.Errorf("%q before a heartbeat", line)
 		}
 	}
 }

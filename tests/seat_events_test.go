@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,9 +141,9 @@ func TestSeatEventsFanOut(t *testing.T) {
 		}
 		slices.Sort(per)
 		fromReply = append(fromReply, per...)
-		t.Logf("change %d, %s (version %s, answered in %s): read by the %d clients p50 %s, p99 %s, max %s after the answer",
+		t.Logf("change %d, %s (version %s, answered in %s): read by the %d clients min %s, p50 %s, p99 %s, max %s after the answer",
 			ci+1, ch.what, versionRange(ch.from+1, ch.to), ms(ch.arrived.Sub(ch.sent)), subscribers,
-			ms(percentile(per, 50)), ms(percentile(per, 99)), ms(per[len(per)-1]))
+			ms(per[0]), ms(percentile(per, 50)), ms(percentile(per, 99)), ms(per[len(per)-1]))
 	}
 	slices.Sort(fromReply)
 	slices.Sort(fromSent)
@@ -169,22 +170,23 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 // the screening never reached gets a reset to the current version; and once the events it
 // missed are older than the retention (an instance with BOXOFFICE_EVENTS_RETENTION=1s prunes
 // them), the client gets a reset whose version is the seat map's, and the stream goes on from
-// there. Malformed Last-Event-IDs and unknown screenings are refused as the contract says.
+// there. An instance at BOXOFFICE_MAX_STREAMS refuses another stream (503, Retry-After); one
+// that shuts down ends its streams cleanly and exits, and the client resumes on another.
+// Malformed Last-Event-IDs and unknown screenings are refused as the contract says.
 func TestSeatEventsResume(t *testing.T) {
-	skipShort(t, "the live seat map resumption")
 	o := oxDeployment(t, 2, false, nil)
 	c0, c1 := o.d.inst(0), o.d.inst(1)
 	sc := o.newScreening(t)
 	u1, u2, u3 := signIn(t, c0).tk.AccessToken, signIn(t, c0).tk.AccessToken, signIn(t, c1).tk.AccessToken
 	ctx := context.Background()
 	deadline := time.Now().Add(2 * guard)
-	events := "/v1/screenings/" + sc.ID + "/seats/events"
 
-	for _, id := range []string{"01", "-1", "+3", "x", "1.5", "99999999999999999999"} {
-		expect(t, c0.do(t, "GET", events, "", nil, "Last-Event-ID", id), 400, "invalid_last_event_id")
+	for _, id := range []string{"01", "-1", "-0", "+3", "x", "1.5", "99999999999999999999"} {
+		refusedStream(t, c0.base, sc.ID, "", 400, "invalid_last_event_id", "Last-Event-ID", id)
 	}
-	expect(t, c0.do(t, "GET", events+"?after=-1", "", nil), 400, "invalid_last_event_id")
-	expect(t, c0.do(t, "GET", "/v1/screenings/scr_aaaaaaaaaaaaaaaaaaaaaaaaaa/seats/events", "", nil), 404, "not_found")
+	refusedStream(t, c0.base, sc.ID, "after=-1", 400, "invalid_last_event_id")
+	refusedStream(t, c0.base, sc.ID, "after=-0", 400, "invalid_last_event_id")
+	refusedStream(t, c0.base, "scr_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", 404, "not_found")
 
 	// A client reads the seat map, streams after its version, and sees two changes.
 	m0 := seatMap(t, c0, sc.ID)
@@ -268,7 +270,7 @@ func TestSeatEventsResume(t *testing.T) {
 
 	// An instance with a retention of one second prunes the events once they are older than
 	// that on the database's clock; the client that left at `left` now gets a reset.
-	short := o.extra(t, 1, map[string]string{"BOXOFFICE_EVENTS_RETENTION": "1s"})
+	short := o.extra(t, 1, map[string]string{"BOXOFFICE_EVENTS_RETENTION": "1s", "BOXOFFICE_MAX_STREAMS": "1"})
 	began := time.Now()
 	waitFor(t, guard, func() bool {
 		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1 AND version = $2`, sc.ID, left+1) == 0
@@ -283,6 +285,8 @@ func TestSeatEventsResume(t *testing.T) {
 		t.Fatalf("ready at version %d (%v), want the Last-Event-ID %d", v, err, left)
 	}
 	w := expectReset(t, r)
+	// That instance streams as many as it may (BOXOFFICE_MAX_STREAMS=1): it refuses another.
+	refusedStream(t, short.procs[0].base, sc.ID, "", 503, "service_unavailable") // with Retry-After
 	m3 := seatMap(t, c1, sc.ID)
 	if w != m3.Version {
 		t.Fatalf("reset to version %d, the seat map is at version %d", w, m3.Version)
@@ -292,7 +296,9 @@ func TestSeatEventsResume(t *testing.T) {
 	}
 	// After the reset the stream goes on from the seat map it tells the client to read. (With a
 	// one-second retention, an event may itself be pruned before this instance passes it on if
-	// the machine stalls for a second; the client is then told to reset again, which is right.)
+	// the machine stalls for a second; the client is then told to reset again, which is right,
+	// and does what the documentation says: reads the seat map again and ignores the events
+	// whose versions are not above the seat map's.)
 	after := newLiveMap(sc.ID, w, m3.status())
 	mustHold(t, c0, u1, sc.ID, "D3")
 	m4 := seatMap(t, c0, sc.ID)
@@ -306,10 +312,13 @@ func TestSeatEventsResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("reset again to version %d: the event was pruned before it was passed on (a stalled machine)", v)
 			m := seatMap(t, c0, sc.ID)
-			after = newLiveMap(sc.ID, v, m.status())
+			t.Logf("reset again to version %d (seat map at %d): an event was pruned before it was passed on (a stalled machine)", v, m.Version)
+			after = newLiveMap(sc.ID, m.Version, m.status())
 			continue
+		}
+		if v, err := strconv.ParseInt(ev.id, 10, 64); err == nil && v <= after.version {
+			continue // already in the seat map read after a reset
 		}
 		if err := after.apply(ev); err != nil {
 			t.Fatal(err)
@@ -317,6 +326,72 @@ func TestSeatEventsResume(t *testing.T) {
 	}
 	if d := after.matches(m4); d != "" {
 		t.Fatalf("after the reset: %s", d)
+	}
+
+	// An instance that shuts down ends its streams cleanly (the end of the chunked body), so that
+	// it can exit; the client resumes on another instance with the last id it read.
+	p := short.procs[0]
+	p.signal(syscall.SIGTERM)
+	for {
+		ev, err := r.next()
+		if err == nil {
+			if ev.name == "seats" {
+				err = after.apply(ev)
+			} else {
+				err = fmt.Errorf("event %q (id %s) from an instance shutting down: %s", ev.name, ev.id, ev.data)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream of an instance shutting down: %v (want its clean end)", err)
+		}
+	}
+	select {
+	case <-p.done:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM with a stream open", code)
+		}
+	case <-time.After(guard):
+		t.Fatal("the instance did not exit after SIGTERM with a stream open")
+	}
+	mustHold(t, c1, u1, sc.ID, "D4", "D5") // replaces D3
+	m5 := seatMap(t, c1, sc.ID)
+	back, err := openStream(ctx, c0.base, sc.ID, "", deadline, "Last-Event-ID", strconv.FormatInt(after.version, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.close()
+	if v, err := back.ready(); err != nil || v != after.version {
+		t.Fatalf("ready at version %d (%v), want %d", v, err, after.version)
+	}
+	if err := follow(back, after, m5.Version); err != nil {
+		t.Fatal(err)
+	}
+	if d := after.matches(m5); d != "" {
+		t.Fatalf("after resuming from an instance that shut down: %s", d)
+	}
+}
+
+// refusedStream asks for a stream that must be refused with status and code, as openapi.yaml
+// documents; a stream accepted instead is closed at once (and the test fails).
+func refusedStream(t *testing.T, base, screening, query string, status int, code string, headers ...string) {
+	t.Helper()
+	s, err := openStream(context.Background(), base, screening, query, time.Now().Add(guard), headers...)
+	if err == nil {
+		s.close()
+		t.Fatalf("stream of %s with %q %v accepted, want %d %s", screening, query, headers, status, code)
+	}
+	var refused *errRefused
+	if !errors.As(err, &refused) {
+		t.Fatal(err)
+	}
+	if refused.status != status || (reply{body: refused.body}).code() != code || (status == 503 && refused.header.Get("Retry-After") == "") {
+		t.Fatalf("stream of %s with %q %v: %v, want %d %s", screening, query, headers, err, status, code)
+	}
+	if err := refused.contract(); err != nil {
+		t.Errorf("contract: %v", err)
 	}
 }
 
@@ -348,11 +423,12 @@ func seatMapETag(t *testing.T, c *client, screening string) string {
 // TestSeatEventsRedisRestart: Redis (with an append-only file, as in the fault tests) is
 // killed while clients follow a screening and restarted later. Meanwhile the changes that do
 // not need a session keep working — a payment webhook sells a pending order's seats, the
-// sweeper expires a hold — while those that do (holds) are refused with 503 and Retry-After,
-// as the outage contract says; a client that left comes back with Last-Event-ID during the
-// outage. Every connected client and the resumed one receive every change in order (from the
-// database poll, within a bound, while Redis is down) and end equal to the seat map; after the
-// restart a hold works again, reaches everyone, and the outbox is published to the last event.
+// sweeper expires a hold — while those that do (holds, orders) are refused with 503 and
+// Retry-After, as the outage contract says; a client that left comes back with Last-Event-ID
+// during the outage. Every connected client and the resumed one receive every change in order
+// (from the database poll, within a bound, while Redis is down) and end equal to the seat map;
+// after the restart a hold works again, reaches everyone, and the outbox is published to the
+// last event.
 func TestSeatEventsRedisRestart(t *testing.T) {
 	skipShort(t, "the live seat map Redis outage")
 	r := sessiontest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
@@ -391,6 +467,8 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 	// Holds need the session, which lives in Redis: refused, never served unchecked.
 	hr := c(1).do(t, "POST", "/v1/screenings/"+sc.ID+"/holds", other, map[string]any{"seat_ids": []string{"D3"}})
 	expect(t, hr, 503, "service_unavailable")
+	or := oxPlace(t, c(1), hurried, oxKey(), hq.ID, testpay.TokenSuccess)
+	expect(t, or, 503, "service_unavailable")
 	// The payment webhook needs no session: the pending order is paid and its seats sold.
 	wh := oxWebhook(t, c(2), oxWebhookSecret, "evt_paid_while_redis_down", testpay.EventSucceeded, pending.Payment.ID)
 	expect(t, wh, 200, "")
@@ -463,9 +541,10 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 
 // TestSeatEventsNoLeak: 1 000 clients come and go in four waves, spread over three instances,
 // and leave abruptly: some drop the connection before the answer, some close it, some reset it
-// (RST), some after reading a change. With a heartbeat of 200 ms the instances notice; their
-// goroutines, the connections to them and their open sockets return to within a small margin
-// of what they were before the first stream (counted from pprof and /proc, and logged).
+// (RST), some after reading a change. With a heartbeat (": ping", which an idle stream is
+// checked to get) every 200 ms the instances notice; their goroutines, the connections to them
+// and their open sockets return to within a small margin of what they were before the first
+// stream (counted from pprof and /proc, and logged).
 func TestSeatEventsNoLeak(t *testing.T) {
 	skipShort(t, "the live seat map leak check (1 000 streams)")
 	const total, waves = 1000, 4
@@ -503,6 +582,24 @@ func TestSeatEventsNoLeak(t *testing.T) {
 	}
 	before := measure()
 	t.Logf("before: %+v (goroutines, connections to the instance, sockets of the instance)", before)
+
+	// An idle stream gets a heartbeat every BOXOFFICE_EVENTS_HEARTBEAT: that is how an instance
+	// finds out that a client left without a word.
+	idle, err := openStream(context.Background(), o.d.procs[0].base, sc.ID, "", time.Now().Add(guard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idle.ready(); err != nil {
+		idle.close()
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := idle.heartbeat(); err != nil {
+			idle.close()
+			t.Fatalf("heartbeat %d of an idle stream: %v", i+1, err)
+		}
+	}
+	idle.close()
 
 	seat := 0 // each wave's change holds the next pair of row A
 	for w := 0; w < waves; w++ {
