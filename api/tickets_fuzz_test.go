@@ -238,6 +238,17 @@ func (w *hostileWorld) state(tb testing.TB) worldState {
 	tb.Helper()
 	ctx := context.Background()
 	var out worldState
+	// Number every seat event committed so far (PostgreSQL numbers them after the fact), so that
+	// versions reflect every change made before this read.
+	for {
+		n, err := w.store.SequenceSeatEvents(ctx, 1000)
+		if err != nil {
+			tb.Fatalf("SequenceSeatEvents: %v", err)
+		}
+		if n < 1000 {
+			break
+		}
+	}
 	add := func(name string, v any, err error) {
 		tb.Helper()
 		if err != nil {

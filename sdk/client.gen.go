@@ -3416,7 +3416,10 @@ type ClientInterface interface {
 	// position, price category and status at one instant: `available`, `held` (by anyone,
 	// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
 	// `version` is the screening's availability version: it only grows, and every change of
-	// a seat's status takes a higher one.
+	// a seat's status takes a higher one, within tens of milliseconds (changes are numbered
+	// just after they commit; the `ETag` changes at once). It is the version of the last
+	// event of `GET /v1/screenings/{id}/seats/events` this map contains: stream with
+	// `after=version` to follow it.
 	//
 	// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
 	// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
@@ -4928,7 +4931,10 @@ func (c *Client) CreateHold(ctx context.Context, id ScreeningId, params *CreateH
 // position, price category and status at one instant: `available`, `held` (by anyone,
 // the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
 // `version` is the screening's availability version: it only grows, and every change of
-// a seat's status takes a higher one.
+// a seat's status takes a higher one, within tens of milliseconds (changes are numbered
+// just after they commit; the `ETag` changes at once). It is the version of the last
+// event of `GET /v1/screenings/{id}/seats/events` this map contains: stream with
+// `after=version` to follow it.
 //
 // The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
 // `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
@@ -8892,7 +8898,10 @@ type ClientWithResponsesInterface interface {
 	// position, price category and status at one instant: `available`, `held` (by anyone,
 	// the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
 	// `version` is the screening's availability version: it only grows, and every change of
-	// a seat's status takes a higher one.
+	// a seat's status takes a higher one, within tens of milliseconds (changes are numbered
+	// just after they commit; the `ETag` changes at once). It is the version of the last
+	// event of `GET /v1/screenings/{id}/seats/events` this map contains: stream with
+	// `after=version` to follow it.
 	//
 	// The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
 	// `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
@@ -15864,7 +15873,10 @@ func (c *ClientWithResponses) CreateHoldWithResponse(ctx context.Context, id Scr
 // position, price category and status at one instant: `available`, `held` (by anyone,
 // the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
 // `version` is the screening's availability version: it only grows, and every change of
-// a seat's status takes a higher one.
+// a seat's status takes a higher one, within tens of milliseconds (changes are numbered
+// just after they commit; the `ETag` changes at once). It is the version of the last
+// event of `GET /v1/screenings/{id}/seats/events` this map contains: stream with
+// `after=version` to follow it.
 //
 // The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
 // `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the

@@ -29,6 +29,14 @@ type nginx struct {
 // and its listen port by a free one. It is stopped when the test ends.
 func startNginx(t *testing.T, addrs []string) *nginx {
 	t.Helper()
+	return startNginxFor(t, addrs, 0)
+}
+
+// startNginxFor is startNginx with room for conns streams (live seat maps) as well: a proxied
+// stream holds two connections (client and upstream) for as long as it is open, so the worker
+// allows 2*conns + 512 and its descriptor limit fits them. Stopped when the test ends.
+func startNginxFor(t *testing.T, addrs []string, conns int) *nginx {
+	t.Helper()
 	bin := sessiontest.RequireBinary(t, "nginx", "Debian package nginx")
 	ref, err := os.ReadFile("../deploy/nginx.conf")
 	if err != nil {
@@ -52,7 +60,7 @@ func startNginx(t *testing.T, addrs []string) *nginx {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := runNginx(t, bin, conf, port)
+		n, err := runNginxFor(t, bin, conf, port, 2*conns+512)
 		if err == nil {
 			waitFor(t, guard, func() bool { return get(n.base+"/healthz") == 200 })
 			return n
@@ -69,8 +77,16 @@ var errPortTaken = errors.New("port taken")
 // when the test ends.
 func runNginx(t *testing.T, bin, conf string, port int) (*nginx, error) {
 	t.Helper()
+	return runNginxFor(t, bin, conf, port, 512)
+}
+
+// runNginxFor is runNginx with conns connections per worker (and a descriptor limit to match),
+// a listen backlog of 4096 (a thousand clients connecting at once are not dropped) and a
+// graceful stop that waits at most 10 s for open streams.
+func runNginxFor(t *testing.T, bin, conf string, port, conns int) (*nginx, error) {
+	t.Helper()
 	dir := t.TempDir()
-	conf = strings.Replace(conf, "listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
+	conf = strings.Replace(conf, "listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d backlog=4096;", port), 1)
 	conf = strings.Replace(conf, "/var/log/nginx/boxoffice.log", filepath.Join(dir, "access.log"), 1)
 	user := ""
 	if os.Geteuid() == 0 {
@@ -78,10 +94,12 @@ func runNginx(t *testing.T, bin, conf string, port int) (*nginx, error) {
 	}
 	main := fmt.Sprintf(`%s
 worker_processes 1;
+worker_rlimit_nofile %[4]d;
+worker_shutdown_timeout 10s;
 daemon off;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
-events { worker_connections 512; }
+events { worker_connections %[5]d; }
 http {
     client_body_temp_path %[2]s/body;
     proxy_temp_path %[2]s/proxy;
@@ -90,7 +108,7 @@ http {
     scgi_temp_path %[2]s/scgi;
 %[3]s
 }
-`, user, dir, conf)
+`, user, dir, conf, 2*conns+64, conns)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
 		return nil, err
 	}

@@ -77,9 +77,25 @@ func oxDeployment(t *testing.T, n int, withNginx bool, extra map[string]string) 
 	if withNginx {
 		sessiontest.RequireBinary(t, "nginx", "Debian package nginx") // before starting anything
 	}
+	o := oxDeploymentOn(t, n, nil, extra)
+	if withNginx {
+		var addrs []string
+		for _, p := range o.d.procs {
+			addrs = append(addrs, strings.TrimPrefix(p.base, "http://"))
+		}
+		o.nginx = startNginx(t, addrs)
+		o.lb = viaNginx{o.nginx.base}
+	}
+	return o
+}
+
+// oxDeploymentOn is oxDeployment without nginx, over the Redis r the test started itself (nil:
+// a fresh one).
+func oxDeploymentOn(t *testing.T, n int, r *sessiontest.Redis, extra map[string]string) *oxEnv {
+	t.Helper()
 	env := oxSettings(extra)
 	var dbURL string
-	e := ticketDeploymentVia(t, n, env, func(u string) string { dbURL = u; return u })
+	e := ticketDeploymentWith(t, n, env, func(u string) string { dbURL = u; return u }, r)
 	full := map[string]string{"DATABASE_URL": dbURL, "BOXOFFICE_DEMO_DATA": "false",
 		"BOXOFFICE_REGISTER_MAX_PER_IP": "0", "BOXOFFICE_LOGIN_MAX_PER_IP": "100000"}
 	for k, v := range env {
@@ -87,14 +103,6 @@ func oxDeployment(t *testing.T, n int, withNginx bool, extra map[string]string) 
 	}
 	o := &oxEnv{ticketEnv: e, env: full}
 	t.Cleanup(func() { e.d.checkLogs(t, oxSQLBug) })
-	if withNginx {
-		var addrs []string
-		for _, p := range e.d.procs {
-			addrs = append(addrs, strings.TrimPrefix(p.base, "http://"))
-		}
-		o.nginx = startNginx(t, addrs)
-		o.lb = viaNginx{o.nginx.base}
-	}
 	return o
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,11 +20,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"boxoffice/session/sessiontest"
-	"boxoffice/tickets/ticketstest"
 )
 
 // Helpers of the live seat map tests (seat_events_test.go): a Server-Sent Events client over
@@ -414,113 +408,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// startNginxFor is startNginx (nginx_test.go) with room for `conns` client connections: its
-// events block allows 512 connections per worker, which a proxied stream uses two of (client
-// and upstream), so it holds ~250 streams. The reference configuration deploy/nginx.conf is
-// run the same way (upstream, listen and access log replaced); what differs is the main
-// context (worker_connections and the descriptor limit fit conns, and a graceful stop waits for
-// open streams at most 10 s) and the listen backlog (4096, so that a thousand clients
-// connecting at once are not dropped). Stopped when the test ends.
-func startNginxFor(t *testing.T, addrs []string, conns int) *nginx {
-	t.Helper()
-	bin := sessiontest.RequireBinary(t, "nginx", "Debian package nginx")
-	ref, err := os.ReadFile("../deploy/nginx.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := string(ref)
-	var servers []string
-	for _, a := range addrs {
-		servers = append(servers, "server "+a+";")
-	}
-	old := "server boxoffice1:8080;\n    server boxoffice2:8080;\n    server boxoffice3:8080;"
-	if !strings.Contains(conf, old) || !strings.Contains(conf, "listen 8080;") {
-		t.Fatal("deploy/nginx.conf no longer has the upstream block or listen line this test replaces")
-	}
-	conf = strings.Replace(conf, old, strings.Join(servers, "\n    "), 1)
-	for attempt := 0; ; attempt++ {
-		port, err := sessiontest.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := runNginxFor(t, bin, conf, port, 2*conns+256)
-		if err == nil {
-			waitFor(t, guard, func() bool { return get(n.base+"/healthz") == 200 })
-			return n
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 7 {
-			t.Fatal(err)
-		}
-	}
-}
-
-// runNginxFor is runNginx (nginx_test.go) with worker_connections workers.
-func runNginxFor(t *testing.T, bin, conf string, port, workers int) (*nginx, error) {
-	t.Helper()
-	dir := t.TempDir()
-	conf = strings.Replace(conf, "listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d backlog=4096;", port), 1)
-	conf = strings.Replace(conf, "/var/log/nginx/boxoffice.log", filepath.Join(dir, "access.log"), 1)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	main := fmt.Sprintf(`%s
-worker_processes 1;
-worker_rlimit_nofile %[4]d;
-worker_shutdown_timeout 10s;
-daemon off;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
-events { worker_connections %[5]d; }
-http {
-    client_body_temp_path %[2]s/body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-%[3]s
-}
-`, user, dir, conf, 2*workers+64, workers)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
-		return nil, err
-	}
-	out, err := os.Create(filepath.Join(dir, "nginx.out"))
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close()
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nginx.conf"), "-p", dir, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sessiontest.SysProcAttr()
-	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	n := &nginx{base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(n.done) }()
-	t.Cleanup(n.stop(t))
-	pidFile := filepath.Join(dir, "nginx.pid")
-	deadline := time.Now().Add(guard)
-	for {
-		select {
-		case <-n.done:
-			log := n.logs()
-			if strings.Contains(log, "Address already in use") {
-				return nil, fmt.Errorf("nginx on port %d: %w", port, errPortTaken)
-			}
-			return nil, fmt.Errorf("nginx exited at start: %s\n%s", cmd.ProcessState, log)
-		default:
-		}
-		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid) {
-			return n, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("nginx did not start within %s:\n%s", guard, n.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // port returns the TCP port of an instance.
 func (p *process) port(t *testing.T) int {
 	t.Helper()
@@ -589,40 +476,6 @@ func socketFDs(pid int) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// ticketDeploymentOn is ticketDeployment (tickets_harness_test.go) over a Redis the test
-// started itself (e.g. with an append-only file, so that it can be killed and restarted without
-// losing sessions), with the order settings (oxSettings) and env: n instances, a fresh
-// database, the catalogue.
-func ticketDeploymentOn(t *testing.T, n int, r *sessiontest.Redis, env map[string]string) *oxEnv {
-	t.Helper()
-	dbURL := ticketstest.PostgresURL(t) // first: its cleanup (the drop) runs last
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	full := oxSettings(env)
-	for k, v := range map[string]string{"DATABASE_URL": dbURL, "BOXOFFICE_DEMO_DATA": "false",
-		"BOXOFFICE_REGISTER_MAX_PER_IP": "0", "BOXOFFICE_LOGIN_MAX_PER_IP": "100000"} {
-		if _, ok := full[k]; !ok {
-			full[k] = v
-		}
-	}
-	d := deploy(t, n, r.URL(), full)
-	t.Cleanup(func() {
-		d.checkLogs(t, "DATA RACE", "panic:", "fatal error", oxSQLBug)
-		if t.Failed() {
-			d.dumpLogs(os.Stderr)
-		}
-	})
-	e := &ticketEnv{d: d, db: pool, redis: r, base: time.Now().Add(24 * time.Hour).Truncate(time.Minute)}
-	root := signIn(t, d.inst(0))
-	grantAdminAt(t, r.URL(), root.name)
-	e.admin = root.tk.AccessToken
-	e.catalogue(t)
-	return &oxEnv{ticketEnv: e, env: full}
 }
 
 // dbVersion reads a screening's current version (seat_feed) straight from the database.
@@ -805,4 +658,14 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// settledMap reads a screening's seat map once every change committed before is numbered (the
+// sequencer numbers seat events a moment after they commit): its version then counts them all.
+func (o *oxEnv) settledMap(t *testing.T, c *client, screening string) tkSeatMap {
+	t.Helper()
+	waitFor(t, guard, func() bool {
+		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1 AND version IS NULL`, screening) == 0
+	})
+	return seatMap(t, c, screening)
 }

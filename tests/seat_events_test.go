@@ -43,7 +43,7 @@ func TestSeatEventsFanOut(t *testing.T) {
 	c := lb.inst(0)
 	sc := o.newScreening(t)
 	u1, u2, u3 := signIn(t, c).tk.AccessToken, signIn(t, c).tk.AccessToken, signIn(t, c).tk.AccessToken
-	m0 := seatMap(t, c, sc.ID)
+	m0 := o.settledMap(t, c, sc.ID)
 	t.Logf("load average at the start: %s", loadAverage())
 
 	began := time.Now()
@@ -77,7 +77,7 @@ func TestSeatEventsFanOut(t *testing.T) {
 	step := func(what string, status int, r timedReply) timedReply {
 		t.Helper()
 		expect(t, r.reply, status, "")
-		v := seatMap(t, c, sc.ID).Version
+		v := o.settledMap(t, c, sc.ID).Version
 		if v <= last {
 			t.Fatalf("%s left the seat map at version %d", what, v)
 		}
@@ -97,7 +97,7 @@ func TestSeatEventsFanOut(t *testing.T) {
 	step("block E1-E3", 204, c.timedDo(t, "POST", "/v1/admin/screenings/"+sc.ID+"/block", o.admin, map[string]any{"seat_ids": []string{"E1", "E2", "E3"}}))
 	step("unblock E1-E3", 204, c.timedDo(t, "POST", "/v1/admin/screenings/"+sc.ID+"/unblock", o.admin, map[string]any{"seat_ids": []string{"E1", "E2", "E3"}}))
 	step("release B1-B4", 204, c.timedDo(t, "DELETE", "/v1/holds/"+h2.ID, u2, nil))
-	mf := seatMap(t, c, sc.ID)
+	mf := o.settledMap(t, c, sc.ID)
 	seatsAre(t, mf, "sold", "C1", "C2")
 	fan.stop()
 	fan.check(t)
@@ -189,7 +189,7 @@ func TestSeatEventsResume(t *testing.T) {
 	refusedStream(t, c0.base, "scr_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", 404, "not_found")
 
 	// A client reads the seat map, streams after its version, and sees two changes.
-	m0 := seatMap(t, c0, sc.ID)
+	m0 := o.settledMap(t, c0, sc.ID)
 	a, err := openStream(ctx, c0.base, sc.ID, "after="+strconv.FormatInt(m0.Version, 10), deadline)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestSeatEventsResume(t *testing.T) {
 	live := newLiveMap(sc.ID, m0.Version, m0.status())
 	h1 := mustHold(t, c1, u1, sc.ID, "A1", "A2")
 	mustHold(t, c1, u2, sc.ID, "A5", "A6")
-	m := seatMap(t, c1, sc.ID)
+	m := o.settledMap(t, c1, sc.ID)
 	if err := follow(a, live, m.Version); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestSeatEventsResume(t *testing.T) {
 	expect(t, c0.do(t, "DELETE", "/v1/holds/"+h1.ID, u1, nil), 204, "")
 	oxMustOrder(t, c0, u3, sc.ID, testpay.TokenSuccess, "confirmed", "C1", "C2")
 	h2 := mustHold(t, c0, u2, sc.ID, "B1", "B2", "B3", "B4")
-	m1 := seatMap(t, c1, sc.ID)
+	m1 := o.settledMap(t, c1, sc.ID)
 	if m1.Version-left < 4 {
 		t.Fatalf("the seat map went from version %d to %d while the client was away: want at least 4 changes", left, m1.Version)
 	}
@@ -245,7 +245,7 @@ func TestSeatEventsResume(t *testing.T) {
 	t.Logf("left at version %d, resumed on another instance and received versions %v", left, missed)
 	// The resumed stream goes on live.
 	expect(t, c0.do(t, "DELETE", "/v1/holds/"+h2.ID, u2, nil), 204, "")
-	m2 := seatMap(t, c0, sc.ID)
+	m2 := o.settledMap(t, c0, sc.ID)
 	if err := follow(b, live, m2.Version); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestSeatEventsResume(t *testing.T) {
 	w := expectReset(t, r)
 	// That instance streams as many as it may (BOXOFFICE_MAX_STREAMS=1): it refuses another.
 	refusedStream(t, short.procs[0].base, sc.ID, "", 503, "service_unavailable") // with Retry-After
-	m3 := seatMap(t, c1, sc.ID)
+	m3 := o.settledMap(t, c1, sc.ID)
 	if w != m3.Version {
 		t.Fatalf("reset to version %d, the seat map is at version %d", w, m3.Version)
 	}
@@ -301,7 +301,7 @@ func TestSeatEventsResume(t *testing.T) {
 	// whose versions are not above the seat map's.)
 	after := newLiveMap(sc.ID, w, m3.status())
 	mustHold(t, c0, u1, sc.ID, "D3")
-	m4 := seatMap(t, c0, sc.ID)
+	m4 := o.settledMap(t, c0, sc.ID)
 	for after.version < m4.Version {
 		ev, err := r.next()
 		if err != nil {
@@ -312,7 +312,7 @@ func TestSeatEventsResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := seatMap(t, c0, sc.ID)
+			m := o.settledMap(t, c0, sc.ID)
 			t.Logf("reset again to version %d (seat map at %d): an event was pruned before it was passed on (a stalled machine)", v, m.Version)
 			after = newLiveMap(sc.ID, m.Version, m.status())
 			continue
@@ -357,7 +357,7 @@ func TestSeatEventsResume(t *testing.T) {
 		t.Fatal("the instance did not exit after SIGTERM with a stream open")
 	}
 	mustHold(t, c1, u1, sc.ID, "D4", "D5") // replaces D3
-	m5 := seatMap(t, c1, sc.ID)
+	m5 := o.settledMap(t, c1, sc.ID)
 	back, err := openStream(ctx, c0.base, sc.ID, "", deadline, "Last-Event-ID", strconv.FormatInt(after.version, 10))
 	if err != nil {
 		t.Fatal(err)
@@ -432,14 +432,14 @@ func seatMapETag(t *testing.T, c *client, screening string) string {
 func TestSeatEventsRedisRestart(t *testing.T) {
 	skipShort(t, "the live seat map Redis outage")
 	r := sessiontest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
-	o := ticketDeploymentOn(t, 3, r, nil)
+	o := oxDeploymentOn(t, 3, r, nil)
 	quick := o.extra(t, 1, map[string]string{"BOXOFFICE_HOLD_TTL": "3s"}) // its holds expire during the outage
 	c := o.d.inst
 	sc := o.newScreening(t)
 	buyer, other, hurried := signIn(t, c(0)).tk.AccessToken, signIn(t, c(1)).tk.AccessToken, signIn(t, c(2)).tk.AccessToken
 	ctx := context.Background()
 	deadline := time.Now().Add(3 * guard)
-	m0 := seatMap(t, c(0), sc.ID)
+	m0 := o.settledMap(t, c(0), sc.ID)
 	fol := startFollowers(t, 30, func(i int) string { return o.d.procs[i%3].base }, m0, deadline)
 
 	// A client that will leave before the outage and resume during it.
@@ -453,13 +453,13 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 	}
 	resLive := newLiveMap(sc.ID, m0.Version, m0.status())
 	_, pending := oxMustOrder(t, c(0), buyer, sc.ID, testpay.TokenAsync, "pending", "A1", "A2")
-	if err := follow(res, resLive, seatMap(t, c(0), sc.ID).Version); err != nil {
+	if err := follow(res, resLive, o.settledMap(t, c(0), sc.ID).Version); err != nil {
 		t.Fatal(err)
 	}
 	left := resLive.version
 	res.close()
 	hq := mustHold(t, quick.inst(0), hurried, sc.ID, "E1", "E2", "E3") // expires 3 s from now
-	vBefore := seatMap(t, c(0), sc.ID).Version
+	vBefore := o.settledMap(t, c(0), sc.ID).Version
 	fol.await(t, vBefore, guard)
 
 	r.Kill()
@@ -503,7 +503,7 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Redis down for %s so far: every client is at version %d, the hold's expiry included", time.Since(down).Round(time.Millisecond), vExpired)
-	m := seatMap(t, c(0), sc.ID)
+	m := o.settledMap(t, c(0), sc.ID)
 	seatsAre(t, m, "sold", "A1", "A2")
 	seatsAre(t, m, "available", "E1", "E2", "E3")
 
@@ -515,7 +515,7 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 	t.Logf("Redis was down for %s", time.Since(down).Round(time.Millisecond))
 	// The sessions survived (append-only file): a hold works again, and reaches every client.
 	mustHold(t, c(1), other, sc.ID, "D3")
-	mf := seatMap(t, c(1), sc.ID)
+	mf := o.settledMap(t, c(1), sc.ID)
 	fol.await(t, mf.Version, guard)
 	if err := follow(res2, resLive, mf.Version); err != nil {
 		t.Fatal(err)
@@ -609,7 +609,7 @@ func TestSeatEventsNoLeak(t *testing.T) {
 		deadline := time.Now().Add(guard)
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 64)
-		cur := seatMap(t, c, sc.ID).Version
+		cur := o.settledMap(t, c, sc.ID).Version
 		for i := range streams {
 			k := w*n + i
 			wg.Add(1)
@@ -668,7 +668,7 @@ func TestSeatEventsNoLeak(t *testing.T) {
 		// A change while they are connected; some read it before leaving.
 		seat += 2
 		mustHold(t, c, u, sc.ID, fmt.Sprintf("A%d", seat-1), fmt.Sprintf("A%d", seat))
-		v := seatMap(t, c, sc.ID).Version
+		v := o.settledMap(t, c, sc.ID).Version
 		var rd sync.WaitGroup
 		readErrs := make(chan error, n)
 		for i, s := range streams {

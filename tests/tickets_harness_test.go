@@ -171,13 +171,22 @@ func ticketDeployment(t *testing.T, n int, env map[string]string) *ticketEnv {
 // (e.g. through a proxy the test controls); nil means directly.
 func ticketDeploymentVia(t *testing.T, n int, env map[string]string, via func(dbURL string) string) *ticketEnv {
 	t.Helper()
+	return ticketDeploymentWith(t, n, env, via, nil)
+}
+
+// ticketDeploymentWith is ticketDeploymentVia over the Redis r the test started itself (e.g.
+// with an append-only file, to kill and restart it without losing sessions); nil starts one.
+func ticketDeploymentWith(t *testing.T, n int, env map[string]string, via func(dbURL string) string, r *sessiontest.Redis) *ticketEnv {
+	t.Helper()
 	dbURL := ticketstest.PostgresURL(t) // first: its cleanup (the drop) runs last
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	r := sessiontest.Start(t)
+	if r == nil {
+		r = sessiontest.Start(t)
+	}
 	instURL := dbURL
 	if via != nil {
 		instURL = via(dbURL)

@@ -5,13 +5,19 @@ import (
 	"time"
 )
 
-// SeatEvent is one committed change of a screening's seats: the availability version it
-// produced and the new status of every seat it changed. Every transaction that changes seats
-// of a screening writes exactly one event, in the same transaction, with the next version of
-// that screening (versions of a screening run 1, 2, 3, … without gaps, in commit order), so a
-// seat map read at version V followed by the events V+1, V+2, … is the seat map at the last of
-// them — except for holds that pass their deadline, which count as available in seat maps at
-// once but produce their event (Available) only when the sweeper marks them expired.
+// SeatEvent is one committed change of a screening's seats: the new status of every seat it
+// changed, and its version. Every transaction that changes seats of a screening writes exactly
+// one event, in the same transaction. Events are numbered — the screening's versions 1, 2, 3, …
+// without gaps — when they are sequenced: at commit (SQLite) or by the next SequenceSeatEvents
+// (PostgreSQL, which numbers them after the fact so that claim transactions take no lock for
+// it). The numbering puts the changes of each seat in commit order; changes of different seats
+// may be numbered in another order than they committed, which no seat map can tell apart.
+//
+// A seat map read at version V (Availability) shows every event up to V, and perhaps changes
+// committed but not numbered yet: applying the events after V to it gives the seat map after
+// them (an event already shown sets seats to what they already are). Holds that pass their
+// deadline count as available in seat maps at once but produce their event (Available) only
+// when the sweeper marks them expired.
 type SeatEvent struct {
 	ScreeningID string
 	Version     int64
@@ -31,9 +37,9 @@ type SeatChange struct {
 // publisher at a time to push the events out. Events are never changed, only published once
 // and pruned.
 type SeatEventStore interface {
-	// SeatEvents returns up to limit (> 0) events of a screening with Version > after, in
-	// version order, and the screening's current version (the Availability version; 0 before
-	// any change). When events after `after` have been pruned, the first event returned has a
+	// SeatEvents returns up to limit (> 0) numbered events of a screening with Version > after,
+	// in version order, and the screening's current version (the Availability version: its last
+	// numbered event's; 0 before any). When events after `after` have been pruned, the first event returned has a
 	// Version above after+1 (or none is returned while current > after): the caller has missed
 	// changes it cannot get back and must read the seat map again. ErrNotFound when the
 	// screening does not exist.
@@ -41,7 +47,13 @@ type SeatEventStore interface {
 	// SeatVersions returns the current version of each of the screenings that exist among ids
 	// (the others are left out), in one read.
 	SeatVersions(ctx context.Context, ids []string) (map[string]int64, error)
-	// PublishSeatEvents passes up to limit (> 0) events that have not been published yet to
+	// SequenceSeatEvents numbers up to limit (> 0) committed events that have no version yet,
+	// and returns how many. One caller at a time across every instance sequences: a call made
+	// while another is sequencing returns 0, nil. A store that numbers events at commit does
+	// nothing.
+	SequenceSeatEvents(ctx context.Context, limit int) (int, error)
+	// PublishSeatEvents sequences (SequenceSeatEvents), then passes up to limit (> 0) numbered
+	// events that have not been published yet to
 	// publish, in version order within each screening, and marks them published when publish
 	// returns nil (when it returns an error, nothing is marked and the error is returned). Only
 	// one caller across every instance publishes at a time: a call made while another is

@@ -16,7 +16,7 @@ type SeatStatus struct {
 type SeatMap struct {
 	ScreeningID string
 	// Version is the availability version: it only grows, and every change of a claim takes
-	// a higher one.
+	// a higher one once its seat event is numbered (see SeatEvent).
 	Version int64
 	// ETag identifies exactly this availability (the version and what it shows, including
 	// holds that have just expired, which change no version until the sweeper tidies them).

@@ -39,9 +39,6 @@ func (s *Store) SetBlocked(ctx context.Context, screeningID string, seatIDs []st
 	return s.retry(ctx, func() error {
 		var found bool
 		b := &pgx.Batch{} // one implicit transaction
-		if len(ids) > 0 {
-			b.Queue(lockFeedOne, screeningID)
-		}
 		b.Queue(`SELECT true FROM screenings WHERE id = $1`, screeningID).
 			QueryRow(func(row pgx.Row) error { return noRowOK(row.Scan(&found)) })
 		switch {
@@ -76,13 +73,7 @@ func (s *Store) Sweep(ctx context.Context, limit int) (int, error) {
 	}
 	var n int
 	err := s.retry(ctx, func() error {
-		b := &pgx.Batch{} // one implicit transaction
-		// The screenings of the holds to sweep (perhaps a few more: holds another transaction is
-		// ending) are locked first, as every claim writer does.
-		b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT DISTINCT screening_id FROM (
-				SELECT screening_id FROM holds WHERE status = 'active' AND expires_at <= now()
-				ORDER BY expires_at, id LIMIT $1) x))`, limit)
-		b.Queue(`
+		return s.pool.QueryRow(ctx, `
 			WITH h AS (
 				UPDATE holds SET status = 'expired', ended_at = expires_at
 				WHERE id IN (
@@ -90,8 +81,7 @@ func (s *Store) Sweep(ctx context.Context, limit int) (int, error) {
 					ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
 				RETURNING id, screening_id, seat_ids
 			), f AS (`+freeClaims+`)
-			SELECT count(*) FROM h`, limit).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
-		return s.pool.SendBatch(ctx, b).Close()
+			SELECT count(*) FROM h`, limit).Scan(&n)
 	})
 	return n, err
 }

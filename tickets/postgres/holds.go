@@ -93,7 +93,6 @@ func (s *Store) ReleaseHold(ctx context.Context, id, userID string) (tickets.Hol
 	var h tickets.Hold
 	err := s.retry(ctx, func() error {
 		b := &pgx.Batch{} // one implicit transaction
-		b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT screening_id FROM holds WHERE id = $1))`, id)
 		b.Queue(`
 			WITH h AS (
 				UPDATE holds SET status = 'released', ended_at = now()
@@ -122,17 +121,13 @@ func (s *Store) EndSessionHolds(ctx context.Context, sessionIDs []string) (int, 
 	}
 	var n int
 	err := s.retry(ctx, func() error {
-		b := &pgx.Batch{} // one implicit transaction
-		b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT DISTINCT screening_id FROM holds
-			WHERE session_id = ANY ($1) AND status = 'active'))`, sessionIDs)
-		b.Queue(`
+		return s.pool.QueryRow(ctx, `
 			WITH h AS (
 				UPDATE holds SET status = 'revoked', ended_at = now()
 				WHERE session_id = ANY ($1) AND status = 'active' AND expires_at > now()
 				RETURNING id, screening_id, seat_ids
 			), f AS (`+freeClaims+`)
-			SELECT count(*) FROM h`, sessionIDs).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
-		return s.pool.SendBatch(ctx, b).Close()
+			SELECT count(*) FROM h`, sessionIDs).Scan(&n)
 	})
 	return n, err
 }

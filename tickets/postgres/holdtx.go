@@ -115,7 +115,6 @@ func (s *Store) hold(ctx context.Context, htx tickets.HoldTx) (tickets.Hold, err
 		SeatIDs: seatIDs, Status: tickets.HoldActive, Total: total}
 	var missing []string
 	b = &pgx.Batch{}
-	b.Queue(lockFeedOne, h.ScreeningID)
 	b.Queue(`SELECT out_missing, out_created, out_expires, now()
 		FROM take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		h.ID, h.ScreeningID, h.UserID, h.SessionID, seatIDs, total.Amount, total.Currency, htx.TTL,

@@ -117,9 +117,6 @@ func (s *Store) finishOrder(ctx context.Context, tx tickets.FinishOrderTx) (tick
 		status    *int32
 	)
 	b := newBatch()
-	if tx.Payment.Status == tickets.PaymentSucceeded { // a sale changes claims
-		queueOrderFeedLock(b, tx.OrderID)
-	}
 	b.Queue(`SELECT finish_order($1, $2, $3, $4, $5, $6)`, tx.OrderID, tx.Payment.Status,
 		tx.Payment.ProviderRef, ids, seats, codes)
 	s.queueOrder(b, tx.OrderID, &res.Order, &found)
@@ -156,14 +153,6 @@ func (s *Store) finishOrder(ctx context.Context, tx tickets.FinishOrderTx) (tick
 	return res, nil
 }
 
-// queueOrderFeedLock locks an order's screening as finish_order() and cancel_order() do (shared,
-// against a cancellation, which locks it exclusively and then its feed row), then its feed row
-// (lock_seat_feed), before they lock any claim.
-func queueOrderFeedLock(b *pgx.Batch, orderID string) {
-	b.Queue(`SELECT pg_advisory_xact_lock_shared(1937, hashtext(screening_id)) FROM orders WHERE id = $1`, orderID)
-	b.Queue(`SELECT lock_seat_feed(ARRAY(SELECT screening_id FROM orders WHERE id = $1))`, orderID)
-}
-
 // CancelOrder runs tickets.OrderStore.CancelOrder in one round trip: cancel_order() (migrations)
 // and the read of the order afterwards, in one implicit transaction.
 func (s *Store) CancelOrder(ctx context.Context, orderID, userID string, startsAfter time.Time) (tickets.Order, error) {
@@ -174,7 +163,6 @@ func (s *Store) CancelOrder(ctx context.Context, orderID, userID string, startsA
 	)
 	err := s.retry(ctx, func() error {
 		b := &pgx.Batch{}
-		queueOrderFeedLock(b, orderID)
 		b.Queue(`SELECT cancel_order($1, $2, $3)`, orderID, userID, startsAfter).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&outcome) })
 		s.queueOrder(b, orderID, &ord, &found)

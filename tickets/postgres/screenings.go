@@ -122,7 +122,6 @@ func (s *Store) CancelScreening(ctx context.Context, id string) error {
 		var found bool
 		b := &pgx.Batch{} // one implicit transaction
 		b.Queue(lockScreening, id)
-		b.Queue(lockFeedOne, id)
 		b.Queue(`SELECT true FROM screenings WHERE id = $1`, id).
 			QueryRow(func(row pgx.Row) error { return noRowOK(row.Scan(&found)) })
 		b.Queue(`UPDATE screenings SET status = 'cancelled', cancelled_at = now()
@@ -155,14 +154,6 @@ func (s *Store) CancelScreening(ctx context.Context, id string) error {
 const (
 	lockScreeningShared = `SELECT pg_advisory_xact_lock_shared(1937, hashtext($1))`
 	lockScreening       = `SELECT pg_advisory_xact_lock(1937, hashtext($1))`
-)
-
-// lockFeed locks the seat_feed rows of the screenings $1 (text[]): every transaction that
-// changes claims runs it (or lockFeedOf) before it locks a claim row (see lock_seat_feed in
-// migration 00003), and lockFeedOne for one screening $1.
-const (
-	lockFeed    = `SELECT lock_seat_feed($1::text[])`
-	lockFeedOne = `SELECT lock_seat_feed(ARRAY[$1::text])`
 )
 
 // freeClaims follows a WITH clause h (ended holds: id, screening_id, seat_ids) and frees the

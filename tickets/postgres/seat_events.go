@@ -13,9 +13,9 @@ import (
 )
 
 // publisherLock is the transaction-level advisory lock a publisher holds while it publishes, so
-// that one instance at a time does (1940 is this lock's namespace; 1937 holds screenings, 1939
-// idempotency keys).
-const publisherLock = `SELECT pg_try_advisory_xact_lock(1940, 0)`
+// that one instance at a time does (namespace 1940, key 1; key 0 is the sequencer's, taken by
+// sequence_seat_events in migration 00003).
+const publisherLock = `SELECT pg_try_advisory_xact_lock(1940, 1)`
 
 // SeatEvents returns up to limit events of a screening after version after, in version order,
 // and its current version, in one snapshot. tickets.ErrNotFound when the screening does not
@@ -95,12 +95,17 @@ func (s *Store) SeatVersions(ctx context.Context, ids []string) (map[string]int6
 	return out, nil
 }
 
-// PublishSeatEvents hands up to limit unpublished events (by screening, then version) to
-// publish and marks them published, in one transaction that holds publisherLock; while another
-// transaction holds it, it returns 0, nil.
+// PublishSeatEvents numbers the events committed since the last call (sequence_seat_events in
+// migration 00003, in a transaction of its own, so that streams move on from the outbox even
+// while publishing fails), then hands up to limit numbered events not yet published (by
+// screening, then version) to publish and marks them published, in one transaction that holds
+// publisherLock; while another transaction holds it, either step does nothing.
 func (s *Store) PublishSeatEvents(ctx context.Context, limit int, publish func([]tickets.SeatEvent) error) (int, error) {
 	if limit <= 0 {
 		return 0, nil
+	}
+	if _, err := s.SequenceSeatEvents(ctx, limit); err != nil {
+		return 0, err
 	}
 	c, err := s.acquire(ctx)
 	if err != nil {
@@ -114,7 +119,7 @@ func (s *Store) PublishSeatEvents(ctx context.Context, limit int, publish func([
 	b := newBatch()
 	// The lock is an InitPlan: taken once, before any row is read; without it, no row.
 	b.Queue(`SELECT screening_id, version, seats, at FROM seat_events
-		WHERE NOT published AND (`+publisherLock+`)
+		WHERE version IS NOT NULL AND NOT published AND (`+publisherLock+`)
 		ORDER BY screening_id, version LIMIT $1`, limit).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
@@ -160,6 +165,19 @@ func (s *Store) PublishSeatEvents(ctx context.Context, limit int, publish func([
 		return 0, s.fail(err)
 	}
 	return len(events), nil
+}
+
+// SequenceSeatEvents numbers up to limit committed events that have no version yet
+// (sequence_seat_events in migration 00003), in one statement; 0 while another caller does.
+func (s *Store) SequenceSeatEvents(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT sequence_seat_events($1)`, limit).Scan(&n); err != nil {
+		return 0, s.fail(err)
+	}
+	return n, nil
 }
 
 // PruneSeatEvents deletes each screening's events up to its newest one made more than keep ago.

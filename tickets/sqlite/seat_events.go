@@ -78,6 +78,10 @@ func (s *Store) SeatVersions(ctx context.Context, ids []string) (map[string]int6
 	return out, nil
 }
 
+// SequenceSeatEvents does nothing: SQLite numbers events at commit (its one writer takes the
+// versions in commit order).
+func (s *Store) SequenceSeatEvents(context.Context, int) (int, error) { return 0, nil }
+
 // PublishSeatEvents hands up to limit unpublished events (by screening, then version) to
 // publish, outside any transaction (publish may take its time, and the store's one connection
 // stays free), then marks them published when publish returned nil. One call of this Store

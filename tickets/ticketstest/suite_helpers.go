@@ -114,8 +114,25 @@ func wantNoHold(t *testing.T, s tickets.Store, id, why string) {
 	}
 }
 
+// settle numbers the events committed so far (PostgreSQL numbers them after the fact), so that
+// versions read next count every change made before.
+func settle(t *testing.T, s tickets.Store) {
+	t.Helper()
+	for {
+		n, err := s.SequenceSeatEvents(t.Context(), 1000)
+		if err != nil {
+			t.Fatalf("SequenceSeatEvents: %v", err)
+		}
+		if n < 1000 {
+			return
+		}
+	}
+}
+
+// availability reads a screening's availability once every change made before is numbered.
 func availability(t *testing.T, s tickets.Store, screeningID string) tickets.Availability {
 	t.Helper()
+	settle(t, s)
 	a, err := s.Availability(t.Context(), screeningID)
 	if err != nil {
 		t.Fatalf("Availability(%s): %v", screeningID, err)

@@ -100,6 +100,7 @@ func allEvents(t *testing.T, s tickets.Store, screeningID string, after int64, p
 		out     []tickets.SeatEvent
 		current int64 = -1
 	)
+	settle(t, s)
 	for {
 		evs, cur, err := s.SeatEvents(t.Context(), screeningID, after, page)
 		if err != nil {
@@ -503,6 +504,7 @@ func testSeatEventsSeveralScreenings(t *testing.T, s tickets.Store) {
 	g.step("ending a session with holds at two screenings", all(tickets.Available, "B1"))
 
 	unknown := newID()
+	settle(t, s)
 	got, err := s.SeatVersions(ctx, []string{scr.ID, idle.ID, unknown, other.ID, scr.ID})
 	if err != nil {
 		t.Fatalf("SeatVersions: %v", err)
@@ -540,6 +542,7 @@ func testSeatEventsPaging(t *testing.T, s tickets.Store) {
 		}
 		wantRun(t, evs, 1, current, fmt.Sprintf("every event, %d at a time", page))
 	}
+	settle(t, s)
 	evs, cur, err := s.SeatEvents(ctx, scr.ID, 2, 3)
 	if err != nil || cur != current {
 		t.Fatalf("SeatEvents(after 2, limit 3): version %d, %v; want %d", cur, err, current)
@@ -678,6 +681,7 @@ func testSeatEventsReplay(t *testing.T, s tickets.Store) {
 			}
 		}
 	}
+	settle(t, s)
 	got, err := s.SeatVersions(ctx, screenings)
 	if err != nil || !maps.Equal(got, last) {
 		t.Fatalf("SeatVersions = %v, %v; want Availability's %v", got, err, last)
@@ -794,6 +798,7 @@ func testSeatEventsPrune(t *testing.T, s tickets.Store) {
 	if _, err := s.PruneSeatEvents(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, s)
 	evs, cur, err := s.SeatEvents(ctx, scr.ID, 0, 10)
 	if err != nil || len(evs) != 0 || cur != current {
 		t.Fatalf("SeatEvents(after 0) once every event is pruned = %v, %d, %v; want none and version %d (the caller sees it missed changes)",

@@ -789,7 +789,10 @@ export interface paths {
          *     position, price category and status at one instant: `available`, `held` (by anyone,
          *     the caller included; a hold past its deadline is `available`), `sold` or `blocked`.
          *     `version` is the screening's availability version: it only grows, and every change of
-         *     a seat's status takes a higher one.
+         *     a seat's status takes a higher one, within tens of milliseconds (changes are numbered
+         *     just after they commit; the `ETag` changes at once). It is the version of the last
+         *     event of `GET /v1/screenings/{id}/seats/events` this map contains: stream with
+         *     `after=version` to follow it.
          *
          *     The answer carries an `ETag` and `Cache-Control: no-cache`. Poll with
          *     `If-None-Match: <ETag>`: while no seat changed the answer is `304 Not Modified` with the
