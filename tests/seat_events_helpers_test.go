@@ -614,11 +614,11 @@ func (f *followers) stop() {
 }
 
 // outbox returns the seats of each of a screening's events after version after, read from the
-// database (seat_events), as liveEvent.seats renders them.
+// database (seat_log), as liveEvent.seats renders them.
 func (e *ticketEnv) outbox(t *testing.T, screening string, after int64) map[int64]string {
 	t.Helper()
 	rows, err := e.db.Query(context.Background(),
-		`SELECT version, seats FROM seat_events WHERE screening_id = $1 AND version > $2 ORDER BY version`, screening, after)
+		`SELECT version, seats FROM seat_log WHERE screening_id = $1 AND version > $2 ORDER BY version`, screening, after)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,7 +665,7 @@ func loadAverage() string {
 func (o *oxEnv) settledMap(t *testing.T, c *client, screening string) tkSeatMap {
 	t.Helper()
 	waitFor(t, guard, func() bool {
-		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1 AND version IS NULL`, screening) == 0
+		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1`, screening) == 0
 	})
 	return seatMap(t, c, screening)
 }

@@ -273,7 +273,7 @@ func TestSeatEventsResume(t *testing.T) {
 	short := o.extra(t, 1, map[string]string{"BOXOFFICE_EVENTS_RETENTION": "1s", "BOXOFFICE_MAX_STREAMS": "1"})
 	began := time.Now()
 	waitFor(t, guard, func() bool {
-		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1 AND version = $2`, sc.ID, left+1) == 0
+		return o.count(t, `SELECT count(*) FROM seat_log WHERE screening_id = $1 AND version = $2`, sc.ID, left+1) == 0
 	})
 	t.Logf("the events after version %d were pruned %s after the 1 s retention instance started", left, time.Since(began).Round(time.Millisecond))
 	r, err := openStream(ctx, short.procs[0].base, sc.ID, "", deadline, "Last-Event-ID", strconv.FormatInt(left, 10))
@@ -522,7 +522,7 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 	}
 	// What was committed while Redis was down is published once it is back.
 	waitFor(t, guard, func() bool {
-		return o.count(t, `SELECT count(*) FROM seat_events WHERE screening_id = $1 AND NOT published`, sc.ID) == 0
+		return o.count(t, `SELECT count(*) FROM seat_feed WHERE screening_id = $1 AND published < version`, sc.ID) == 0
 	})
 	fol.stop()
 	fol.check(t)

@@ -29,7 +29,7 @@ func (s *Store) SeatEvents(ctx context.Context, screeningID string, after int64,
 		FROM screenings s
 		LEFT JOIN seat_feed f ON f.screening_id = s.id
 		LEFT JOIN LATERAL (
-			SELECT version, seats, at FROM seat_events
+			SELECT version, seats, at FROM seat_log
 			WHERE screening_id = s.id AND version > $2 ORDER BY version LIMIT $3
 		) e ON true
 		WHERE s.id = $1
@@ -118,9 +118,14 @@ func (s *Store) PublishSeatEvents(ctx context.Context, limit int, publish func([
 	)
 	b := newBatch()
 	// The lock is an InitPlan: taken once, before any row is read; without it, no row.
-	b.Queue(`SELECT screening_id, version, seats, at FROM seat_events
-		WHERE version IS NOT NULL AND NOT published AND (`+publisherLock+`)
-		ORDER BY screening_id, version LIMIT $1`, limit).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT l.screening_id, l.version, l.seats, l.at
+		FROM seat_feed f CROSS JOIN LATERAL (
+			SELECT screening_id, version, seats, at FROM seat_log
+			WHERE screening_id = f.screening_id AND version > f.published
+			ORDER BY version LIMIT $1
+		) l
+		WHERE f.published < f.version AND (`+publisherLock+`)
+		ORDER BY l.screening_id, l.version LIMIT $1`, limit).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				id    string
@@ -158,8 +163,9 @@ func (s *Store) PublishSeatEvents(ctx context.Context, limit int, publish func([
 		ids[i], versions[i] = ev.ScreeningID, ev.Version
 	}
 	b = &pgx.Batch{}
-	b.Queue(`UPDATE seat_events e SET published = true FROM unnest($1::text[], $2::bigint[]) AS p(id, v)
-		WHERE e.screening_id = p.id AND e.version = p.v`, ids, versions)
+	b.Queue(`UPDATE seat_feed f SET published = p.v
+		FROM (SELECT id, max(v) AS v FROM unnest($1::text[], $2::bigint[]) AS u(id, v) GROUP BY id) p
+		WHERE f.screening_id = p.id AND f.published < p.v`, ids, versions)
 	b.Queue("COMMIT")
 	if err := c.send(ctx, b); err != nil {
 		return 0, s.fail(err)
@@ -186,10 +192,10 @@ func (s *Store) PruneSeatEvents(ctx context.Context, keep time.Duration) (int, e
 	err := s.retry(ctx, func() error {
 		return s.pool.QueryRow(ctx, `
 			WITH old AS (
-				SELECT screening_id, max(version) AS upto FROM seat_events
+				SELECT screening_id, max(version) AS upto FROM seat_log
 				WHERE at < now() - $1::interval GROUP BY screening_id
 			), gone AS (
-				DELETE FROM seat_events e USING old
+				DELETE FROM seat_log e USING old
 				WHERE e.screening_id = old.screening_id AND e.version <= old.upto
 				RETURNING 1
 			)
@@ -198,7 +204,7 @@ func (s *Store) PruneSeatEvents(ctx context.Context, keep time.Duration) (int, e
 	return n, err
 }
 
-// seatEvent decodes a seat_events row's seats (seat ID → status).
+// seatEvent decodes a seat_log row's seats (seat ID → status).
 func seatEvent(screeningID string, version int64, seats []byte, at time.Time) (tickets.SeatEvent, error) {
 	var m map[string]tickets.SeatState
 	if err := json.Unmarshal(seats, &m); err != nil {
