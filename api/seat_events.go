@@ -61,7 +61,7 @@ func handleSeatEvents(t *tickets.Service, hub *live.Hub, cfg StreamConfig, write
 		c.Set("X-Accel-Buffering", "no") // nginx: pass events on at once
 		fctx := c.Context()
 		_ = fctx.SetWriteDeadline(time.Now().Add(writeTimeout)) // the handler's goroutine: allowed
-		conn := fctx.Conn() // the stream writer must not touch fctx (fasthttp recycles it)
+		conn := fctx.Conn()                                     // the stream writer must not touch fctx (fasthttp recycles it)
 		deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(writeTimeout)) }
 		fctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer sub.Close()

@@ -429,6 +429,19 @@ func (r reply) decode(t *testing.T, v any) {
 // do sends a request; body may be nil, a string (sent as is) or a value (sent as JSON).
 func (c *client) do(t *testing.T, method, path, token string, body any, headers ...string) reply {
 	t.Helper()
+	return c.timedDo(t, method, path, token, body, headers...).reply
+}
+
+// timedReply is an answer with when its request was sent and when the answer had arrived
+// (before it was checked against openapi.yaml, which takes time).
+type timedReply struct {
+	reply
+	sent, arrived time.Time
+}
+
+// timedDo is do that also reports when the request went out and when its answer was in.
+func (c *client) timedDo(t *testing.T, method, path, token string, body any, headers ...string) timedReply {
+	t.Helper()
 	var raw []byte
 	ctype := "application/json"
 	switch b := body.(type) {
@@ -463,16 +476,18 @@ func (c *client) do(t *testing.T, method, path, token string, body any, headers 
 		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	sent := time.Now()
 	resp, err := httpc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body) // a body cut short (a killed instance) is checked as it is
+	resp.Body.Close()
+	arrived := time.Now()
 	if err := spec.check(req, raw, resp, b); err != nil {
 		t.Errorf("contract: %v", err)
 	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return timedReply{reply: reply{status: resp.StatusCode, header: resp.Header, body: b}, sent: sent, arrived: arrived}
 }
 
 // expect fails the test unless r has the status and (for problems) the code.

@@ -348,57 +348,6 @@ func follow(s *sseStream, l *liveMap, until int64) error {
 	return nil
 }
 
-// timedReply is an answer with when its request was sent and when the answer had arrived
-// (before it was checked against openapi.yaml, which takes time).
-type timedReply struct {
-	reply
-	sent, arrived time.Time
-}
-
-// timedDo is client.do that also reports when the request went out and when its answer was in.
-func (c *client) timedDo(t *testing.T, method, path, token string, body any, headers ...string) timedReply {
-	t.Helper()
-	var raw []byte
-	if body != nil {
-		var err error
-		if raw, err = json.Marshal(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rd io.Reader
-	if raw != nil {
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	sent := time.Now()
-	resp, err := httpc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	arrived := time.Now()
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
-	if err := spec.check(req, raw, resp, b); err != nil {
-		t.Errorf("contract: %v", err)
-	}
-	return timedReply{reply: reply{status: resp.StatusCode, header: resp.Header, body: b}, sent: sent, arrived: arrived}
-}
-
 // percentile returns the nearest-rank percentile p (0 < p ≤ 100) of sorted durations.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
