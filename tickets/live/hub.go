@@ -32,8 +32,9 @@ type Broker interface {
 
 // Config tunes a Hub. Zero values take the defaults.
 type Config struct {
-	// PublishInterval is how often an instance looks for events to publish (one instance at a
-	// time publishes); default 50ms.
+	// PublishInterval is how often an instance numbers the events committed since
+	// (SeatEventStore.SequenceSeatEvents) and publishes them (one instance at a time does each);
+	// default 50ms.
 	PublishInterval time.Duration
 	// PollInterval is how often an instance reads the versions of the screenings it streams,
 	// to find events the broker lost (and all of them while the broker is down); default 1s.

@@ -8,8 +8,9 @@ import (
 	"boxoffice/tickets"
 )
 
-// publishLoop publishes the outbox every PublishInterval; while the store's publisher lock is
-// held by another instance, that instance publishes.
+// publishLoop numbers and publishes the outbox every PublishInterval (PublishSeatEvents does
+// both); while another instance holds the store's sequencer or publisher lock, that instance
+// does that part.
 func (h *Hub) publishLoop(ctx context.Context) {
 	failing := &failures{log: h.log, what: "publishing seat events"}
 	tick := time.NewTicker(h.cfg.PublishInterval)
