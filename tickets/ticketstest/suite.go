@@ -108,6 +108,7 @@ var groups = []struct {
 		{"PruneKeepsARunEndingAtCurrent", testSeatEventsPrune},
 		{"PublishEachOnce", testSeatEventsPublish},
 		{"OnePublisherAtATime", testSeatEventsOnePublisher},
+		{"SequenceNumbersEachEventOnce", testSeatEventsSequence},
 	}},
 	{"Invariants", []testCase{
 		{"VersionOnlyGrows", testVersionMonotonic},

@@ -1130,3 +1130,50 @@ func testSeatEventsOnePublisher(t *testing.T, s tickets.Store) {
 			n, err, p.batches)
 	}
 }
+
+// testSeatEventsSequence: SequenceSeatEvents numbers each committed event once, at most limit
+// per call (a store that numbers at commit numbers none), and a change is in the seat map's
+// version once numbered: the versions of every change made so far run 1..N, in the order the
+// changes of each seat were made.
+func testSeatEventsSequence(t *testing.T, s tickets.Store) {
+	ctx := t.Context()
+	_, _, _, scr := Fixture(t, s)
+	changeSeats(t, s, scr.ID, "A2", "A3", "A4")
+	if err := s.SetBlocked(ctx, scr.ID, []string{"A5"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBlocked(ctx, scr.ID, []string{"A5"}, false); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for {
+		n, err := s.SequenceSeatEvents(ctx, 2)
+		if err != nil {
+			t.Fatalf("SequenceSeatEvents: %v", err)
+		}
+		if n < 0 || n > 2 {
+			t.Fatalf("SequenceSeatEvents(limit 2) = %d", n)
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	if total != 0 && total != 5 {
+		t.Fatalf("SequenceSeatEvents numbered %d events of 5 changes: want all (or none, numbered at commit)", total)
+	}
+	if n, err := s.SequenceSeatEvents(ctx, 100); err != nil || n != 0 {
+		t.Fatalf("SequenceSeatEvents with nothing new = %d, %v; want 0", n, err)
+	}
+	evs, cur := allEvents(t, s, scr.ID, 0, 100)
+	wantRun(t, evs, 1, 5, "five changes")
+	if cur != 5 || version(t, s, scr.ID) != 5 {
+		t.Fatalf("current version %d, seat map version %d after five changes; want 5", cur, version(t, s, scr.ID))
+	}
+	if got := fmt.Sprint(eventSeats(evs[3]), eventSeats(evs[4])); !strings.Contains(got, "A5") {
+		t.Fatalf("events 4 and 5 are %s; want A5 blocked, then available", got)
+	}
+	if evs[3].Seats[0].Status != tickets.Blocked || evs[4].Seats[0].Status != tickets.Available {
+		t.Fatalf("A5's events are %v then %v; want blocked, then available", evs[3].Seats, evs[4].Seats)
+	}
+}
