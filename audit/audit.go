@@ -1,0 +1,135 @@
+// Package audit records security-relevant actions as events named after the OWASP Logging
+// Vocabulary, with who did what from where, and never a secret.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Type names an event, after the OWASP Logging Vocabulary where it has a name.
+type Type string
+
+// The event types. Reasons are short, stable, lower_snake_case words (bounded: they become
+// metric labels); they never contain user input.
+const (
+	// LoginSuccess: a password sign-in created a session (UserID, SessionID).
+	LoginSuccess Type = "authn_login_success"
+	// LoginFail: a sign-in was refused. Reason: unknown_user, bad_password, password_changed.
+	// UserID is set when the account exists.
+	LoginFail Type = "authn_login_fail"
+	// LoginLock: a sign-in was refused by the attempt throttle before the password was
+	// checked. Reason: the limit spent (account, account_global, network).
+	LoginLock Type = "authn_login_lock"
+	// TokenReuse: a spent refresh token was presented again outside the grace period; the
+	// session is revoked (UserID, SessionID).
+	TokenReuse Type = "authn_token_reuse"
+	// PasswordChange: a password change (Outcome success or failure; Reason on failure:
+	// bad_password, password_changed).
+	PasswordChange Type = "authn_password_change"
+	// SessionRevoked: a session ended before its time. Reason: logout, logout_all,
+	// revoked_by_user, admin, password_change, token_reuse, session_limit. SessionID is the
+	// session ended; ActorID the administrator when Reason is admin.
+	SessionRevoked Type = "session_revoked"
+	// UserCreated: an account was registered (UserID).
+	UserCreated Type = "user_created"
+	// AuthzAdmin: an administrator used an administrative operation (ActorID is the
+	// administrator, Target what was acted on, Reason the operation).
+	AuthzAdmin Type = "authz_admin"
+	// AuthzFail: a signed-in user was refused an administrative operation (UserID, Reason the
+	// operation).
+	AuthzFail Type = "authz_fail"
+	// OrderPaid, OrderRefunded, OrderCancelled: a ticket order's money moved (UserID the
+	// buyer, Target the order id; Reason says why, e.g. buyer, screening_cancelled,
+	// payment_failed, expired).
+	OrderPaid      Type = "order_paid"
+	OrderRefunded  Type = "order_refunded"
+	OrderCancelled Type = "order_cancelled"
+)
+
+// Outcome is whether the action succeeded.
+type Outcome string
+
+// Outcomes.
+const (
+	Success Outcome = "success"
+	Failure Outcome = "failure"
+)
+
+// Event is one security-relevant action. It holds identifiers and circumstances only: never a
+// password, token, cookie or key.
+type Event struct {
+	ID        string    `json:"id,omitempty"` // assigned when stored; orders events of one stream
+	Type      Type      `json:"type"`
+	At        time.Time `json:"at"`
+	Outcome   Outcome   `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"`
+	UserID    string    `json:"user_id,omitempty"`    // whose account the event is about
+	SessionID string    `json:"session_id,omitempty"` // the session concerned
+	ActorID   string    `json:"actor_id,omitempty"`   // who acted, when not UserID (an administrator)
+	Target    string    `json:"target,omitempty"`     // what was acted on (an order, a session)
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	TraceID   string    `json:"trace_id,omitempty"`
+}
+
+// Recorder takes events. Record never fails the action it describes: a recorder that cannot
+// keep an event logs and counts the failure itself. Record fills the request's circumstances
+// (IP, UserAgent, RequestID, TraceID) from ctx (WithRequest) where the event leaves them empty.
+type Recorder interface {
+	Record(ctx context.Context, e Event)
+}
+
+// Request is the circumstances of the HTTP request an action came from.
+type Request struct {
+	IP, UserAgent, RequestID, TraceID string
+}
+
+type requestKey struct{}
+
+// WithRequest returns ctx carrying r, for the events recorded under it.
+func WithRequest(ctx context.Context, r Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the request ctx carries, or the zero Request.
+func RequestFrom(ctx context.Context) Request {
+	r, _ := ctx.Value(requestKey{}).(Request)
+	return r
+}
+
+// Fill returns e with the request's circumstances from ctx where e leaves them empty, and At
+// from now when zero.
+func Fill(ctx context.Context, e Event, now func() time.Time) Event {
+	r := RequestFrom(ctx)
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&e.IP, r.IP)
+	set(&e.UserAgent, r.UserAgent)
+	set(&e.RequestID, r.RequestID)
+	set(&e.TraceID, r.TraceID)
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	if e.Outcome == "" {
+		e.Outcome = Success
+	}
+	return e
+}
+
+// Recorders records each event with every recorder, in order.
+type Recorders []Recorder
+
+// Record implements Recorder.
+func (rs Recorders) Record(ctx context.Context, e Event) {
+	for _, r := range rs {
+		r.Record(ctx, e)
+	}
+}
+
+// Discard is a Recorder that keeps nothing.
+var Discard Recorder = Recorders(nil)
