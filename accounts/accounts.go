@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"boxoffice/audit"
 	"boxoffice/auth"
 	"boxoffice/session"
 )
@@ -31,7 +32,10 @@ var (
 
 // ThrottledError refuses an attempt because a limit is spent; another is allowed after
 // RetryAfter. It matches ErrThrottled.
-type ThrottledError struct{ RetryAfter time.Duration }
+type ThrottledError struct {
+	RetryAfter time.Duration
+	limit      string // the throttle kind whose window is spent
+}
 
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many attempts; retry after %s", e.RetryAfter)
@@ -103,7 +107,7 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Service runs the account flows. Every field but Log and Now is required.
+// Service runs the account flows. Every field but Log, Now and Audit is required.
 type Service struct {
 	Users         auth.UserStore
 	Sessions      SessionStore
@@ -115,6 +119,10 @@ type Service struct {
 	Limits        Limits
 	Log           *slog.Logger     // default: discard
 	Now           func() time.Time // default time.Now
+	// Audit records sign-ins, refused sign-ins, password changes and refresh-token reuse
+	// (audit.LoginSuccess, LoginFail, LoginLock, PasswordChange, TokenReuse); nil records
+	// nothing.
+	Audit audit.Recorder
 }
 
 // Grant is what a sign-in, refresh or password change hands to the client.

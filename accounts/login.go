@@ -32,14 +32,25 @@ type LoginInput struct {
 //     session the change did not revoke.
 //
 // Reserved attempts are given back after a success (the account's window for this network is
-// cleared) and after failures that were not a wrong password. It returns ErrInvalidCredentials,
-// *ThrottledError, session.ErrUnavailable or auth.ErrHashBusy.
+// cleared) and after failures that were not a wrong password. The outcome is recorded (Audit:
+// see recordLogin). It returns ErrInvalidCredentials, *ThrottledError, session.ErrUnavailable
+// or auth.ErrHashBusy.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
+	var t loginTrace
+	g, err := s.login(ctx, in, &t)
+	s.recordLogin(ctx, in, t, g, err)
+	return g, err
+}
+
+// login is Login without its audit event, telling t what the event needs.
+func (s *Service) login(ctx context.Context, in LoginInput, t *loginTrace) (Grant, error) {
 	l := s.limits()
 	canon, cerr := auth.CanonicalUsername(in.Username)
 	account := canon
 	if cerr != nil {
 		account = "invalid:" + in.Username
+	} else {
+		t.canon = canon
 	}
 	network := Network(in.IP)
 	taken, err := s.reserve(ctx,
@@ -59,6 +70,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		if u, err = s.Users.UserByUsername(ctx, canon); errors.Is(err, auth.ErrUserNotFound) {
 			err = nil
 		}
+		t.userID = u.ID
 		return err
 	}
 	ok, retry, err := s.Throttle.Reserve(ctx, kindAccount, account, l.PerAccountGlobal, l.Window)
@@ -100,6 +112,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 	}
 	g, err := s.start(ctx, u, in, network)
 	if errors.Is(err, session.ErrStaleCredential) {
+		t.stale = true
 		return Grant{}, ErrInvalidCredentials
 	}
 	return g, err
@@ -111,7 +124,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 // account-on-this-network one, already reserved). Otherwise it returns a *ThrottledError with
 // the account window's retry.
 func (s *Service) known(ctx context.Context, u auth.User, in LoginInput, network string, retry time.Duration) ([]bucket, error) {
-	refused := &ThrottledError{RetryAfter: retry}
+	refused := &ThrottledError{RetryAfter: retry, limit: kindAccount}
 	if u.ID == "" {
 		return nil, refused
 	}

@@ -24,54 +24,67 @@ type PasswordInput struct {
 // A client that lost the answer (a timeout, a 503 while a replica acknowledged) may send the
 // same request again with its old access token: when its session was moved by this change and
 // New is now the password, it gets the new session's tokens again (as long as they have not
-// been used). It returns FieldErrors, *ThrottledError, ErrPasswordChanged, session.ErrRevoked,
-// session.ErrExpired, session.ErrUnavailable or auth.ErrHashBusy.
+// been used; such a repeat records nothing). The change, or its refusal for a wrong current
+// password, is recorded (Audit: see recordPasswordChange). It returns FieldErrors,
+// *ThrottledError, ErrPasswordChanged, session.ErrRevoked, session.ErrExpired,
+// session.ErrUnavailable or auth.ErrHashBusy.
 func (s *Service) ChangePassword(ctx context.Context, in PasswordInput) (Grant, error) {
+	g, resumed, err := s.changePassword(ctx, in)
+	if !resumed {
+		s.recordPasswordChange(ctx, in, g, err)
+	}
+	return g, err
+}
+
+// changePassword is ChangePassword without its audit event; resumed tells a repeated change
+// (see resume) from a new one.
+func (s *Service) changePassword(ctx context.Context, in PasswordInput) (Grant, bool, error) {
 	if err := checkNewPassword(in.Current, in.New); err != nil {
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	_, u, err := s.Sessions.GetWithUser(ctx, in.UserID, in.SessionID)
 	switch {
 	case errors.Is(err, auth.ErrUserNotFound):
-		return Grant{}, session.ErrExpired // the account is gone, so is the session
+		return Grant{}, false, session.ErrExpired // the account is gone, so is the session
 	case errors.Is(err, session.ErrRevoked):
-		return s.resume(ctx, in, err)
+		g, err := s.resume(ctx, in, err)
+		return g, true, err
 	case err != nil:
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	if pc, _ := auth.CanonicalUsername(in.New); pc == u.Username {
-		return Grant{}, FieldErrors{"new_password": "must not be the username"}
+		return Grant{}, false, FieldErrors{"new_password": "must not be the username"}
 	}
 	if err := s.verify(ctx, u, in, in.Current); err != nil {
 		if errors.Is(err, auth.ErrPasswordMismatch) {
-			return Grant{}, FieldErrors{"current_password": "is incorrect"}
+			return Grant{}, false, FieldErrors{"current_password": msgIncorrect}
 		}
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	hash, err := s.Passwords.Hash(ctx, in.New)
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	nsid := auth.NewID()
 	rt, err := s.RefreshTokens.Reissued(u.ID, in.SessionID, nsid, hash)
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	access, exp, err := s.Tokens.Issue(u.ID, nsid)
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, false, err
 	}
 	sess, _, err := s.Sessions.ChangePassword(ctx, session.PasswordChange{
 		UserID: u.ID, SessionID: in.SessionID, OldHash: u.PasswordHash, NewHash: hash,
 		NewSessionID: nsid, RefreshHash: rt.Hash(), AccessExpiresAt: exp,
 	})
 	if errors.Is(err, session.ErrCredentialChanged) {
-		return Grant{}, ErrPasswordChanged
+		return Grant{}, false, ErrPasswordChanged
 	}
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, false, err
 	}
-	return Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: s.RefreshTokens.Encode(rt), Session: sess}, nil
+	return Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: s.RefreshTokens.Encode(rt), Session: sess}, false, nil
 }
 
 // resume answers a repeated password change whose session a completed change already moved:

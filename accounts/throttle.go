@@ -28,7 +28,7 @@ func (s *Service) reserve(ctx context.Context, bs ...bucket) ([]bucket, error) {
 	for i, b := range bs {
 		ok, retry, err := s.Throttle.Reserve(ctx, b.kind, b.subject, b.limit, s.limits().Window)
 		if err == nil && !ok {
-			err = &ThrottledError{RetryAfter: retry}
+			err = &ThrottledError{RetryAfter: retry, limit: b.kind}
 		}
 		if err != nil {
 			s.release(ctx, bs[:i], false)

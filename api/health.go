@@ -24,7 +24,7 @@ func handleHealthz() fiber.Handler {
 func handleReadyz(ping func(context.Context) error, draining *atomic.Bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if draining.Load() {
-			return session.ErrUnavailable
+			return errDraining
 		}
 		ctx, cancel := context.WithTimeout(c.UserContext(), 500*time.Millisecond)
 		defer cancel()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"boxoffice/audit"
 	"boxoffice/auth"
 )
 
@@ -21,7 +22,9 @@ const (
 )
 
 // requestContext gives every request its id and a deadline: c.UserContext() is cancelled after
-// timeout, so a slow Redis turns into a 503 instead of a hung request.
+// timeout, so a slow Redis turns into a 503 instead of a hung request. The context also carries
+// the request's circumstances for the audit events recorded under it (auditRequest: client IP,
+// cleaned User-Agent, request id, trace id, computed only when an event needs them).
 func requestContext(timeout time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := c.Get(fiber.HeaderXRequestID)
@@ -34,8 +37,10 @@ func requestContext(timeout time.Duration) fiber.Handler {
 		}
 		c.Locals(localRequestID, id)
 		c.Set(fiber.HeaderXRequestID, id)
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		// From the request's span when traceRequests put one there (else Background).
+		ctx, cancel := context.WithTimeout(c.UserContext(), timeout)
 		defer cancel()
+		ctx = audit.WithRequestSource(ctx, &auditRequest{c: c, ctx: ctx, id: id})
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
@@ -73,8 +78,9 @@ func securityHeaders() fiber.Handler {
 }
 
 // accessLog logs each request at debug level, and failures at warn (4xx are logged by status
-// only; 5xx causes are logged by the error handler).
-func accessLog(log *slog.Logger) fiber.Handler {
+// only; 5xx causes are logged by the error handler), and counts it in obs (nil: not counted).
+// One clock reading before and one after serve both.
+func accessLog(log *slog.Logger, obs *httpObserver) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -85,12 +91,14 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			}
 		}
 		status := c.Response().StatusCode()
+		elapsed := time.Since(start)
+		obs.request(c, status, elapsed)
 		level := slog.LevelDebug
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
 		log.Log(c.UserContext(), level, "request", "request_id", requestID(c), "method", c.Method(),
-			"path", c.Path(), "status", status, "duration_ms", time.Since(start).Milliseconds())
+			"path", c.Path(), "status", status, "duration_ms", elapsed.Milliseconds())
 		return nil
 	}
 }

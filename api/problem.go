@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"boxoffice/accounts"
+	"boxoffice/audit"
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/tickets"
@@ -115,6 +116,7 @@ var problemTable = []problemRow{
 	{session.ErrRotatingTooFast, 429, "too_many_attempts", "Too many attempts", "This session's refresh token is being rotated too often; wait before refreshing again."},
 	{session.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
 	{auth.ErrHashBusy, 503, "service_unavailable", "Service unavailable", "The service cannot check sessions right now; retry shortly."},
+	{audit.ErrUnavailable, 503, "service_unavailable", "Service unavailable", "The activity log cannot be read right now; retry shortly."},
 
 	// Tickets. A *tickets.RuleError's own Detail replaces the row's, and its seats (and a
 	// *tickets.UnavailableError's) go to seat_ids.
@@ -263,7 +265,7 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 		p, retry := problemFor(err)
 		p.RequestID = requestID(c)
 		if p.Status >= 500 {
-			log.Error("request failed", "request_id", p.RequestID, "method", c.Method(),
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", p.RequestID, "method", c.Method(),
 				"path", c.Path(), "status", p.Status, "err", err)
 		}
 		if retry > 0 {

@@ -26,13 +26,14 @@ func (s *Server) routes() {
 
 	v1 := s.app.Group("/v1")
 	t, holds := d.Tickets, sessionHolds{d.Tickets, d.Logger}
-	v1.Post("/users", s.registerLimit(), handleCreateUser(d.Users, d.Passwords, d.Now))
+	v1.Post("/users", s.registerLimit(), handleCreateUser(d.Users, d.Passwords, d.Now, d.Audit))
 	v1.Post("/auth/login", handleLogin(d.Accounts, s.jar))
 	v1.Post("/auth/refresh", handleRefresh(d.Accounts, s.jar, holds))
 	v1.Post("/auth/logout", authed, handleLogout(d.Sessions, s.jar, holds))
 	v1.Post("/auth/logout-all", authed, handleLogoutAll(d.Sessions, s.jar, holds))
 	v1.Post("/auth/password", authed, handleChangePassword(d.Accounts, s.jar, holds))
 	v1.Get("/me", authed, handleMe(d.Sessions))
+	v1.Get("/me/activity", authed, handleMyActivity(d.Sessions, d.Activity))
 	v1.Get("/session", authed, handleGetSession(d.Sessions))
 	v1.Patch("/session/data", authed, handlePatchSessionData(d.Sessions))
 	v1.Get("/sessions", authed, handleListSessions(d.Sessions))
@@ -56,7 +57,7 @@ func (s *Server) routes() {
 	v1.Post("/orders/:id/cancel", authed, live, handleCancelOrder(t))
 	v1.Post("/payments/webhook", handlePaymentWebhook(t))
 
-	admin := requireAdmin(d.Sessions)
+	admin := requireAdmin(d.Sessions, d.Audit)
 	v1.Get("/admin/users/:id/sessions", authed, admin, handleAdminListSessions(d.Sessions, d.Users))
 	v1.Delete("/admin/users/:id/sessions", authed, admin, handleAdminRevokeSessions(d.Sessions, d.Users, holds))
 	v1.Delete("/admin/users/:id/sessions/:sid", authed, admin, handleAdminRevokeSession(d.Sessions, d.Users, holds))
@@ -68,6 +69,7 @@ func (s *Server) routes() {
 	v1.Post("/admin/screenings/:id/block", authed, admin, handleBlockSeats(t, true))
 	v1.Post("/admin/screenings/:id/unblock", authed, admin, handleBlockSeats(t, false))
 	v1.Get("/admin/screenings/:id/refunds", authed, admin, handleRefundReport(t))
+	v1.Get("/admin/audit", authed, admin, handleAdminAudit(d.Activity))
 }
 
 // registerLimit is a coarse per-IP limit on account creation kept in the shared storage.

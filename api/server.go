@@ -17,9 +17,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"boxoffice/accounts"
+	"boxoffice/audit"
 	"boxoffice/auth"
+	"boxoffice/metrics"
 	"boxoffice/session"
 	"boxoffice/tickets"
 	"boxoffice/tickets/live"
@@ -75,6 +78,21 @@ type Deps struct {
 	Web       fs.FS  // the reference web client served at /; nil serves none
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// TracerProvider starts a server span per request (see traceRequests); nil or a no-op
+	// provider installs no tracing at all.
+	TracerProvider trace.TracerProvider
+
+	// Metrics counts requests, problems and operations (see api/metrics.go); nil counts
+	// nothing, at no cost.
+	Metrics *metrics.Metrics
+
+	// Audit records the events the HTTP layer sees itself (user_created, authz_admin,
+	// authz_fail); nil records nothing.
+	Audit audit.Recorder
+	// Activity reads kept audit events for GET /v1/me/activity and GET /v1/admin/audit; nil
+	// answers them 503 service_unavailable.
+	Activity audit.Reader
 }
 
 // Server is the HTTP API.
@@ -98,6 +116,12 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Audit == nil {
+		d.Audit = audit.Discard
+	}
+	if d.Activity == nil {
+		d.Activity = noActivity{}
+	}
 	if d.CSRF == nil {
 		return nil, errors.New("api: Deps.CSRF is required")
 	}
@@ -120,10 +144,11 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: d, specJSON: sj, jar: jar}
 	routes := &routeTable{}
+	obs := newHTTPObserver(d.Metrics)
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "boxoffice",
 		DisableStartupMessage:   true,
-		ErrorHandler:            errorHandler(d.Logger, routes.allowed),
+		ErrorHandler:            obs.errors(errorHandler(d.Logger, routes.allowed)),
 		BodyLimit:               cfg.BodyLimit,
 		ReadBufferSize:          cfg.HeaderLimit,
 		ReadTimeout:             cfg.ReadTimeout,
@@ -138,20 +163,25 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 		DisablePreParseMultipartForm: true,
 		CaseSensitive:                true,
 	})
-	s.app.Use(recover.New())
-	s.app.Use(accessLog(d.Logger), requestContext(cfg.RequestTimeout), securityHeaders(), identityEncoding())
+	if tracingOn(d.TracerProvider) {
+		s.app.Use(traceRequests(d.TracerProvider)) // outermost: its span ends after the error handler
+	}
+	// accessLog before recover: a panic becomes a 500 it logs and counts.
+	s.app.Use(accessLog(d.Logger, obs), recover.New())
+	s.app.Use(requestContext(cfg.RequestTimeout), securityHeaders(), identityEncoding())
 	if len(cfg.CORSOrigins) > 0 {
 		s.app.Use(corsPolicy(cfg.CORSOrigins))
 	}
 	s.routes()
 	routes.load(s.app)
-	s.app.Server().Handler = unknownMethods(s.app.Server().Handler, routes.allowed)
+	obs.load(s.app)
+	s.app.Server().Handler = unknownMethods(s.app.Server().Handler, routes.allowed, obs)
 	return s, nil
 }
 
 // unknownMethods answers requests whose method Fiber does not know (it would send a plain-text
 // "Invalid http method") with a 405 problem and the Allow header, before Fiber sees them.
-func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string) fasthttp.RequestHandler {
+func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, obs *httpObserver) fasthttp.RequestHandler {
 	known := map[string]bool{}
 	for _, m := range fiber.DefaultMethods {
 		known[m] = true
@@ -161,6 +191,7 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string) f
 			next(fctx)
 			return
 		}
+		start := time.Now()
 		p, _ := problemFor(fiber.ErrMethodNotAllowed)
 		var id [12]byte
 		rand.Read(id[:])
@@ -172,6 +203,7 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string) f
 		fctx.SetStatusCode(p.Status)
 		fctx.SetContentType(mimeProblem)
 		fctx.SetBody(body)
+		obs.unknownMethod(p.Code, p.Status, time.Since(start))
 	}
 }
 

@@ -14,10 +14,14 @@ import (
 
 	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"boxoffice"
 	"boxoffice/accounts"
+	"boxoffice/audit"
+	"boxoffice/audit/redisaudit"
 	"boxoffice/auth"
+	"boxoffice/metrics"
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
 	"boxoffice/tickets"
@@ -90,7 +94,10 @@ type testServerOptions struct {
 	tickets func(tb testing.TB, clock *testClock) tickets.Store
 	log     io.Writer // the server's log, error level only; nil discards it
 	mutate  []func(*accounts.Service)
-	noWeb   bool // build the server without the web client
+	noWeb   bool                 // build the server without the web client
+	tp      trace.TracerProvider // Deps.TracerProvider; nil: no tracing
+	metrics *metrics.Metrics     // Deps.Metrics; nil: no metrics
+	audit   []audit.Recorder     // recorders of audit events besides the Redis store
 }
 
 // buildTestServer is the one place a test server is put together: a throwaway Redis (miniredis
@@ -106,8 +113,18 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	rts := &rtCounter{}
 	rdb.AddHook(rts)
 	clock := &testClock{}
+	// Audit events are kept in the same Redis, through a client of their own (outside rts).
+	ardb, err := session.NewClient(session.ClientConfig{URL: r.URL()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ardb.Close() })
+	events := redisaudit.New(ardb, redisaudit.Config{Now: clock.now})
+	rec := audit.Stamp{Now: clock.now, Next: audit.Recorders(append([]audit.Recorder{
+		&audit.Keeper{Store: events, Now: clock.now, Timeout: 5 * time.Second}}, o.audit...))}
 	scfg := session.DefaultConfig()
 	scfg.Now = clock.now
+	scfg.Audit = rec
 	store, err := session.New(rdb, scfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -120,7 +137,7 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	passwords := auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4)
 	acc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
 		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
-		Devices: auth.NewDeviceTokens(secret)}
+		Devices: auth.NewDeviceTokens(secret), Audit: rec}
 	for _, m := range o.mutate {
 		m(acc)
 	}
@@ -129,7 +146,7 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 		logger = slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	tstore := o.tickets(tb, clock)
-	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store},
+	ticketing := tickets.NewService(tstore, tickets.Config{Now: clock.now, Sessions: sessionCheck{store}, Audit: rec,
 		Payments: map[string]tickets.PaymentProvider{"test": &testpay.Provider{Secret: testWebhookSecret}}})
 	webApp := web.Assets()
 	if o.noWeb {
@@ -150,7 +167,8 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
 		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing, Live: hub, Web: webApp,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
-		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI,
+		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI, TracerProvider: o.tp,
+		Metrics: o.metrics, Audit: rec, Activity: events,
 	})
 	if err != nil {
 		tb.Fatal(err)

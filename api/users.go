@@ -6,13 +6,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"boxoffice/audit"
 	"boxoffice/auth"
 	"boxoffice/session"
 )
 
 // handleCreateUser registers an account: 201 with the user, 409 username_taken, 422 with a
-// message per invalid field.
-func handleCreateUser(users auth.UserStore, passwords *auth.Passwords, now func() time.Time) fiber.Handler {
+// message per invalid field. The new account is recorded (audit.UserCreated).
+func handleCreateUser(users auth.UserStore, passwords *auth.Passwords, now func() time.Time, rec audit.Recorder) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		b, err := readBody(c, "username", "password", "display_name")
 		if err != nil {
@@ -59,6 +60,7 @@ func handleCreateUser(users auth.UserStore, passwords *auth.Passwords, now func(
 		if err := users.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		rec.Record(ctx, audit.Event{Type: audit.UserCreated, UserID: u.ID})
 		c.Status(fiber.StatusCreated)
 		return writeJSON(c, fiber.MIMEApplicationJSON, viewUser(u))
 	}

@@ -19,7 +19,10 @@ const (
 	// UserID is set when the account exists.
 	LoginFail Type = "authn_login_fail"
 	// LoginLock: a sign-in was refused by the attempt throttle before the password was
-	// checked. Reason: the limit spent (account, account_global, network).
+	// checked. Reason: the limit spent (account: this account from this network;
+	// account_global: this account from all networks; device: a known device's own window
+	// once account_global is spent; network: this network over all accounts). UserID is set
+	// for the account limits when the account exists.
 	LoginLock Type = "authn_login_lock"
 	// TokenReuse: a spent refresh token was presented again outside the grace period; the
 	// session is revoked (UserID, SessionID).
@@ -47,6 +50,25 @@ const (
 	OrderCancelled Type = "order_cancelled"
 )
 
+// types is every event type, in the order audit.go declares them.
+var types = []Type{
+	LoginSuccess, LoginFail, LoginLock, TokenReuse, PasswordChange, SessionRevoked, UserCreated,
+	AuthzAdmin, AuthzFail, OrderPaid, OrderRefunded, OrderCancelled,
+}
+
+// Types returns every event type, in a fixed order.
+func Types() []Type { return append([]Type(nil), types...) }
+
+// Known reports whether t is one of the event types (Types).
+func (t Type) Known() bool {
+	for _, k := range types {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
 // Outcome is whether the action succeeded.
 type Outcome string
 
@@ -59,7 +81,7 @@ const (
 // Event is one security-relevant action. It holds identifiers and circumstances only: never a
 // password, token, cookie or key.
 type Event struct {
-	ID        string    `json:"id,omitempty"` // assigned when stored; orders events of one stream
+	ID        string    `json:"id,omitempty"` // unique (NewID); given once (Stamp), the same in every destination
 	Type      Type      `json:"type"`
 	At        time.Time `json:"at"`
 	Outcome   Outcome   `json:"outcome"`
@@ -81,9 +103,11 @@ type Recorder interface {
 	Record(ctx context.Context, e Event)
 }
 
-// Request is the circumstances of the HTTP request an action came from.
+// Request is the circumstances of the HTTP request an action came from. ActorID is the
+// administrator acting, on an administrative route (set once the role is checked), else "".
 type Request struct {
 	IP, UserAgent, RequestID, TraceID string
+	ActorID                           string
 }
 
 type requestKey struct{}
@@ -93,14 +117,33 @@ func WithRequest(ctx context.Context, r Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
-// RequestFrom returns the request ctx carries, or the zero Request.
-func RequestFrom(ctx context.Context) Request {
-	r, _ := ctx.Value(requestKey{}).(Request)
-	return r
+// RequestSource supplies a request's circumstances when an event first needs them, so that
+// requests that record nothing do not pay for them (reading and cleaning headers). It is only
+// asked while the request is being handled.
+type RequestSource interface {
+	AuditRequest() Request
 }
 
-// Fill returns e with the request's circumstances from ctx where e leaves them empty, and At
-// from now when zero.
+// WithRequestSource returns ctx carrying src, for the events recorded under it.
+func WithRequestSource(ctx context.Context, src RequestSource) context.Context {
+	return context.WithValue(ctx, requestKey{}, src)
+}
+
+// RequestFrom returns the request ctx carries (WithRequest, WithRequestSource), or the zero
+// Request.
+func RequestFrom(ctx context.Context) Request {
+	switch v := ctx.Value(requestKey{}).(type) {
+	case Request:
+		return v
+	case RequestSource:
+		return v.AuditRequest()
+	}
+	return Request{}
+}
+
+// Fill returns e with the request's circumstances from ctx where e leaves them empty (ActorID
+// only when the actor is not the event's user), At from now when zero and Outcome Success
+// when empty.
 func Fill(ctx context.Context, e Event, now func() time.Time) Event {
 	r := RequestFrom(ctx)
 	set := func(dst *string, v string) {
@@ -112,6 +155,9 @@ func Fill(ctx context.Context, e Event, now func() time.Time) Event {
 	set(&e.UserAgent, r.UserAgent)
 	set(&e.RequestID, r.RequestID)
 	set(&e.TraceID, r.TraceID)
+	if r.ActorID != e.UserID {
+		set(&e.ActorID, r.ActorID)
+	}
 	if e.At.IsZero() {
 		e.At = now()
 	}

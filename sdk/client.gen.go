@@ -19,6 +19,90 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for ActivityEventOutcome.
+const (
+	ActivityEventOutcomeFailure ActivityEventOutcome = "failure"
+	ActivityEventOutcomeSuccess ActivityEventOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the ActivityEventOutcome enum.
+func (e ActivityEventOutcome) Valid() bool {
+	switch e {
+	case ActivityEventOutcomeFailure:
+		return true
+	case ActivityEventOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventOutcome.
+const (
+	AuditEventOutcomeFailure AuditEventOutcome = "failure"
+	AuditEventOutcomeSuccess AuditEventOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventOutcome enum.
+func (e AuditEventOutcome) Valid() bool {
+	switch e {
+	case AuditEventOutcomeFailure:
+		return true
+	case AuditEventOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventType.
+const (
+	AuditEventTypeAuthnLoginFail      AuditEventType = "authn_login_fail"
+	AuditEventTypeAuthnLoginLock      AuditEventType = "authn_login_lock"
+	AuditEventTypeAuthnLoginSuccess   AuditEventType = "authn_login_success"
+	AuditEventTypeAuthnPasswordChange AuditEventType = "authn_password_change"
+	AuditEventTypeAuthnTokenReuse     AuditEventType = "authn_token_reuse"
+	AuditEventTypeAuthzAdmin          AuditEventType = "authz_admin"
+	AuditEventTypeAuthzFail           AuditEventType = "authz_fail"
+	AuditEventTypeOrderCancelled      AuditEventType = "order_cancelled"
+	AuditEventTypeOrderPaid           AuditEventType = "order_paid"
+	AuditEventTypeOrderRefunded       AuditEventType = "order_refunded"
+	AuditEventTypeSessionRevoked      AuditEventType = "session_revoked"
+	AuditEventTypeUserCreated         AuditEventType = "user_created"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventType enum.
+func (e AuditEventType) Valid() bool {
+	switch e {
+	case AuditEventTypeAuthnLoginFail:
+		return true
+	case AuditEventTypeAuthnLoginLock:
+		return true
+	case AuditEventTypeAuthnLoginSuccess:
+		return true
+	case AuditEventTypeAuthnPasswordChange:
+		return true
+	case AuditEventTypeAuthnTokenReuse:
+		return true
+	case AuditEventTypeAuthzAdmin:
+		return true
+	case AuditEventTypeAuthzFail:
+		return true
+	case AuditEventTypeOrderCancelled:
+		return true
+	case AuditEventTypeOrderPaid:
+		return true
+	case AuditEventTypeOrderRefunded:
+		return true
+	case AuditEventTypeSessionRevoked:
+		return true
+	case AuditEventTypeUserCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CookieSessionResponseTransport.
 const (
 	CookieSessionResponseTransportCookie CookieSessionResponseTransport = "cookie"
@@ -539,6 +623,136 @@ func (e WebhookReceiptOrderStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// ActivityEvent One of the user's security events. Fields that do not apply are absent (an event without a request, such as a payment settled in the background, has no `ip`). It never holds a password, token or the name typed at a refused sign-in.
+type ActivityEvent struct {
+	// At Example: 2026-11-23T21:22:29.459Z
+	At time.Time `json:"at"`
+
+	// CurrentSession Whether `session_id` is the session making this request.
+	//
+	// Example: true
+	CurrentSession bool `json:"current_session"`
+
+	// Id The event's id, the same in the server's audit log.
+	//
+	// Example: wtc2kqb6hc3aj4rrq4wydwatea
+	Id string `json:"id"`
+
+	// Ip The client's address.
+	//
+	// Example: 198.51.100.23
+	Ip *string `json:"ip,omitempty"`
+
+	// Outcome Example: success
+	Outcome ActivityEventOutcome `json:"outcome"`
+
+	// Reason Why, as a lower_snake_case word (see `AuditEventType`).
+	//
+	// Example: logout
+	Reason *string `json:"reason,omitempty"`
+
+	// SessionId The session concerned (the one signed in, ended, or acting).
+	//
+	// Example: sv3fanforhh5mtcxz64bpav3ta
+	SessionId *string `json:"session_id,omitempty"`
+
+	// Target What was acted on, such as an order's id.
+	//
+	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
+	Target *string `json:"target,omitempty"`
+
+	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+	//
+	// Example: authn_login_success
+	Type AuditEventType `json:"type"`
+
+	// UserAgent Example: Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0
+	UserAgent *string `json:"user_agent,omitempty"`
+}
+
+// ActivityEventOutcome Example: success
+type ActivityEventOutcome string
+
+// ActivityList One page of the user's events, newest first, and the cursor of the next page.
+//
+// Example: {"items":[{"at":"2026-11-23T21:22:29.459Z","current_session":true,"id":"wtc2kqb6hc3aj4rrq4wydwatea","ip":"198.51.100.23","outcome":"success","session_id":"sv3fanforhh5mtcxz64bpav3ta","type":"authn_login_success","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"},{"at":"2026-11-23T21:20:02.114Z","current_session":false,"id":"3f6mfo6w2ih3m4jhwqq3zb7hkm","ip":"203.0.113.7","outcome":"failure","reason":"bad_password","type":"authn_login_fail","user_agent":"curl/8.5.0"}],"next_cursor":null}
+type ActivityList struct {
+	Items []ActivityEvent `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` when no event follows this page. Always present.
+	//
+	// Example: MTc5NTQ2ODk0OTQ1OS0w
+	NextCursor *string `json:"next_cursor"`
+}
+
+// AuditEvent A security event as administrators see it. Fields that do not apply are absent. It never holds a password, token or the name typed at a refused sign-in.
+type AuditEvent struct {
+	// ActorId The administrator who acted, when not the user.
+	//
+	// Example: njqxpvmrrl5kxxpqukgdpsxzvi
+	ActorId *string `json:"actor_id,omitempty"`
+
+	// At Example: 2026-11-23T21:22:29.459Z
+	At time.Time `json:"at"`
+
+	// Id Example: wtc2kqb6hc3aj4rrq4wydwatea
+	Id string `json:"id"`
+
+	// Ip Example: 198.51.100.23
+	Ip *string `json:"ip,omitempty"`
+
+	// Outcome Example: success
+	Outcome AuditEventOutcome `json:"outcome"`
+
+	// Reason Example: admin
+	Reason *string `json:"reason,omitempty"`
+
+	// RequestId Example: 5b0e6f1c2d9a4e7f8a3b1c20
+	RequestId *string `json:"request_id,omitempty"`
+
+	// SessionId Example: sv3fanforhh5mtcxz64bpav3ta
+	SessionId *string `json:"session_id,omitempty"`
+
+	// Target Example: b5blo7epogyqyld3otwab7a224
+	Target *string `json:"target,omitempty"`
+
+	// TraceId Example: 4bf92f3577b34da6a3ce929d0e0e4736
+	TraceId *string `json:"trace_id,omitempty"`
+
+	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+	//
+	// Example: authn_login_success
+	Type AuditEventType `json:"type"`
+
+	// UserAgent Example: curl/8.5.0
+	UserAgent *string `json:"user_agent,omitempty"`
+
+	// UserId Whose account the event is about (absent for an unknown user's sign-in).
+	//
+	// Example: b5blo7epogyqyld3otwab7a224
+	UserId *string `json:"user_id,omitempty"`
+}
+
+// AuditEventOutcome Example: success
+type AuditEventOutcome string
+
+// AuditEventType What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+//
+// Example: authn_login_success
+type AuditEventType string
+
+// AuditList One page of events, newest first, and the cursor of the next page.
+//
+// Example: {"items":[{"actor_id":"njqxpvmrrl5kxxpqukgdpsxzvi","at":"2026-11-23T21:30:00.001Z","id":"2zq7k3x5m4fh6nrw5yspd3ojcm","ip":"192.0.2.10","outcome":"success","reason":"admin","request_id":"5b0e6f1c2d9a4e7f8a3b1c20","session_id":"sv3fanforhh5mtcxz64bpav3ta","type":"session_revoked","user_agent":"curl/8.5.0","user_id":"b5blo7epogyqyld3otwab7a224"}],"next_cursor":"MTc5NTQ2ODk0OTQ1OS0w"}
+type AuditList struct {
+	Items []AuditEvent `json:"items"`
+
+	// NextCursor The `cursor` of the next page, or `null` when no event follows. A page filtered by `type` may be short, even empty, and still have one.
+	//
+	// Example: MTc5NTQ2ODk0OTQ1OS0w
+	NextCursor *string `json:"next_cursor"`
 }
 
 // CatalogueId The id of a movie, cinema or hall, chosen by an administrator: 1 to 64 lowercase letters, digits or `-`, starting with a letter or digit.
@@ -1977,6 +2191,11 @@ type HoldRefused = Problem
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
 type InternalError = Problem
 
+// InvalidAuditQuery A `validation_failed` problem, whose `errors` lists every invalid field.
+//
+// Example: {"code":"validation_failed","detail":"One or more fields are invalid.","errors":{"Username":"unknown field","password":"must be at least 8 characters"},"request_id":"e7d48ca68018d2a58ec5bb97","status":422,"title":"Invalid request","type":"urn:boxoffice:problem:validation_failed"}
+type InvalidAuditQuery = ValidationProblem
+
 // InvalidCredentials An RFC 9457 problem details object with boxoffice's extension members.
 //
 // Example: {"code":"token_expired","detail":"Refresh the session to get a new access token.","request_id":"740b220fa8b56b768795951d","status":401,"title":"Access token expired","type":"urn:boxoffice:problem:token_expired"}
@@ -2110,6 +2329,24 @@ type HealthzParams struct {
 
 // ReadyzParams defines parameters for Readyz.
 type ReadyzParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// UserId Only this user's events.
+	UserId *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Type Only events of this type.
+	Type *AuditEventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -2290,6 +2527,18 @@ type GetHoldParams struct {
 
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
+	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListMyActivityParams defines parameters for ListMyActivity.
+type ListMyActivityParams struct {
+	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// XRequestId Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
@@ -2650,6 +2899,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAuditEvents Query the audit trail
+	//
+	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+	//
+	// Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
+	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutCinemaWithBody Create or replace a cinema
 	//
@@ -3128,6 +3384,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyActivity List my security events
+	//
+	// Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
+	//
+	// Corresponds with GET /v1/me/activity (the `ListMyActivity` operationId).
+	ListMyActivity(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMovies List movies
 	//
@@ -3726,6 +3989,23 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReadyzRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAuditEvents Query the audit trail
+//
+// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+//
+// Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
+func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4504,6 +4784,23 @@ func (c *Client) GetHold(ctx context.Context, id HoldId, params *GetHoldParams, 
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMyActivity List my security events
+//
+// Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
+//
+// Corresponds with GET /v1/me/activity (the `ListMyActivity` operationId).
+func (c *Client) ListMyActivity(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyActivityRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5453,6 +5750,111 @@ func NewReadyzRequest(server string, params *ReadyzParams) (*http.Request, error
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
+func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6800,6 +7202,87 @@ func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) 
 	return req, nil
 }
 
+// NewListMyActivityRequest constructs an http.Request for the ListMyActivity method
+func NewListMyActivityRequest(server string, params *ListMyActivityParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/activity")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListMoviesRequest constructs an http.Request for the ListMovies method
 func NewListMoviesRequest(server string, params *ListMoviesParams) (*http.Request, error) {
 	var err error
@@ -8095,6 +8578,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// ListAuditEventsWithResponse Query the audit trail
+	//
+	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
+	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
+
 	// PutCinemaWithBodyWithResponse Create or replace a cinema
 	//
 	// Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
@@ -8596,6 +9088,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ListMyActivityWithResponse List my security events
+	//
+	// Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/activity (the `ListMyActivity` operationId).
+	ListMyActivityWithResponse(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*ListMyActivityResponse, error)
 
 	// ListMoviesWithResponse List movies
 	//
@@ -9447,6 +9948,133 @@ func (r ReadyzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAuditEventsResponse200Headers the declared response headers of an HTTP 200 response for ListAuditEvents
+type ListAuditEventsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse401Headers the declared response headers of an HTTP 401 response for ListAuditEvents
+type ListAuditEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ListAuditEventsResponse403Headers the declared response headers of an HTTP 403 response for ListAuditEvents
+type ListAuditEventsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse422Headers the declared response headers of an HTTP 422 response for ListAuditEvents
+type ListAuditEventsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse500Headers the declared response headers of an HTTP 500 response for ListAuditEvents
+type ListAuditEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse503Headers the declared response headers of an HTTP 503 response for ListAuditEvents
+type ListAuditEventsResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListAuditEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidAuditQuery
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAuditEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAuditEventsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListAuditEventsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAuditEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAuditEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditEventsResponse) GetJSON200() *AuditList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON422() *InvalidAuditQuery {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12450,6 +13078,119 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+// ListMyActivityResponse200Headers the declared response headers of an HTTP 200 response for ListMyActivity
+type ListMyActivityResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListMyActivityResponse401Headers the declared response headers of an HTTP 401 response for ListMyActivity
+type ListMyActivityResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      *string
+}
+
+// ListMyActivityResponse422Headers the declared response headers of an HTTP 422 response for ListMyActivity
+type ListMyActivityResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListMyActivityResponse500Headers the declared response headers of an HTTP 500 response for ListMyActivity
+type ListMyActivityResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListMyActivityResponse503Headers the declared response headers of an HTTP 503 response for ListMyActivity
+type ListMyActivityResponse503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListMyActivityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ActivityList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *InvalidListPage
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMyActivityResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyActivityResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListMyActivityResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyActivityResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMyActivityResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyActivityResponse) GetJSON200() *ActivityList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMyActivityResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMyActivityResponse) GetApplicationproblemJSON422() *InvalidListPage {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListMyActivityResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMyActivityResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMyActivityResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyActivityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyActivityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyActivityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyActivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListMoviesResponse200Headers the declared response headers of an HTTP 200 response for ListMovies
 type ListMoviesResponse200Headers struct {
 	XRequestId *string
@@ -14812,6 +15553,21 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, params *Re
 	return ParseReadyzResponse(rsp)
 }
 
+// ListAuditEventsWithResponse Query the audit trail
+//
+// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
+func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error) {
+	rsp, err := c.ListAuditEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditEventsResponse(rsp)
+}
+
 // PutCinemaWithBodyWithResponse Create or replace a cinema
 //
 // Creates the cinema with this id (`201`) or replaces its name, city and time zone (`200`); its halls are managed with `PUT /v1/admin/halls/{id}`. The answer is the cinema with its halls. `time_zone` must be an IANA zone name. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header). Invalid fields, the path's id included, get `422 validation_failed`.
@@ -15492,6 +16248,21 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, params *Get
 		return nil, err
 	}
 	return ParseGetMeResponse(rsp)
+}
+
+// ListMyActivityWithResponse List my security events
+//
+// Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/activity (the `ListMyActivity` operationId).
+func (c *ClientWithResponses) ListMyActivityWithResponse(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*ListMyActivityResponse, error) {
+	rsp, err := c.ListMyActivity(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyActivityResponse(rsp)
 }
 
 // ListMoviesWithResponse List movies
@@ -16377,6 +17148,151 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReadyzResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
+func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidAuditQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAuditEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAuditEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAuditEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListAuditEventsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAuditEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAuditEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -19932,6 +20848,134 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetMeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMyActivityResponse parses an HTTP response from a ListMyActivityWithResponse call
+func ParseListMyActivityResponse(rsp *http.Response) (*ListMyActivityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyActivityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ActivityList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidListPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMyActivityResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyActivityResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListMyActivityResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyActivityResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMyActivityResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -11,8 +11,9 @@ import (
 // runDurable runs a script that revokes or rotates and, when Config.RevocationReplicas is set,
 // waits on the same connection (WAIT) until that many replicas hold its writes, so that an
 // acknowledged logout survives a failover to a replica. Fewer acknowledgements within
-// RevocationWait give ErrUnavailable: the client retries, and every such script is idempotent.
-// Without replicas configured it is run.
+// RevocationWait give ErrUnavailable, with the script's reply (what it did stands on the
+// primary, and is recorded): the client retries, and every such script is idempotent. Without
+// replicas configured it is run.
 func (s *Store) runDurable(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) (reply, error) {
 	if s.cfg.RevocationReplicas <= 0 {
 		return s.run(ctx, op, sc, keys, args...)
@@ -40,7 +41,9 @@ func (s *Store) runDurable(ctx context.Context, op string, sc *redis.Script, key
 		return reply{}, err
 	}
 	if n, _ := acks.Int64(); n < int64(s.cfg.RevocationReplicas) {
-		return reply{}, fmt.Errorf("%w: %s acknowledged by %d of %d replicas", ErrUnavailable, op, n, s.cfg.RevocationReplicas)
+		// The script ran on the primary: its reply goes back with the error, so that what it
+		// did is recorded (audit) although the client is told to retry.
+		return r, fmt.Errorf("%w: %s acknowledged by %d of %d replicas", ErrUnavailable, op, n, s.cfg.RevocationReplicas)
 	}
 	return r, nil
 }

@@ -18,6 +18,8 @@ import (
 //	<p>{u:<uid>}:nets           zset   SHA-256 of networks the user signed in from, by time (ms)
 //	<p>username:<sha256>        string look-alike skeleton of a canonical username -> user id
 //	<p>throttle:<kind>:<sha256> string login attempts in the current window
+//	<p>{u:<uid>}:audit          stream the user's security events (audit/redisaudit writes them)
+//	<p>audit                    stream every user's security events (audit/redisaudit)
 //	<p>fiber:<key>              any    state of Fiber middlewares (gofiber/storage/redis)
 type keys struct{ prefix string }
 

@@ -51,6 +51,9 @@ func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	r, err := s.runDurable(ctx, "create", s.sc.create, []string{
 		s.keys.session(n.UserID, n.ID), s.keys.index(n.UserID), s.keys.revoked(n.UserID, n.ID),
 		s.keys.user(n.UserID), s.keys.nets(n.UserID)}, args...)
+	if r.status == "ok" { // with err too: the replicas lag, the evictions are done
+		s.revokedEvents(ctx, n.UserID, ReasonLimit, r.strings(1)...)
+	}
 	if err != nil {
 		return Session{}, err
 	}
@@ -213,6 +216,9 @@ func (s *Store) ChangePassword(ctx context.Context, c PasswordChange) (Session, 
 		s.keys.session(uid, c.NewSessionID), s.keys.index(uid),
 	}, s.nowMS(), s.keys.tag(uid), c.SessionID, c.NewSessionID, c.OldHash, c.NewHash, c.RefreshHash,
 		ms(c.AccessExpiresAt), s.cfg.IdleTTL.Milliseconds(), s.cfg.RevocationPad.Milliseconds())
+	if rep.status == "ok" { // with err too: the replicas lag, the revocations are done
+		s.revokedEvents(ctx, uid, ReasonPassword, rep.strings(2)...)
+	}
 	if err != nil {
 		return Session{}, 0, err
 	}
@@ -306,6 +312,9 @@ func (s *Store) Rotate(ctx context.Context, r Rotation) (Rotated, error) {
 		s.nowMS(), s.cfg.IdleTTL.Milliseconds(), sid, r.PresentedHash, r.SuccessorHash,
 		r.RequestID, s.cfg.RefreshGrace.Milliseconds(), ms(r.AccessExpiresAt), s.cfg.RevocationPad.Milliseconds(),
 		MaxRotations)
+	if rep.status == "reused" { // with err too: the replicas lag, the revocation is done
+		s.revokedEvents(ctx, uid, ReasonReused, sid)
+	}
 	if err != nil {
 		return Rotated{}, err
 	}

@@ -38,6 +38,9 @@ func (s *Store) Revoke(ctx context.Context, uid, callerSID, targetSID, reason st
 		s.keys.session(uid, csid), s.keys.revoked(uid, csid),
 		s.keys.session(uid, targetSID), s.keys.revoked(uid, targetSID), s.keys.index(uid),
 	}, s.nowMS(), callerSID, targetSID, s.cfg.RevocationPad.Milliseconds(), reason)
+	if n, _ := r.int(0); r.status == "ok" && n == 1 { // with err too: the replicas lag, it is done
+		s.revokedEvents(ctx, uid, reason, targetSID)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,6 +68,9 @@ func (s *Store) RevokeAll(ctx context.Context, uid, callerSID, reason string) (i
 	r, err := s.runDurable(ctx, "revoke_all", s.sc.revokeAll,
 		[]string{s.keys.session(uid, csid), s.keys.revoked(uid, csid), s.keys.index(uid)},
 		s.nowMS(), s.keys.tag(uid), s.cfg.RevocationPad.Milliseconds(), reason, callerSID)
+	if r.status == "ok" { // with err too: the replicas lag, the revocations are done
+		s.revokedEvents(ctx, uid, reason, r.strings(1)...)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"boxoffice/audit"
 )
 
 // Session is one signed-in device of a user.
@@ -121,6 +123,9 @@ type Config struct {
 	// KnownNetwork); default 90 days.
 	KnownNetworkTTL time.Duration
 	Now             func() time.Time
+	// Audit records an audit.SessionRevoked event for every session a call revokes; nil
+	// records nothing.
+	Audit audit.Recorder
 }
 
 // DefaultConfig returns the documented defaults.

@@ -169,6 +169,9 @@ func leftovers() error {
 			errs = append(errs, fmt.Errorf("boxoffice %s (pid %d, log %s) still running after the tests", p.base, p.cmd.Process.Pid, p.log))
 			(&deployment{procs: []*process{p}}).stop()
 		}
+		if len(p.plain) > 0 {
+			errs = append(errs, fmt.Errorf("boxoffice %s (pid %d) wrote lines that are not JSON:\n%s", p.base, p.cmd.Process.Pid, strings.Join(p.plain, "\n")))
+		}
 	}
 	started.Unlock()
 	children, err := sessiontest.Children()
@@ -198,6 +201,7 @@ type process struct {
 	cmd       *exec.Cmd
 	log       string
 	done      chan struct{} // closed once the process has exited and been waited for
+	plain     []string      // the lines of its log that are not JSON, read when it exited
 }
 
 // deploy starts n instances for one test (stopped when it ends) and waits until they are ready.
@@ -207,7 +211,7 @@ func deploy(t *testing.T, n int, redisURL string, env map[string]string) *deploy
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.stop)
+	t.Cleanup(func() { d.stop(); d.checkJSON(t) })
 	return d
 }
 
@@ -279,7 +283,7 @@ func launch(dir, redisURL string, extra map[string]string) (*process, error) {
 	started.Lock()
 	started.procs = append(started.procs, p)
 	started.Unlock()
-	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
+	go func() { cmd.Wait(); logf.Close(); p.plain = plainLines(p.log); close(p.done) }()
 	return p, nil
 }
 

@@ -265,13 +265,17 @@ func TestTrustOwnerNotLockedOut(t *testing.T) {
 }
 
 // TestTrustSessionCapProtectsRedis: one account signs in 120 times and fills each session's data
-// to its limit against a Redis with 2 MB of memory and noeviction. Its sessions stay capped at
-// 50 (the least recently used revoked) and its data at 256 KiB in all, so Redis never fills:
-// no answer is 503, and another user signs in and writes data afterwards.
+// to its limit against a Redis with 2 MB of memory (and 128 KiB for a small audit trail) and
+// noeviction. Its sessions stay capped at 50 (the least recently used revoked) and its data at
+// 256 KiB in all, so Redis never fills: no answer is 503, and another user signs in and writes
+// data afterwards.
 func TestTrustSessionCapProtectsRedis(t *testing.T) {
-	r := sessiontest.StartServer(t, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
+	r := sessiontest.StartServer(t, "--maxmemory", "2176kb", "--maxmemory-policy", "noeviction")
+	// The audit trail shares the Redis, bounded per user and in all (the global stream holds up
+	// to about 100 entries more than its bound): a trail this small fits in the 128 KiB.
 	d := deploy(t, 2, r.URL(), map[string]string{"BOXOFFICE_REGISTER_MAX_PER_IP": "0",
-		"BOXOFFICE_LOGIN_MAX_PER_IP": "100000"})
+		"BOXOFFICE_LOGIN_MAX_PER_IP": "100000", "BOXOFFICE_AUDIT_MAX_PER_USER": "10",
+		"BOXOFFICE_AUDIT_MAX_EVENTS": "100"})
 	name, pw := newUser(t, d.inst(0))
 	value := `"` + strings.Repeat("x", 15000) + `"`
 	var first tokens

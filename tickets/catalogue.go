@@ -236,11 +236,26 @@ func (s *Service) CreateScreening(ctx context.Context, sc Screening) (Screening,
 // CancelScreening cancels a screening, ends its holds (HoldCancelled) and cancels and refunds
 // every confirmed order for it. ErrNotFound when missing; cancelling twice is not an error.
 func (s *Service) CancelScreening(ctx context.Context, id string) error {
+	scheduled := false
+	if s.cfg.Audit != nil { // was it this call that cancelled it? (see recordScreeningCancelled)
+		sc, err := s.store.Screening(ctx, id)
+		if err != nil {
+			return err
+		}
+		scheduled = sc.Status == ScreeningScheduled
+	}
 	if err := s.store.CancelScreening(ctx, id); err != nil {
 		return err
 	}
+	refunds, err := s.store.Refunds(ctx, id)
+	if err != nil {
+		return nil // the cancellation stands; the janitor sends its refunds
+	}
+	if scheduled {
+		s.recordScreeningCancelled(ctx, refunds)
+	}
 	// Best effort: the janitor sends the refunds that are still pending later.
-	_ = s.sendScreeningRefunds(ctx, id)
+	_ = s.sendScreeningRefunds(ctx, refunds)
 	return nil
 }
 

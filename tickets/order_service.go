@@ -89,6 +89,7 @@ func (s *Service) finish(ctx context.Context, ord Order, result PaymentResult, r
 	if err != nil {
 		return FinishOrderResult{}, err
 	}
+	s.recordSettled(ctx, ord, res.Order)
 	if rf := res.Order.Refund; rf != nil && rf.Status == RefundPending {
 		// Best effort: the janitor sends refunds that are still pending later.
 		if err := s.sendRefund(ctx, *rf); err == nil {
@@ -145,6 +146,7 @@ func (s *Service) CancelOrder(ctx context.Context, o Owner, id string) (Order, e
 	if err != nil {
 		return Order{}, err
 	}
+	s.recordCancelled(ctx, o.SessionID, ord)
 	if rf := ord.Refund; rf != nil && rf.Status == RefundPending {
 		if err := s.sendRefund(ctx, *rf); err == nil {
 			if again, err := s.store.Order(ctx, id); err == nil {

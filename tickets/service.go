@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"boxoffice/audit"
 )
 
 // Config is the ticketing policy. Zero values take the documented defaults.
@@ -30,6 +32,8 @@ type Config struct {
 	// KeyLease: how long a request owns its idempotency key before a retry may take the order
 	// over (after a crash); default 15s.
 	KeyLease time.Duration
+	// Audit records orders paid, refunded and cancelled (see events.go); nil records nothing.
+	Audit audit.Recorder
 }
 
 // Service is the ticketing domain over a Store: catalogue browsing and administration, seat

@@ -97,12 +97,8 @@ func (s *Service) sendRefund(ctx context.Context, rf Refund) error {
 	return s.store.RefundSucceeded(ctx, rf.ID, ref)
 }
 
-// sendScreeningRefunds sends the refunds a screening's cancellation recorded.
-func (s *Service) sendScreeningRefunds(ctx context.Context, screeningID string) error {
-	list, err := s.store.Refunds(ctx, screeningID)
-	if err != nil {
-		return err
-	}
+// sendScreeningRefunds sends those of a screening's refunds (list) that are pending.
+func (s *Service) sendScreeningRefunds(ctx context.Context, list []Refund) error {
 	for _, rf := range list {
 		if rf.Status == RefundPending {
 			if err := s.sendRefund(ctx, rf); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"boxoffice/tracing"
 )
 
 // config is every setting, read once from the environment at startup.
@@ -64,6 +66,9 @@ type config struct {
 	LogLevel        slog.Level
 
 	DebugAddr string // where pprof listens (loopback only); "" disables
+	// MetricsAddr is where Prometheus metrics are served (/metrics), never the API's port; ""
+	// disables them (nothing is counted).
+	MetricsAddr string
 
 	RevocationReplicas int
 	RevocationWait     time.Duration
@@ -89,8 +94,17 @@ type config struct {
 	EventsHeartbeat       time.Duration // comment line on an idle stream
 	MaxStreams            int           // open streams per instance
 
+	// The audit trail: its JSON lines, and what Redis keeps for GET /v1/me/activity and
+	// GET /v1/admin/audit.
+	AuditLog        string        // "stderr", "stdout", "off" or a file path (appended to, 0600)
+	AuditMaxPerUser int           // events kept per user
+	AuditMaxEvents  int           // events kept in all (approximately)
+	AuditRetention  time.Duration // no event older is kept or shown
+
 	// ClockOffset shifts this instance's clock (tests of clock skew between instances only).
 	ClockOffset time.Duration
+
+	Tracing tracing.Config // the OTEL_* variables: OpenTelemetry tracing, off unless they ask
 }
 
 // externalRedis reports whether a Redis to connect to is configured (else: embedded).
@@ -205,7 +219,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisPoolSize:   num("REDIS_POOL_SIZE", 0, 0),
 		HashConcurrency: num("BOXOFFICE_HASH_CONCURRENCY", 4, 1),
 
-		DebugAddr: str("BOXOFFICE_DEBUG_ADDR", ""),
+		DebugAddr:   str("BOXOFFICE_DEBUG_ADDR", ""),
+		MetricsAddr: str("BOXOFFICE_METRICS_ADDR", ""),
 
 		RevocationReplicas: num("BOXOFFICE_REVOCATION_REPLICAS", 0, 0),
 		RevocationWait:     dur("BOXOFFICE_REVOCATION_WAIT", 200*time.Millisecond, time.Millisecond),
@@ -223,6 +238,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		EventsRetention:       dur("BOXOFFICE_EVENTS_RETENTION", 15*time.Minute, time.Second),
 		EventsHeartbeat:       dur("BOXOFFICE_EVENTS_HEARTBEAT", 15*time.Second, 100*time.Millisecond),
 		MaxStreams:            num("BOXOFFICE_MAX_STREAMS", 10000, 1),
+
+		AuditLog:        str("BOXOFFICE_AUDIT_LOG", "stderr"),
+		AuditMaxPerUser: num("BOXOFFICE_AUDIT_MAX_PER_USER", 100, 1),
+		AuditMaxEvents:  num("BOXOFFICE_AUDIT_MAX_EVENTS", 100000, 1),
+		AuditRetention:  dur("BOXOFFICE_AUDIT_RETENTION", 2160*time.Hour, time.Minute),
 
 		CancelCutoff:     dur("BOXOFFICE_CANCEL_CUTOFF", 2*time.Hour, time.Second),
 		PaymentGrace:     dur("BOXOFFICE_PAYMENT_GRACE", 30*time.Second, time.Second),
@@ -256,6 +276,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		host, _, err := net.SplitHostPort(c.DebugAddr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 			bad("BOXOFFICE_DEBUG_ADDR=%q must be a loopback host:port (pprof must not be public)", c.DebugAddr)
+		}
+	}
+	if c.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		_, apiPort, _ := net.SplitHostPort(c.Addr)
+		switch {
+		case err != nil:
+			bad("BOXOFFICE_METRICS_ADDR=%q must be host:port or :port", c.MetricsAddr)
+		case port == apiPort && port != "0":
+			bad("BOXOFFICE_METRICS_ADDR=%q must not be the API's port (BOXOFFICE_ADDR=%q): metrics are served on a listener of their own", c.MetricsAddr, c.Addr)
 		}
 	}
 	switch v := getenv("BOXOFFICE_TEST_PAYMENTS"); v {
@@ -362,6 +392,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.PreviousSecrets = append(c.PreviousSecrets, []byte(p))
 	}
+
+	c.Tracing = tracing.ConfigFromEnv(getenv, bad)
 
 	if len(problems) > 0 {
 		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))

@@ -14,23 +14,36 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	redisstorage "github.com/gofiber/storage/redis/v3"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"boxoffice"
 	"boxoffice/accounts"
 	"boxoffice/api"
+	"boxoffice/audit/redisaudit"
 	"boxoffice/auth"
+	"boxoffice/metrics"
 	"boxoffice/session"
 	"boxoffice/tickets"
 	"boxoffice/tickets/demo"
 	"boxoffice/tickets/live"
 	"boxoffice/tickets/live/redisbroker"
+	"boxoffice/tracing"
 	"boxoffice/web"
 )
 
 // run is the whole program: it reads the configuration once, wires the dependencies and serves
-// until ctx is cancelled. args may be empty (serve), "healthcheck" or "admin ..." (see
-// adminCommand).
+// until ctx is cancelled. args may be empty (serve), "healthcheck", "admin ..." (see
+// adminCommand), "demo-data", "version" or "help" (see usage).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "--help":
+			usage(stdout)
+			return nil
+		case "version", "--version":
+			return versionCommand(stdout)
+		}
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -45,10 +58,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "demo-data":
 			return demoDataCommand(ctx, cfg, stdout)
 		default:
-			return fmt.Errorf("unknown command %q (commands: serve, healthcheck, admin, demo-data)", args[0])
+			return fmt.Errorf("unknown command %q (commands: serve, healthcheck, admin, demo-data, version, help; see boxoffice --help)", args[0])
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logs := slog.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if cfg.Tracing.Enabled {
+		logs = tracing.LogHandler(logs) // trace_id and span_id on the lines of traced requests
+	}
+	log := slog.New(logs)
+	// go-redis prints its own plain-text lines on stderr through one process-wide logger; this is
+	// the one global we set, so that every line is JSON (at most 10 a second).
+	session.RouteClientLogs(log, 10)
+	logConfig(log, cfg)
+	tp, clientTP, stopTracing, err := startTracing(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // last: flushes the spans of the final requests
 
 	redisURL := cfg.RedisURL
 	if !cfg.externalRedis() {
@@ -83,8 +109,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer rdb.Close()
+	if clientTP != nil {
+		if err := session.InstrumentTracing(rdb, clientTP); err != nil {
+			return err
+		}
+	}
 
-	tstore, err := openTickets(ctx, cfg, clock(cfg), log)
+	tstore, err := openTickets(ctx, cfg, clock(cfg), log, clientTP)
 	if err != nil {
 		return err
 	}
@@ -97,7 +128,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); hub.Run(hctx) }()
 	defer func() { stopHub(); <-hubDone }()
-	srv, store, ticketing, err := newServer(cfg, rdb, tstore, hub, log)
+	m := newMetrics(cfg, rdb, tstore, hub) // nil without BOXOFFICE_METRICS_ADDR
+	auditOut, closeAudit, err := openAuditLog(cfg.AuditLog, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	srv, store, ticketing, err := newServer(cfg, rdb, tstore, hub, log, tp, m, auditOut)
 	if err != nil {
 		return err
 	}
@@ -125,7 +162,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("redis is not reachable yet; answering 503 until it is", "err", err)
 	}
 	cancel()
-	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", !cfg.externalRedis())
+	log.Info("listening", "addr", ln.Addr().String(), "embedded_redis", !cfg.externalRedis(),
+		"docs", docsURL(ln.Addr()), "version", readBuild().short())
 	if cfg.ClockOffset != 0 {
 		log.Warn("BOXOFFICE_CLOCK_OFFSET shifts this instance's clock; it exists for tests", "offset", cfg.ClockOffset.String())
 	}
@@ -134,6 +172,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := startDebug(ctx, cfg.DebugAddr, log); err != nil {
 			return err
 		}
+	}
+	if m != nil {
+		stopMetrics, err := startMetrics(cfg.MetricsAddr, m, log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener (BOXOFFICE_METRICS_ADDR): %w", err)
+		}
+		defer stopMetrics() // after the API's shutdown: the drain stays visible to scrapes
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -158,9 +204,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// newServer wires the domain packages and the HTTP API over one Redis client.
-func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub *live.Hub, log *slog.Logger) (*api.Server, *session.Store, *tickets.Service, error) {
+// newServer wires the domain packages and the HTTP API over one Redis client. auditOut is the
+// audit stream's destination (nil: off).
+func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub *live.Hub, log *slog.Logger, tp trace.TracerProvider, m *metrics.Metrics, auditOut io.Writer) (*api.Server, *session.Store, *tickets.Service, error) {
 	now := clock(cfg)
+	kept := redisaudit.New(rdb, redisaudit.Config{MaxPerUser: cfg.AuditMaxPerUser, MaxEvents: cfg.AuditMaxEvents,
+		Retention: cfg.AuditRetention, Now: now})
+	events := newAuditRecorder(auditOut, kept, log, now, m) // every audit event goes here: its stream, Redis, the metrics
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
 		Key: cfg.JWTSecret, PreviousKeys: cfg.PreviousSecrets,
@@ -181,11 +231,15 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 	scfg.MaxUserDataBytes = cfg.UserDataMaxBytes
 	scfg.MaxSessions = cfg.MaxSessions
 	scfg.Now = now
+	scfg.Audit = events
 	store, err := session.New(rdb, scfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ticketing := newTickets(cfg, tstore, store, now)
+	if m != nil {
+		m.RegisterSessionsEstimate(store.EstimateSessions)
+	}
+	ticketing := newTickets(cfg, tstore, store, now, events)
 	users := store.Users()
 	passwords := auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU()))
 	acc := &accounts.Service{
@@ -196,7 +250,7 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 			PerAccount: cfg.LoginMaxPerAccount, PerAccountGlobal: cfg.LoginMaxPerAccountGlobal,
 			PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
 		},
-		Log: log, Now: now,
+		Log: log, Now: now, Audit: events,
 	}
 	srv, err := api.NewServer(api.Config{
 		RequestTimeout:     cfg.RequestTimeout,
@@ -223,6 +277,11 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 		Now:       now,
 		Tickets:   ticketing,
 		Live:      hub,
+
+		TracerProvider: tp,
+		Metrics:        m,
+		Audit:          events,
+		Activity:       kept,
 	})
 	return srv, store, ticketing, err
 }

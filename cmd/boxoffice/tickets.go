@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"boxoffice/audit"
 	"boxoffice/session"
 	"boxoffice/tickets"
 	"boxoffice/tickets/demo"
@@ -16,10 +19,11 @@ import (
 )
 
 // openTickets opens the ticketing store: PostgreSQL at DATABASE_URL (migrated at start-up;
-// safe when many instances start at once), else the embedded SQLite, with a warning.
-func openTickets(ctx context.Context, cfg config, now func() time.Time, log *slog.Logger) (tickets.Store, error) {
+// safe when many instances start at once), else the embedded SQLite, with a warning. tp, when
+// not nil, traces PostgreSQL's statements.
+func openTickets(ctx context.Context, cfg config, now func() time.Time, log *slog.Logger, tp trace.TracerProvider) (tickets.Store, error) {
 	if cfg.DatabaseURL != "" {
-		st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns)})
+		st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns), TracerProvider: tp})
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL (DATABASE_URL): %w", err)
 		}
@@ -40,16 +44,17 @@ func openTickets(ctx context.Context, cfg config, now func() time.Time, log *slo
 	return st, nil
 }
 
-// newTickets is the ticketing service over store, with sessions as its session check and the
-// configured payment providers.
-func newTickets(cfg config, store tickets.Store, sessions *session.Store, now func() time.Time) *tickets.Service {
+// newTickets is the ticketing service over store, with sessions as its session check, the
+// configured payment providers, and events as the recorder of orders' audit events (nil
+// records none).
+func newTickets(cfg config, store tickets.Store, sessions *session.Store, now func() time.Time, events audit.Recorder) *tickets.Service {
 	var check tickets.SessionChecker
 	if sessions != nil {
 		check = sessionCheck{sessions}
 	}
 	return tickets.NewService(store, tickets.Config{HoldTTL: cfg.HoldTTL, MaxSeatsPerHold: cfg.MaxSeatsPerHold,
 		Now: now, Sessions: check, Payments: paymentProviders(cfg), CancelCutoff: cfg.CancelCutoff,
-		PaymentGrace: cfg.PaymentGrace, KeyLease: cfg.IdempotencyLease})
+		PaymentGrace: cfg.PaymentGrace, KeyLease: cfg.IdempotencyLease, Audit: events})
 }
 
 // paymentProviders are the payment methods orders can be paid with: "test" (tickets/testpay)
@@ -109,12 +114,12 @@ func demoDataCommand(ctx context.Context, cfg config, stdout io.Writer) error {
 	if cfg.DatabaseURL == "" && cfg.SQLitePath == "" {
 		return fmt.Errorf("demo-data needs DATABASE_URL or BOXOFFICE_SQLITE_PATH: the in-memory database lives only inside a running server (which loads the demo catalogue itself)")
 	}
-	store, err := openTickets(ctx, cfg, time.Now, nil)
+	store, err := openTickets(ctx, cfg, time.Now, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	n, err := demo.Load(ctx, newTickets(cfg, store, nil, time.Now), time.Now())
+	n, err := demo.Load(ctx, newTickets(cfg, store, nil, time.Now, nil), time.Now())
 	if err != nil {
 		return err
 	}

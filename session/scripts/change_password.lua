@@ -4,7 +4,8 @@
 -- KEYS: user, caller session, caller revoked, new session, index.
 -- ARGV: now, key tag, caller sid, new sid, expected password hash, new password hash,
 --       new refresh hash, access expiry of the new token, idle_ms, pad_ms.
--- Returns {'ok', fields, revoked} | {'changed'} | {'revoked', reason} | {'expired'}.
+-- Returns {'ok', fields, revoked, ids of the other sessions revoked} | {'changed'} |
+--         {'revoked', reason} | {'expired'}.
 --   'changed': the stored hash is no longer the one the caller verified (a concurrent change).
 -- It also bumps the user's credential epoch 'ce', so a login that verified the old password
 -- before this ran cannot create its session after it (see create.lua). The caller's old id is
@@ -14,7 +15,7 @@
 local now, tag, osid, nsid = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local idle, pad = tonumber(ARGV[9]), tonumber(ARGV[10])
 local nf = redis.call('HGETALL', KEYS[4])
-if #nf > 0 and hmap(nf).rh == ARGV[7] then return {'ok', nf, 0} end
+if #nf > 0 and hmap(nf).rh == ARGV[7] then return {'ok', nf, 0, {}} end
 local f = redis.call('HGETALL', KEYS[2])
 if #f == 0 then return gone(KEYS[3]) end
 local m = hmap(f)
@@ -36,5 +37,5 @@ redis.call('HSET', KEYS[4], unpack(copy))
 redis.call('HSET', KEYS[4], 'rh', ARGV[7], 'atx', ARGV[8])
 slide(KEYS[4], KEYS[5], nsid, hmap(redis.call('HGETALL', KEYS[4])), now, idle)
 revoke(KEYS[2], KEYS[3], KEYS[5], osid, m, now, pad, 'password_changed:' .. nsid)
-local n = revoke_index(tag, KEYS[5], nsid, now, pad, 'password_changed')
-return {'ok', redis.call('HGETALL', KEYS[4]), n + 1}
+local n, ids = revoke_index(tag, KEYS[5], nsid, now, pad, 'password_changed')
+return {'ok', redis.call('HGETALL', KEYS[4]), n + 1, ids}

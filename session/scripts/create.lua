@@ -3,7 +3,7 @@
 -- KEYS: session, index, revoked, user, known networks.
 -- ARGV: now, sid, ie, rh, credential epoch, max sessions, key tag, pad_ms, network ('' = none),
 --       network_ttl_ms, then field/value pairs.
--- Returns {'ok', fields, evicted} | {'exists'} | {'revoked', reason} | {'stale'}.
+-- Returns {'ok', fields, ids of the sessions evicted} | {'exists'} | {'revoked', reason} | {'stale'}.
 --   * A retry (go-redis running it twice) is a no-op the second time: the session already holds
 --     this refresh hash; and if it was revoked in between (logout-all), its marker stops the
 --     retry from recreating it.
@@ -18,14 +18,14 @@ local reason = redis.call('GET', KEYS[3])
 if reason then return {'revoked', reason} end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], 'rh') == ARGV[4] then
-    return {'ok', redis.call('HGETALL', KEYS[1]), 0}
+    return {'ok', redis.call('HGETALL', KEYS[1]), {}}
   end
   return {'exists'}
 end
 if (redis.call('HGET', KEYS[4], 'ce') or '0') ~= ARGV[5] then return {'stale'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
 local live = redis.call('ZRANGE', KEYS[2], 0, -1)
-local evicted, excess = 0, #live - tonumber(ARGV[6]) + 1
+local evicted, excess = {}, #live - tonumber(ARGV[6]) + 1
 if excess > 0 then
   local by = {}
   for i, id in ipairs(live) do
@@ -41,7 +41,7 @@ if excess > 0 then
     local atx = redis.call('HGET', key, 'atx')
     if atx then
       revoke(key, tag .. 'r:' .. id, KEYS[2], id, {atx = atx}, now, pad, 'session_limit')
-      evicted = evicted + 1
+      evicted[#evicted + 1] = id
     else
       redis.call('ZREM', KEYS[2], id)
     end

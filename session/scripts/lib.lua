@@ -76,10 +76,10 @@ end
 
 -- revoke_index revokes every session in the user's index except keep ('' keeps none), building
 -- the keys from the user's key tag (every key of one user shares it, so one script can reach
--- them all in one Cluster slot), and returns how many it revoked. Its cost is bounded by the
--- per-user session cap.
+-- them all in one Cluster slot), and returns how many it revoked and their ids. Its cost is
+-- bounded by the per-user session cap.
 local function revoke_index(tag, index, keep, now, pad, reason)
-  local n = 0
+  local n, ids = 0, {}
   for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if sid ~= keep then
       local key = tag .. 's:' .. sid
@@ -87,12 +87,13 @@ local function revoke_index(tag, index, keep, now, pad, reason)
       if atx then
         revoke(key, tag .. 'r:' .. sid, index, sid, {atx = atx}, now, pad, reason)
         n = n + 1
+        ids[n] = sid
       else
         redis.call('ZREM', index, sid)
       end
     end
   end
-  return n
+  return n, ids
 end
 
 -- server_ms is Redis' own clock in Unix milliseconds. Scripts decide with the caller's clock;

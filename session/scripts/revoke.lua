@@ -1,9 +1,10 @@
 -- revoke ends one session of a user, after checking that the caller's session is live.
 -- KEYS: caller session, caller revoked, target session, target revoked, index.
 -- ARGV: now, caller sid ('' = no caller check, for administrators), target sid, pad_ms, reason.
--- Returns {'ok'} | {'not_found'} | {'revoked', reason} | {'expired'} (the last two about the
--- caller). Revoking an already revoked session of the same user answers 'ok' (idempotent), and
--- so does a caller logging itself out when its session is already gone.
+-- Returns {'ok', 1} when it revoked the session, {'ok'} | {'not_found'} | {'revoked', reason} |
+-- {'expired'} (the last two about the caller). Revoking an already revoked session of the same
+-- user answers {'ok'} (idempotent), and so does a caller logging itself out when its session is
+-- already gone.
 local now, csid, tsid, pad = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 if csid ~= '' then
   local f = redis.call('HGETALL', KEYS[1])
@@ -21,7 +22,7 @@ if csid ~= '' then
   end
   if csid == tsid then
     revoke(KEYS[1], KEYS[2], KEYS[5], csid, m, now, pad, ARGV[5])
-    return {'ok'}
+    return {'ok', 1}
   end
 end
 local t = redis.call('HGETALL', KEYS[3])
@@ -36,4 +37,4 @@ if due(tm, now) then
   return {'not_found'}
 end
 revoke(KEYS[3], KEYS[4], KEYS[5], tsid, tm, now, pad, ARGV[5])
-return {'ok'}
+return {'ok', 1}

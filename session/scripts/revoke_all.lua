@@ -1,7 +1,7 @@
 -- revoke_all ends every session of one user in one atomic step (logout-all, admin revoke-all).
 -- KEYS: caller session, caller revoked, index.
 -- ARGV: now, key tag, pad_ms, reason, caller sid ('' = no caller check, for administrators).
--- Returns {'ok', number of sessions revoked} | {'revoked', reason} | {'expired'}.
+-- Returns {'ok', number of sessions revoked, their ids} | {'revoked', reason} | {'expired'}.
 -- A retry after a logout-all that went through is not refused: the caller's own marker says
 -- "<reason>:<time>", and a retry by the caller answers 'ok' (0 revoked), so a client whose
 -- answer was lost (or whose revocation was not yet acknowledged by a replica) can retry until it
@@ -18,11 +18,13 @@ if csid ~= '' then
     if not (r and string.match(r, '^' .. reason .. ':%d+$')) then return gone(KEYS[2]) end
     local ttl = redis.call('PTTL', KEYS[2])
     if ttl > 0 then redis.call('SET', KEYS[2], r, 'PX', ttl) end
-    return {'ok', 0}
+    return {'ok', 0, {}}
   end
   local m = hmap(f)
   if due(m, now) then return expire(KEYS[1], KEYS[3], csid) end
   revoke(KEYS[1], KEYS[2], KEYS[3], csid, m, now, pad, reason .. ':' .. int(now))
   n = 1
 end
-return {'ok', n + revoke_index(tag, KEYS[3], '', now, pad, reason)}
+local others, ids = revoke_index(tag, KEYS[3], '', now, pad, reason)
+if n == 1 then table.insert(ids, 1, csid) end
+return {'ok', n + others, ids}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"boxoffice/tickets"
 )
@@ -24,6 +25,9 @@ type Options struct {
 	// LockPerScreening is a baseline for benchmarks: serialise every hold of a screening with an
 	// advisory lock (the pattern we improve on); never set in production.
 	LockPerScreening bool
+	// TracerProvider, when set, traces every SQL statement run under a recording span as a
+	// child span (SQL text, never argument values; see tracing.go); nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Store is tickets.Store over a PostgreSQL connection pool. Every time it uses comes from the
@@ -69,6 +73,9 @@ func connect(ctx context.Context, url string, o Options) (*Store, error) {
 		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	} else if cfg.ConnConfig.ConnectTimeout <= 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if o.TracerProvider != nil {
+		cfg.ConnConfig.Tracer = newQueryTracer(o.TracerProvider, cfg.ConnConfig)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -470,6 +470,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/activity": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my security events
+         * @description Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
+         */
+        get: operations["listMyActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/session": {
         parameters: {
             query?: never;
@@ -1484,6 +1510,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query the audit trail
+         * @description Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1718,6 +1770,163 @@ export interface components {
             /** @description Whether this is the session of the access token used for the request. */
             current: boolean;
             data: components["schemas"]["SessionData"];
+        };
+        /**
+         * @description What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+         * @example authn_login_success
+         * @enum {string}
+         */
+        AuditEventType: "authn_login_success" | "authn_login_fail" | "authn_login_lock" | "authn_token_reuse" | "authn_password_change" | "session_revoked" | "user_created" | "authz_admin" | "authz_fail" | "order_paid" | "order_refunded" | "order_cancelled";
+        /** @description One of the user's security events. Fields that do not apply are absent (an event without a request, such as a payment settled in the background, has no `ip`). It never holds a password, token or the name typed at a refused sign-in. */
+        ActivityEvent: {
+            /**
+             * @description The event's id, the same in the server's audit log.
+             * @example wtc2kqb6hc3aj4rrq4wydwatea
+             */
+            id: string;
+            type: components["schemas"]["AuditEventType"];
+            /**
+             * Format: date-time
+             * @example 2026-11-23T21:22:29.459Z
+             */
+            at: string;
+            /**
+             * @example success
+             * @enum {string}
+             */
+            outcome: "success" | "failure";
+            /**
+             * @description Why, as a lower_snake_case word (see `AuditEventType`).
+             * @example logout
+             */
+            reason?: string;
+            /**
+             * @description The client's address.
+             * @example 198.51.100.23
+             */
+            ip?: string;
+            /** @example Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0 */
+            user_agent?: string;
+            /**
+             * @description The session concerned (the one signed in, ended, or acting).
+             * @example sv3fanforhh5mtcxz64bpav3ta
+             */
+            session_id?: string;
+            /**
+             * @description Whether `session_id` is the session making this request.
+             * @example true
+             */
+            current_session: boolean;
+            /**
+             * @description What was acted on, such as an order's id.
+             * @example order_c36an57rkc7uepxc2iwy2sq5lq
+             */
+            target?: string;
+        };
+        /**
+         * @description One page of the user's events, newest first, and the cursor of the next page.
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "wtc2kqb6hc3aj4rrq4wydwatea",
+         *           "type": "authn_login_success",
+         *           "at": "2026-11-23T21:22:29.459Z",
+         *           "outcome": "success",
+         *           "ip": "198.51.100.23",
+         *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+         *           "session_id": "sv3fanforhh5mtcxz64bpav3ta",
+         *           "current_session": true
+         *         },
+         *         {
+         *           "id": "3f6mfo6w2ih3m4jhwqq3zb7hkm",
+         *           "type": "authn_login_fail",
+         *           "at": "2026-11-23T21:20:02.114Z",
+         *           "outcome": "failure",
+         *           "reason": "bad_password",
+         *           "ip": "203.0.113.7",
+         *           "user_agent": "curl/8.5.0",
+         *           "current_session": false
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        ActivityList: {
+            items: components["schemas"]["ActivityEvent"][];
+            /**
+             * @description The `cursor` of the next page, or `null` when no event follows this page. Always present.
+             * @example MTc5NTQ2ODk0OTQ1OS0w
+             */
+            next_cursor: string | null;
+        };
+        /** @description A security event as administrators see it. Fields that do not apply are absent. It never holds a password, token or the name typed at a refused sign-in. */
+        AuditEvent: {
+            /** @example wtc2kqb6hc3aj4rrq4wydwatea */
+            id: string;
+            type: components["schemas"]["AuditEventType"];
+            /**
+             * Format: date-time
+             * @example 2026-11-23T21:22:29.459Z
+             */
+            at: string;
+            /**
+             * @example success
+             * @enum {string}
+             */
+            outcome: "success" | "failure";
+            /** @example admin */
+            reason?: string;
+            /**
+             * @description Whose account the event is about (absent for an unknown user's sign-in).
+             * @example b5blo7epogyqyld3otwab7a224
+             */
+            user_id?: string;
+            /** @example sv3fanforhh5mtcxz64bpav3ta */
+            session_id?: string;
+            /**
+             * @description The administrator who acted, when not the user.
+             * @example njqxpvmrrl5kxxpqukgdpsxzvi
+             */
+            actor_id?: string;
+            /** @example b5blo7epogyqyld3otwab7a224 */
+            target?: string;
+            /** @example 198.51.100.23 */
+            ip?: string;
+            /** @example curl/8.5.0 */
+            user_agent?: string;
+            /** @example 5b0e6f1c2d9a4e7f8a3b1c20 */
+            request_id?: string;
+            /** @example 4bf92f3577b34da6a3ce929d0e0e4736 */
+            trace_id?: string;
+        };
+        /**
+         * @description One page of events, newest first, and the cursor of the next page.
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "2zq7k3x5m4fh6nrw5yspd3ojcm",
+         *           "type": "session_revoked",
+         *           "at": "2026-11-23T21:30:00.001Z",
+         *           "outcome": "success",
+         *           "reason": "admin",
+         *           "user_id": "b5blo7epogyqyld3otwab7a224",
+         *           "session_id": "sv3fanforhh5mtcxz64bpav3ta",
+         *           "actor_id": "njqxpvmrrl5kxxpqukgdpsxzvi",
+         *           "ip": "192.0.2.10",
+         *           "user_agent": "curl/8.5.0",
+         *           "request_id": "5b0e6f1c2d9a4e7f8a3b1c20"
+         *         }
+         *       ],
+         *       "next_cursor": "MTc5NTQ2ODk0OTQ1OS0w"
+         *     }
+         */
+        AuditList: {
+            items: components["schemas"]["AuditEvent"][];
+            /**
+             * @description The `cursor` of the next page, or `null` when no event follows. A page filtered by `type` may be short, even empty, and still have one.
+             * @example MTc5NTQ2ODk0OTQ1OS0w
+             */
+            next_cursor: string | null;
         };
         /**
          * @description A session in a list: a `Session` without its `data` (`GET /v1/session` returns the current session's data).
@@ -3334,6 +3543,29 @@ export interface components {
                 "application/problem+json": components["schemas"]["ValidationProblem"];
             };
         };
+        /** @description `user_id` is not a user id, `type` is not an event type, `limit` is not an integer from 1 to 100, `cursor` is not a `next_cursor` the API returned, or one of them is given more than once (`validation_failed`); `errors` has a message under each. */
+        InvalidAuditQuery: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:boxoffice:problem:validation_failed",
+                 *       "title": "Invalid request",
+                 *       "status": 422,
+                 *       "detail": "One or more fields are invalid.",
+                 *       "code": "validation_failed",
+                 *       "request_id": "5b0e6f1c2d9a4e7f8a3b1c20",
+                 *       "errors": {
+                 *         "type": "must be an event type"
+                 *       }
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["ValidationProblem"];
+            };
+        };
         /** @description The patch is not a JSON object, or one of its top-level keys is empty, longer than 128 bytes or contains control characters (`invalid_session_data`). */
         InvalidSessionData: {
             headers: {
@@ -4481,6 +4713,49 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMyActivity: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["PageLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+                 */
+                cursor?: components["parameters"]["PageCursor"];
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the user's events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["InvalidListPage"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -6675,6 +6950,57 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this user's events.
+                 * @example b5blo7epogyqyld3otwab7a224
+                 */
+                user_id?: string;
+                /** @description Only events of this type. */
+                type?: components["schemas"]["AuditEventType"];
+                /**
+                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["PageLimit"];
+                /**
+                 * @description Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
+                 * @example MTc5NTQ2ODk0OTQ1OS5zdjNmYW5mb3JoaDVtdGN4ejY0YnBhdjN0YQ
+                 */
+                cursor?: components["parameters"]["PageCursor"];
+            };
+            header?: {
+                /**
+                 * @description Optional correlation id, echoed in the `X-Request-Id` response header and in problems' `request_id`. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is ignored and replaced with a random id (not rejected).
+                 * @example 3f2c9e1a-checkout-7
+                 */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidAuditQuery"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
