@@ -35,6 +35,7 @@ var (
 type ThrottledError struct {
 	RetryAfter time.Duration
 	limit      string // the throttle kind whose window is spent
+	repeat     bool   // not the window's first refusal (session.Reservation.First)
 }
 
 func (e *ThrottledError) Error() string {
@@ -66,8 +67,9 @@ type SessionStore interface {
 // Throttle counts attempts per subject in fixed windows, atomically across instances
 // (session.Throttle).
 type Throttle interface {
-	// Reserve takes one attempt; false with the time until the window ends when spent.
-	Reserve(ctx context.Context, kind, subject string, limit int, window time.Duration) (bool, time.Duration, error)
+	// Reserve takes one attempt; when the window is spent it refuses it, with the time until
+	// the window ends and whether this is the window's first refusal.
+	Reserve(ctx context.Context, kind, subject string, limit int, window time.Duration) (session.Reservation, error)
 	// Release gives a reserved attempt back, or with reset clears the subject's window.
 	Release(ctx context.Context, kind, subject string, reset bool) error
 }
@@ -119,9 +121,9 @@ type Service struct {
 	Limits        Limits
 	Log           *slog.Logger     // default: discard
 	Now           func() time.Time // default time.Now
-	// Audit records sign-ins, refused sign-ins, password changes and refresh-token reuse
-	// (audit.LoginSuccess, LoginFail, LoginLock, PasswordChange, TokenReuse); nil records
-	// nothing.
+	// Audit records sign-ins, refused sign-ins and password changes (audit.LoginSuccess,
+	// LoginFail, LoginLock, PasswordChange; refresh-token reuse is recorded by the session
+	// store); nil records nothing.
 	Audit audit.Recorder
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 
 	"boxoffice/audit"
-	"boxoffice/auth"
-	"boxoffice/session"
 )
 
 // limitReasons name the throttle windows in the audit vocabulary (audit.LoginLock).
@@ -33,7 +31,8 @@ type loginTrace struct {
 
 // recordLogin records the outcome of a sign-in: authn_login_success, authn_login_fail (a
 // wrong password, an unknown user, a password changed meanwhile) or authn_login_lock (a spent
-// throttle window). Failures of the service itself (Redis, hashing capacity) are not the
+// throttle window; Repeat unless it is the window's first refusal, so that the stores keep one
+// per window and subject). Failures of the service itself (Redis, hashing capacity) are not the
 // credentials' outcome and record nothing. The attempted username is never recorded: it may
 // be a password typed in the wrong field; an unknown user leaves UserID empty.
 func (s *Service) recordLogin(ctx context.Context, in LoginInput, t loginTrace, g Grant, err error) {
@@ -44,6 +43,7 @@ func (s *Service) recordLogin(ctx context.Context, in LoginInput, t loginTrace, 
 		e.UserID, e.SessionID = g.Session.UserID, g.Session.ID
 	case errors.As(err, &te):
 		e.Type, e.Outcome, e.Reason = audit.LoginLock, audit.Failure, limitReasons[te.limit]
+		e.Repeat = te.repeat // the window's first refusal is kept; the others are only logged and counted
 		if te.limit == kindIP {
 			e.UserID = "" // about the network, not the account
 		} else if e.UserID == "" && t.canon != "" {
@@ -84,13 +84,4 @@ func (s *Service) recordPasswordChange(ctx context.Context, in PasswordInput, g 
 		return
 	}
 	s.record(ctx, e)
-}
-
-// recordRefresh records a refresh token's reuse (authn_token_reuse); the session it revoked is
-// recorded by the session store.
-func (s *Service) recordRefresh(ctx context.Context, rt auth.RefreshToken, err error) {
-	if errors.Is(err, session.ErrRefreshReused) {
-		s.record(ctx, audit.Event{Type: audit.TokenReuse, Outcome: audit.Failure, UserID: rt.UserID,
-			SessionID: rt.SessionID})
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"boxoffice/accounts"
 	"boxoffice/audit"
+	"boxoffice/audit/redisaudit"
 	"boxoffice/auth"
 	"boxoffice/session"
 	"boxoffice/session/sessiontest"
@@ -197,7 +198,7 @@ func TestRefreshReuseEvents(t *testing.T) {
 		t.Fatalf("after reuse: %v", err)
 	}
 	got := rec.take()
-	if s := summary(got); s != "session_revoked/success/token_reuse authn_token_reuse/failure/" {
+	if s := summary(got); s != "authn_token_reuse/failure/ session_revoked/success/token_reuse" {
 		t.Fatalf("events: %s", s)
 	}
 	for _, e := range got {
@@ -281,5 +282,90 @@ func TestRevocationEvents(t *testing.T) {
 	if got[0].SessionID != s2.Session.ID || got[1].SessionID != s3.Session.ID || got[2].SessionID != s4.Session.ID ||
 		got[2].ActorID != "admin-id" || got[2].RequestID != "req-2" || got[0].ActorID != "" {
 		t.Fatalf("events %+v", got)
+	}
+}
+
+// TestLockRepeats: every throttled sign-in is recorded (the stream and the metrics count them
+// all), but only the first refusal of each window and subject is kept: the later ones are
+// repeats, which a Keeper leaves out of Redis, so a client hammering a spent window cannot
+// flood the global stream. Each limit (account on a network, network, account-wide, device)
+// has its own first.
+func TestLockRepeats(t *testing.T) {
+	f, rec := auditFixture(t, accounts.Limits{PerAccount: 2, PerAccountGlobal: 4, PerIP: 6, Window: time.Hour}, 50)
+	kr := sessiontest.Start(t)
+	rdb, err := session.NewClient(session.ClientConfig{URL: kr.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	kept := redisaudit.New(rdb, redisaudit.Config{})
+	f.svc.Audit = audit.Stamp{Next: audit.Recorders{rec, &audit.Keeper{Store: kept}}}
+	u := f.register(t, "hal", "hal-password-1")
+	home := f.login(t, "hal", "hal-password-1", "198.51.100.1")
+	rec.take()
+	guess := func(ip, device string) error {
+		_, err := f.svc.Login(f.ctx, accounts.LoginInput{Username: "hal", Password: "guess-guess", IP: ip, DeviceToken: device})
+		return err
+	}
+	locks := func() (first, repeat string) {
+		var fs, rs []string
+		for _, e := range rec.take() {
+			if e.Type == audit.LoginLock {
+				if e.Repeat {
+					rs = append(rs, e.Reason)
+				} else {
+					fs = append(fs, e.Reason)
+				}
+			}
+		}
+		return strings.Join(fs, " "), strings.Join(rs, " ")
+	}
+	// The account on one network: 2 guesses, then 5 refusals.
+	for range 7 {
+		guess("203.0.113.1", "")
+	}
+	if first, repeat := locks(); first != "account" || repeat != "account account account account" {
+		t.Fatalf("account window: first %q, repeats %q", first, repeat)
+	}
+	// A second network spends the account-wide window (4): its next refusals are the
+	// account_global window's, whose first is kept once, whatever the network.
+	for range 2 {
+		guess("203.0.113.2", "")
+	}
+	rec.take()
+	guess("203.0.113.3", "")
+	guess("203.0.113.4", "")
+	guess("203.0.113.3", "")
+	if first, repeat := locks(); first != "account_global" || repeat != "account_global account_global" {
+		t.Fatalf("account-wide window: first %q, repeats %q", first, repeat)
+	}
+	// The owner's device goes on under its own window, which has its own first refusal.
+	for i := range 4 {
+		guess(fmt.Sprint("192.0.2.", 10+i), home.DeviceToken)
+	}
+	if first, repeat := locks(); first != "device" || repeat != "device" {
+		t.Fatalf("device window: first %q, repeats %q", first, repeat)
+	}
+	// A network over its limit (6 attempts on 203.0.113.5, whatever the accounts).
+	for i := range 9 {
+		f.svc.Login(f.ctx, accounts.LoginInput{Username: fmt.Sprint("nobody", i), Password: "x-password", IP: "203.0.113.5"})
+	}
+	if first, repeat := locks(); first != "network" || repeat != "network network" {
+		t.Fatalf("network window: first %q, repeats %q", first, repeat)
+	}
+	// Redis keeps one lock per window and subject.
+	all, err := kept.Events(f.ctx, audit.Query{Type: audit.LoginLock, Page: audit.Page{Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range all.Events {
+		if e.Repeat || (e.UserID != u.ID) != (e.Reason == "network") {
+			t.Fatalf("kept %+v", e)
+		}
+		got = append(got, e.Reason)
+	}
+	if strings.Join(got, " ") != "network device account_global account" {
+		t.Fatalf("kept locks, newest first: %v", got)
 	}
 }

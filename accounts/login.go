@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"errors"
-	"time"
 
 	"boxoffice/auth"
 	"boxoffice/session"
@@ -73,15 +72,15 @@ func (s *Service) login(ctx context.Context, in LoginInput, t *loginTrace) (Gran
 		t.userID = u.ID
 		return err
 	}
-	ok, retry, err := s.Throttle.Reserve(ctx, kindAccount, account, l.PerAccountGlobal, l.Window)
+	r, err := s.Throttle.Reserve(ctx, kindAccount, account, l.PerAccountGlobal, l.Window)
 	switch {
 	case err != nil:
-	case ok:
+	case r.OK:
 		taken = append(taken, bucket{kindAccount, account, l.PerAccountGlobal})
 	default:
 		var own []bucket
 		if err = lookup(); err == nil {
-			own, err = s.known(ctx, u, in, network, retry)
+			own, err = s.known(ctx, u, in, network, r)
 		}
 		if err == nil {
 			if own, err = s.reserve(ctx, own...); err == nil {
@@ -122,9 +121,9 @@ func (s *Service) login(ctx context.Context, in LoginInput, t *loginTrace) (Gran
 // come from a device token issued to this user, or from a network the user created a session
 // from, and it then draws from that device's own window (returned; a network's own window is the
 // account-on-this-network one, already reserved). Otherwise it returns a *ThrottledError with
-// the account window's retry.
-func (s *Service) known(ctx context.Context, u auth.User, in LoginInput, network string, retry time.Duration) ([]bucket, error) {
-	refused := &ThrottledError{RetryAfter: retry, limit: kindAccount}
+// the account window's refusal r.
+func (s *Service) known(ctx context.Context, u auth.User, in LoginInput, network string, r session.Reservation) ([]bucket, error) {
+	refused := &ThrottledError{RetryAfter: r.RetryAfter, limit: kindAccount, repeat: !r.First}
 	if u.ID == "" {
 		return nil, refused
 	}

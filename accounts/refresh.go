@@ -13,16 +13,11 @@ import (
 // request that was in flight during several rotations) gets the current token again and a new
 // access token, without rotating; any other rotated token revokes the session as stolen
 // (session.ErrRefreshReused). requestID must be unique per HTTP request: it makes a script
-// that go-redis runs twice idempotent. A reuse is recorded (Audit: audit.TokenReuse). It returns
+// that go-redis runs twice idempotent. A reuse is recorded by the session store (with the
+// revocation it causes, also when the replicas lag and this returns ErrUnavailable). It returns
 // session.ErrRefreshReused, *session.RotationBusyError, session.ErrRevoked, session.ErrExpired or
 // session.ErrUnavailable.
 func (s *Service) Refresh(ctx context.Context, rt auth.RefreshToken, requestID string) (Grant, error) {
-	g, err := s.refresh(ctx, rt, requestID)
-	s.recordRefresh(ctx, rt, err)
-	return g, err
-}
-
-func (s *Service) refresh(ctx context.Context, rt auth.RefreshToken, requestID string) (Grant, error) {
 	next := s.RefreshTokens.Next(rt)
 	access, exp, err := s.Tokens.Issue(rt.UserID, rt.SessionID)
 	if err != nil {

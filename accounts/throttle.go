@@ -26,9 +26,9 @@ const (
 // closed). On success it returns the buckets taken.
 func (s *Service) reserve(ctx context.Context, bs ...bucket) ([]bucket, error) {
 	for i, b := range bs {
-		ok, retry, err := s.Throttle.Reserve(ctx, b.kind, b.subject, b.limit, s.limits().Window)
-		if err == nil && !ok {
-			err = &ThrottledError{RetryAfter: retry, limit: b.kind}
+		r, err := s.Throttle.Reserve(ctx, b.kind, b.subject, b.limit, s.limits().Window)
+		if err == nil && !r.OK {
+			err = &ThrottledError{RetryAfter: r.RetryAfter, limit: b.kind, repeat: !r.First}
 		}
 		if err != nil {
 			s.release(ctx, bs[:i], false)

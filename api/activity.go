@@ -131,7 +131,9 @@ func optionalCursor(next string) *string {
 }
 
 // activityView is one of the caller's events: what happened, when, from where; never who
-// else acted (an administrator) nor internal ids.
+// else acted (an administrator) nor internal ids. The IP and user agent are shown only for
+// what the user did: an event another person caused (ActorID set: an administrator revoking
+// a session, cancelling a screening) carries that person's, which the user must not see.
 type activityView struct {
 	ID             string    `json:"id"`
 	Type           string    `json:"type"`
@@ -146,9 +148,13 @@ type activityView struct {
 }
 
 func viewActivity(e audit.Event, currentSID string) activityView {
-	return activityView{ID: e.ID, Type: string(e.Type), At: e.At.UTC().Truncate(time.Millisecond),
+	v := activityView{ID: e.ID, Type: string(e.Type), At: e.At.UTC().Truncate(time.Millisecond),
 		Outcome: string(e.Outcome), Reason: e.Reason, IP: e.IP, UserAgent: e.UserAgent, SessionID: e.SessionID,
 		CurrentSession: e.SessionID != "" && e.SessionID == currentSID, Target: e.Target}
+	if e.ActorID != "" && e.ActorID != e.UserID {
+		v.IP, v.UserAgent = "", ""
+	}
+	return v
 }
 
 type activityPageView struct {

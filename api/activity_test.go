@@ -160,7 +160,7 @@ func TestAdminAudit(t *testing.T) {
 	if resp.StatusCode != 403 || problemCode(b) != "forbidden" {
 		t.Fatalf("non-admin: %d %s", resp.StatusCode, b)
 	}
-	if resp, b := ts.call(t, "DELETE", "/v1/admin/users/"+w.cID+"/sessions", w.a.AccessToken, ""); resp.StatusCode != 204 {
+	if resp, b := ts.call(t, "DELETE", "/v1/admin/users/"+w.cID+"/sessions", w.a.AccessToken, "", "User-Agent", "admin-console/7"); resp.StatusCode != 204 {
 		t.Fatalf("revoke carol: %d %s", resp.StatusCode, b)
 	}
 
@@ -183,6 +183,18 @@ func TestAdminAudit(t *testing.T) {
 	if json.Unmarshal(b, &revoked) != nil || len(revoked.Items) != 1 || revoked.Items[0].ActorID != w.aID ||
 		revoked.Items[0].UserID != w.cID || revoked.Items[0].SessionID != w.c1.SessionID {
 		t.Fatalf("revocations: %s", b)
+	}
+	if revoked.Items[0].UserAgent != "admin-console/7" || revoked.Items[0].IP == "" {
+		t.Fatalf("the revocation shows administrators where it came from: %s", b)
+	}
+	// Carol sees that an administrator ended her session, not from where nor who.
+	again := ts.signInAgain(t, "carol")
+	resp, b = ts.call(t, "GET", "/v1/me/activity", again.AccessToken, "")
+	var mine activityPage
+	if resp.StatusCode != 200 || json.Unmarshal(b, &mine) != nil || len(mine.Items) < 2 || mine.Items[1].Type != "session_revoked" ||
+		mine.Items[1].Reason != "admin" || mine.Items[1].IP != "" || mine.Items[1].UserAgent != "" ||
+		strings.Contains(string(b), "admin-console") || strings.Contains(string(b), w.aID) {
+		t.Fatalf("carol's activity shows the administrator: %d %s", resp.StatusCode, b)
 	}
 	var uses activityPage
 	_, b = ts.call(t, "GET", "/v1/admin/audit?type=authz_admin", w.a.AccessToken, "")

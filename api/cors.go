@@ -16,8 +16,10 @@ func corsPolicy(origins []string) fiber.Handler {
 		AllowOrigins:     strings.Join(origins, ","),
 		AllowCredentials: true,
 		AllowMethods:     "GET,HEAD,POST,PUT,PATCH,DELETE",
-		AllowHeaders:     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-CSRF-Token, X-Request-Id",
-		ExposeHeaders: "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id, " +
+		// traceparent and tracestate let a browser app's traces continue here (tracing on).
+		AllowHeaders: "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-CSRF-Token, X-Request-Id, " +
+			"traceparent, tracestate",
+		ExposeHeaders: "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id, X-Trace-Id, " +
 			"Session-Idle-Expires-At, Session-Absolute-Expires-At, Idempotent-Replayed",
 		MaxAge: 600,
 	})

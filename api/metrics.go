@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"boxoffice/audit"
 	"boxoffice/auth"
 	"boxoffice/metrics"
 	"boxoffice/session"
@@ -212,7 +213,7 @@ func unavailableCause(ctx context.Context, err error) string {
 		return "hash_busy"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return "timeout"
-	case errors.Is(err, session.ErrUnavailable):
+	case errors.Is(err, session.ErrUnavailable), errors.Is(err, audit.ErrUnavailable):
 		return "redis"
 	case errors.Is(err, tickets.ErrUnavailable):
 		return "database"

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
+	"boxoffice/audit"
 	"boxoffice/auth"
 	"boxoffice/metrics"
 	"boxoffice/session"
@@ -172,6 +173,7 @@ func TestUnavailableCause(t *testing.T) {
 	}{
 		{bg, fmt.Errorf("%w: ping: dial tcp: refused", session.ErrUnavailable), "redis"},
 		{bg, fmt.Errorf("%w: connection refused", tickets.ErrUnavailable), "database"},
+		{bg, fmt.Errorf("%w: xrevrange: connection refused", audit.ErrUnavailable), "redis"},
 		{bg, errDraining, "draining"},
 		{bg, live.ErrClosed, "draining"},
 		{bg, live.ErrTooManyStreams, "streams_full"},

@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"boxoffice/audit"
 	"boxoffice/tickets"
 )
 
@@ -28,7 +29,10 @@ func handlePaymentWebhook(t *tickets.Service) fiber.Handler {
 		if len(raw) > maxWebhookBody {
 			return errBodyTooLarge
 		}
-		o, err := t.PaymentWebhook(c.UserContext(), c.Get(headerSignature), raw)
+		// The events this records (order paid, cancelled) are the buyer's: the provider's IP
+		// and user agent are not theirs, and are left out.
+		ctx := audit.WithRequest(c.UserContext(), audit.Request{RequestID: requestID(c), TraceID: traceID(c.UserContext())})
+		o, err := t.PaymentWebhook(ctx, c.Get(headerSignature), raw)
 		if err != nil {
 			return err
 		}

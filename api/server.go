@@ -117,7 +117,7 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Audit == nil {
-		d.Audit = audit.Discard
+		d.Audit = audit.Discard{}
 	}
 	if d.Activity == nil {
 		d.Activity = noActivity{}

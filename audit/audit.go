@@ -22,7 +22,8 @@ const (
 	// checked. Reason: the limit spent (account: this account from this network;
 	// account_global: this account from all networks; device: a known device's own window
 	// once account_global is spent; network: this network over all accounts). UserID is set
-	// for the account limits when the account exists.
+	// for the account limits when the account exists. Every refusal but the first of its
+	// window is a Repeat.
 	LoginLock Type = "authn_login_lock"
 	// TokenReuse: a spent refresh token was presented again outside the grace period; the
 	// session is revoked (UserID, SessionID).
@@ -94,6 +95,10 @@ type Event struct {
 	UserAgent string    `json:"user_agent,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
 	TraceID   string    `json:"trace_id,omitempty"`
+	// Repeat marks a repeat, in the same throttle window, of an event already kept (an
+	// authn_login_lock after the window's first): the stream and the metrics take it, a Keeper
+	// does not keep it.
+	Repeat bool `json:"repeat,omitempty"`
 }
 
 // Recorder takes events. Record never fails the action it describes: a recorder that cannot
@@ -178,4 +183,7 @@ func (rs Recorders) Record(ctx context.Context, e Event) {
 }
 
 // Discard is a Recorder that keeps nothing.
-var Discard Recorder = Recorders(nil)
+type Discard struct{}
+
+// Record implements Recorder.
+func (Discard) Record(context.Context, Event) {}

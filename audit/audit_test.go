@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,13 +106,113 @@ func TestKeeper(t *testing.T) {
 	}
 	m.err = errors.New("redis down")
 	k.Record(ctx, audit.Event{Type: audit.LoginFail})
-	k.Record(ctx, audit.Event{Type: audit.LoginFail})
+	k.Record(ctx, audit.Event{Type: audit.LoginFail}) // skipped: the Keeper pauses after a failure
 	if k.Failures() != 2 {
 		t.Fatalf("Failures = %d, want 2", k.Failures())
 	}
-	if n := strings.Count(logBuf.String(), `"level":"WARN","msg":"audit event not kept"`); n != 2 {
-		t.Fatalf("%d warnings, want one per failure:\n%s", n, logBuf.String())
+	if n := strings.Count(logBuf.String(), `"level":"WARN","msg":"audit event not kept"`); n != 1 {
+		t.Fatalf("%d warnings, want one for the failed write:\n%s", n, logBuf.String())
 	}
+	if n := strings.Count(logBuf.String(), `"level":"WARN","msg":"audit events not kept: writes paused after a failure"`); n != 1 {
+		t.Fatalf("%d warnings, want one for the skipped event:\n%s", n, logBuf.String())
+	}
+}
+
+// hanging is a Store that answers only when the write's deadline has passed (Redis
+// blackholed), or at once with nil once up.
+type hanging struct {
+	calls atomic.Int64
+	up    atomic.Bool
+}
+
+func (h *hanging) Append(ctx context.Context, e audit.Event) error {
+	h.calls.Add(1)
+	if h.up.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestKeeperPausesAfterFailure: after a failed write the Keeper skips the Store for Pause
+// (application clock), so a request recording many events while Redis hangs waits for one
+// write's deadline, not one per event; every skipped event is a failure, each run of them
+// logged once; after the pause it tries again; repeats are never written nor failures.
+func TestKeeperPausesAfterFailure(t *testing.T) {
+	h := &hanging{}
+	var logBuf syncBuffer
+	var offset atomic.Int64
+	now := func() time.Time { return fixed.Add(time.Duration(offset.Load())) }
+	k := &audit.Keeper{Store: h, Timeout: 50 * time.Millisecond, Now: now, Log: slog.New(slog.NewJSONHandler(&logBuf, nil))}
+	ctx := context.Background()
+	burst := func(n int) time.Duration {
+		start := time.Now()
+		for range n {
+			k.Record(ctx, audit.Event{Type: audit.OrderCancelled, UserID: "u"})
+		}
+		return time.Since(start)
+	}
+	if d := burst(20); h.calls.Load() != 1 || d > 20*50*time.Millisecond/2 {
+		t.Fatalf("20 events with the store hanging: %d writes tried, %s; want 1 write", h.calls.Load(), d)
+	}
+	if k.Failures() != 20 {
+		t.Fatalf("Failures = %d, want 20", k.Failures())
+	}
+	offset.Add(int64(999 * time.Millisecond))
+	burst(3)
+	if h.calls.Load() != 1 || k.Failures() != 23 {
+		t.Fatalf("within the pause: %d writes, %d failures; want 1 and 23", h.calls.Load(), k.Failures())
+	}
+	offset.Add(int64(time.Second))
+	burst(5) // one write tried, it fails, the other 4 are skipped
+	if h.calls.Load() != 2 || k.Failures() != 28 {
+		t.Fatalf("after the pause: %d writes, %d failures; want 2 and 28", h.calls.Load(), k.Failures())
+	}
+	logs := logBuf.String()
+	if n := strings.Count(logs, `"msg":"audit event not kept"`); n != 2 {
+		t.Fatalf("%d failed-write warnings, want 2:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, `"msg":"audit events not kept: writes paused after a failure"`); n != 2 {
+		t.Fatalf("%d skipped-run warnings, want one per run (2):\n%s", n, logs)
+	}
+	h.up.Store(true)
+	offset.Add(int64(2 * time.Second))
+	burst(3)
+	k.Record(ctx, audit.Event{Type: audit.LoginLock, Repeat: true})
+	if h.calls.Load() != 5 || k.Failures() != 28 {
+		t.Fatalf("store back: %d writes, %d failures; want 5 and 28 (a repeat is neither)", h.calls.Load(), k.Failures())
+	}
+
+	// Concurrent failures are each counted once.
+	m := &memory{err: errors.New("redis down")}
+	k = &audit.Keeper{Store: m, Now: now}
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() { defer wg.Done(); k.Record(ctx, audit.Event{Type: audit.UserCreated}) }()
+	}
+	wg.Wait()
+	if k.Failures() != 64 {
+		t.Fatalf("Failures = %d after 64 concurrent failed events", k.Failures())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestStamp: every destination sees the same event under the same ID.
@@ -123,7 +224,7 @@ func TestStamp(t *testing.T) {
 		a.events[0].At != fixed {
 		t.Fatalf("destinations got %+v and %+v", a.events, b.events)
 	}
-	audit.Discard.Record(context.Background(), audit.Event{}) // keeps nothing, does not panic
+	audit.Discard{}.Record(context.Background(), audit.Event{}) // keeps nothing, does not panic
 }
 
 // TestCursor: a cursor round-trips; anything but a canonical encoding is refused.

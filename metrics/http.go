@@ -23,8 +23,8 @@ var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 
 // statusClasses are the status label's values, by class(status).
 var statusClasses = [4]string{"2xx", "3xx", "4xx", "5xx"}
 
-// UnavailableCauses are the values of boxoffice_unavailable_total's cause label.
-var UnavailableCauses = []string{"redis", "database", "timeout", "draining", "streams_full", "hash_busy", "other"}
+// causeNames are the values of boxoffice_unavailable_total's cause label.
+var causeNames = []string{"redis", "database", "timeout", "draining", "streams_full", "hash_busy", "other"}
 
 // maxOutcomes bounds the outcome label values of one operation (problem codes are a fixed
 // table; this only guards against a bug).
@@ -50,7 +50,7 @@ func (m *Metrics) initHTTP() {
 		Namespace: namespace, Name: "unavailable_total",
 		Help: "503 answers by cause: redis, database, timeout (request deadline), draining (shutting down), streams_full, hash_busy (password hashing saturated), other.",
 	}, []string{"cause"})
-	for _, c := range UnavailableCauses {
+	for _, c := range causeNames {
 		m.unavailable.WithLabelValues(c) // present from the start, for ratios and alerts
 	}
 	m.operations = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -156,11 +156,11 @@ func (m *Metrics) Problem(code string, status int) {
 	}).Inc()
 }
 
-// Unavailable counts one 503 with cause, one of UnavailableCauses (else "other").
+// Unavailable counts one 503 with cause, one of causeNames (else "other").
 func (m *Metrics) Unavailable(cause string) {
 	if c, err := m.unavailable.GetMetricWithLabelValues(pick(cause, unavailableCauses)); err == nil {
 		c.Inc()
 	}
 }
 
-var unavailableCauses = set(UnavailableCauses...)
+var unavailableCauses = set(causeNames...)

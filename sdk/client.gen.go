@@ -625,7 +625,7 @@ func (e WebhookReceiptOrderStatus) Valid() bool {
 	}
 }
 
-// ActivityEvent One of the user's security events. Fields that do not apply are absent (an event without a request, such as a payment settled in the background, has no `ip`). It never holds a password, token or the name typed at a refused sign-in.
+// ActivityEvent One of the user's security events. Fields that do not apply are absent: an event without a request of the user's (a payment settled in the background or by the payment provider's webhook) has no `ip` nor `user_agent`, and neither has an event another person caused (an administrator ending a session or cancelling a screening): the user sees that it happened and why, not who nor from where. It never holds a password, token or the name typed at a refused sign-in.
 type ActivityEvent struct {
 	// At Example: 2026-11-23T21:22:29.459Z
 	At time.Time `json:"at"`
@@ -2341,7 +2341,7 @@ type ListAuditEventsParams struct {
 	// Type Only events of this type.
 	Type *AuditEventType `form:"type,omitempty" json:"type,omitempty"`
 
-	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	// Limit The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
 	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
@@ -2431,7 +2431,7 @@ type RevokeUserSessionsParams struct {
 
 // ListUserSessionsParams defines parameters for ListUserSessions.
 type ListUserSessionsParams struct {
-	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	// Limit The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
 	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
@@ -2533,7 +2533,7 @@ type GetMeParams struct {
 
 // ListMyActivityParams defines parameters for ListMyActivity.
 type ListMyActivityParams struct {
-	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	// Limit The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
 	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
@@ -2704,7 +2704,7 @@ type PatchSessionDataParams struct {
 
 // ListSessionsParams defines parameters for ListSessions.
 type ListSessionsParams struct {
-	// Limit The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+	// Limit The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
 	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Absent for the first page; for the next one, the previous page's `next_cursor`, unchanged. Cursors are opaque (do not build or parse them) and do not expire: a cursor is a position in the list order, not an offset. A value that is not a cursor the API returned (or the parameter given twice) gets `422 validation_failed` with `errors.cursor`.
@@ -2902,7 +2902,7 @@ type ClientInterface interface {
 
 	// ListAuditEvents Query the audit trail
 	//
-	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
 	//
 	// Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4001,7 +4001,7 @@ func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ..
 
 // ListAuditEvents Query the audit trail
 //
-// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
 //
 // Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8580,7 +8580,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAuditEventsWithResponse Query the audit trail
 	//
-	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+	// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -15555,7 +15555,7 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, params *Re
 
 // ListAuditEventsWithResponse Query the audit trail
 //
-// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+// Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -19,7 +19,8 @@ var auditReasons = map[string]string{
 
 // revokedEvents records one audit.SessionRevoked event per session a script reported it
 // revoked: the scripts know which revocations a call made (a retried or repeated call revokes
-// nothing more, and reports nothing), so each revocation is recorded exactly once. The
+// nothing more, and reports nothing), so no revocation is recorded twice (one whose reply was
+// lost to a retry is not recorded at all). The
 // request's circumstances, and the administrator acting, come from ctx.
 func (s *Store) revokedEvents(ctx context.Context, uid, reason string, sids ...string) {
 	if s.cfg.Audit == nil {
@@ -32,6 +33,18 @@ func (s *Store) revokedEvents(ctx context.Context, uid, reason string, sids ...s
 	for _, sid := range sids {
 		s.cfg.Audit.Record(ctx, audit.Event{Type: audit.SessionRevoked, UserID: uid, SessionID: sid, Reason: r})
 	}
+}
+
+// reuseEvents records a refresh token's reuse (audit.TokenReuse) and the revocation of its
+// session it caused, once, when the rotate script reports it: also when the replicas did not
+// acknowledge the revocation in time and the caller gets ErrUnavailable (the revocation stands
+// on the primary, and the client's retry finds the session revoked, not reused).
+func (s *Store) reuseEvents(ctx context.Context, uid, sid string) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	s.cfg.Audit.Record(ctx, audit.Event{Type: audit.TokenReuse, Outcome: audit.Failure, UserID: uid, SessionID: sid})
+	s.revokedEvents(ctx, uid, ReasonReused, sid)
 }
 
 // strings returns the i-th value as a list of strings (nil when absent or not such a list).

@@ -60,6 +60,7 @@ func TestRevocationRecordedWhenReplicaLags(t *testing.T) {
 	rec := &revocations{}
 	cfg := session.DefaultConfig()
 	cfg.RevocationReplicas, cfg.RevocationWait, cfg.Audit = 1, 300*time.Millisecond, rec // no replica answers
+	cfg.RefreshGrace = 0                                                                 // a spent token presented again is a reuse
 	st, err := session.New(rdb, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +88,31 @@ func TestRevocationRecordedWhenReplicaLags(t *testing.T) {
 		" session_revoked/logout_all/" + ids[2]
 	if got != want {
 		t.Fatalf("recorded:\n %s\nwant\n %s", got, want)
+	}
+
+	// A refresh token's reuse: the rotation, then the spent token again. Both are refused for
+	// want of a replica, but the reuse revoked the session on the primary: it is recorded
+	// (authn_token_reuse, which the reuse-spike alert counts, and the revocation), once.
+	sid4 := auth.NewID()
+	if _, err := st.Create(ctx, session.NewSession{ID: sid4, UserID: uid, RefreshHash: "r0", AccessExpiresAt: time.Now().Add(time.Minute)}); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("sign-in without a replica: %v", err)
+	}
+	rot := func(presented, successor, req string) error {
+		_, err := st.Rotate(ctx, session.Rotation{UserID: uid, SessionID: sid4, PresentedHash: presented,
+			SuccessorHash: successor, RequestID: req, AccessExpiresAt: time.Now().Add(time.Minute)})
+		return err
+	}
+	if err := rot("r0", "r1", "q1"); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("rotation without a replica: %v", err)
+	}
+	rec.take()
+	for range 2 { // the reuse, then the client's retry of it
+		if err := rot("r0", "r2", "q2"); !errors.Is(err, session.ErrUnavailable) {
+			t.Fatalf("reuse without a replica: %v", err)
+		}
+	}
+	got = strings.Join(rec.take(), " ")
+	if want := "authn_token_reuse//" + sid4 + " session_revoked/token_reuse/" + sid4; got != want {
+		t.Fatalf("recorded for a reuse:\n %s\nwant\n %s", got, want)
 	}
 }

@@ -313,7 +313,7 @@ func (s *Store) Rotate(ctx context.Context, r Rotation) (Rotated, error) {
 		r.RequestID, s.cfg.RefreshGrace.Milliseconds(), ms(r.AccessExpiresAt), s.cfg.RevocationPad.Milliseconds(),
 		MaxRotations)
 	if rep.status == "reused" { // with err too: the replicas lag, the revocation is done
-		s.revokedEvents(ctx, uid, ReasonReused, sid)
+		s.reuseEvents(ctx, uid, sid)
 	}
 	if err != nil {
 		return Rotated{}, err

@@ -21,18 +21,27 @@ type Throttle struct {
 // Throttle returns the attempt limiter sharing s's client and key prefix.
 func (s *Store) Throttle() *Throttle { return &Throttle{rdb: s.rdb, keys: s.keys, sc: s.sc} }
 
-// Reserve takes one attempt for subject (hashed before use in a key) in kind's window. It
-// reports whether the attempt may proceed and, when not, how long until the window ends. It
-// returns ErrUnavailable when Redis cannot be consulted, and the caller must refuse the attempt.
-func (t *Throttle) Reserve(ctx context.Context, kind, subject string, limit int, window time.Duration) (bool, time.Duration, error) {
+// Reservation is the throttle's answer to one attempt.
+type Reservation struct {
+	OK         bool          // the attempt may proceed
+	RetryAfter time.Duration // when refused, how long until the window ends
+	// First is set on the first refusal of the subject's window; the later ones are repeats
+	// (what they record need not be kept again).
+	First bool
+}
+
+// Reserve takes one attempt for subject (hashed before use in a key) in kind's window of at
+// most limit attempts (below 10^9). It returns ErrUnavailable when Redis cannot be consulted,
+// and the caller must refuse the attempt.
+func (t *Throttle) Reserve(ctx context.Context, kind, subject string, limit int, window time.Duration) (Reservation, error) {
 	res, err := t.sc.throttle.Run(ctx, t.rdb, []string{t.keys.throttle(kind, subject)}, limit, window.Milliseconds()).Int64Slice()
 	if err != nil {
-		return false, 0, classify("throttle", err)
+		return Reservation{}, classify("throttle", err)
 	}
-	if len(res) != 2 {
-		return false, 0, errors.New("session: malformed throttle reply")
+	if len(res) != 3 {
+		return Reservation{}, errors.New("session: malformed throttle reply")
 	}
-	return res[0] == 1, time.Duration(res[1]) * time.Millisecond, nil
+	return Reservation{OK: res[0] == 1, RetryAfter: time.Duration(res[1]) * time.Millisecond, First: res[2] == 1}, nil
 }
 
 // Release gives back a reserved attempt after it succeeded: reset clears the subject's window

@@ -111,11 +111,11 @@ func TestThrottle(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, _, err := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute)
+				r, err := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute)
 				if err != nil {
 					t.Error(err)
 				}
-				if ok {
+				if r.OK {
 					mu.Lock()
 					allowed++
 					mu.Unlock()
@@ -126,30 +126,120 @@ func TestThrottle(t *testing.T) {
 		if allowed != 10 {
 			t.Fatalf("%d parallel attempts allowed, want exactly 10", allowed)
 		}
-		ok, retry, err := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute)
-		if ok || err != nil || retry <= 0 || retry > time.Minute {
-			t.Fatalf("blocked reserve = %v %v %v", ok, retry, err)
+		r, err := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute)
+		if r.OK || err != nil || r.RetryAfter <= 0 || r.RetryAfter > time.Minute {
+			t.Fatalf("blocked reserve = %+v %v", r, err)
 		}
 		if err := th.Release(e.ctx, "login-account", "alice", true); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, _ := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute); !ok {
+		if r, _ := th.Reserve(e.ctx, "login-account", "alice", 10, time.Minute); !r.OK {
 			t.Fatal("reset did not clear the window")
 		}
 		// Release of one attempt.
 		for i := 0; i < 2; i++ {
 			th.Reserve(e.ctx, "login-ip", "192.0.2.9", 2, time.Minute)
 		}
-		if ok, _, _ := th.Reserve(e.ctx, "login-ip", "192.0.2.9", 2, time.Minute); ok {
+		if r, _ := th.Reserve(e.ctx, "login-ip", "192.0.2.9", 2, time.Minute); r.OK {
 			t.Fatal("third attempt allowed")
 		}
 		th.Release(e.ctx, "login-ip", "192.0.2.9", false)
-		if ok, _, _ := th.Reserve(e.ctx, "login-ip", "192.0.2.9", 2, time.Minute); !ok {
+		if r, _ := th.Reserve(e.ctx, "login-ip", "192.0.2.9", 2, time.Minute); !r.OK {
 			t.Fatal("released attempt not usable")
 		}
 		for _, k := range e.allKeys(t) {
 			if !hasPrefixAll([]string{k}, "bx:throttle:") || len(k) != len("bx:throttle:login-ip:")+64 && len(k) != len("bx:throttle:login-account:")+64 {
 				t.Fatalf("throttle key %q: subjects must be hashed", k)
+			}
+		}
+	})
+}
+
+// TestThrottleFirstRefusal: exactly one refusal per window and subject is the first, however
+// many race; attempts given back under the mark are usable again and do not make a second
+// first; the mark never lets a refused attempt through and leaves the window's end alone; a new
+// window has a first refusal of its own.
+func TestThrottleFirstRefusal(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		th := e.store.Throttle()
+		reserve := func() session.Reservation {
+			t.Helper()
+			r, err := th.Reserve(e.ctx, "login-account", "bob", 5, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		var wg sync.WaitGroup
+		var allowed, first atomic.Int64
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := reserve()
+				if r.OK {
+					allowed.Add(1)
+				}
+				if r.First {
+					first.Add(1)
+					if r.OK || r.RetryAfter <= 0 {
+						t.Errorf("first refusal %+v", r)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if allowed.Load() != 5 || first.Load() != 1 {
+			t.Fatalf("%d allowed, %d first refusals; want 5 and 1", allowed.Load(), first.Load())
+		}
+		key := "bx:throttle:login-account:" + func() string { sum := sha256.Sum256([]byte("bob")); return hex.EncodeToString(sum[:]) }()
+		if n, err := e.rdb.Get(e.ctx, key).Int64(); err != nil || n < 5 {
+			t.Fatalf("marked counter = %d, %v; a script unaware of the mark must still see the limit spent", n, err)
+		}
+		if ttl, err := e.rdb.PTTL(e.ctx, key).Result(); err != nil || ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("marked counter TTL = %s, %v; want the window's", ttl, err)
+		}
+		// Given back under the mark: exactly as many attempts go through again, and the next
+		// refusals are repeats.
+		for range 2 {
+			if err := th.Release(e.ctx, "login-account", "bob", false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, want := range []bool{true, true, false, false} {
+			if r := reserve(); r.OK != want || r.First {
+				t.Fatalf("attempt %d after two releases = %+v, want allowed %v and no first", i, r, want)
+			}
+		}
+		// Releases racing refusals never let more through than was given back.
+		allowed.Store(0)
+		for range 3 {
+			wg.Add(1)
+			go func() { defer wg.Done(); th.Release(e.ctx, "login-account", "bob", false) }()
+		}
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := reserve(); r.OK {
+					allowed.Add(1)
+				} else if r.First {
+					t.Error("a second first refusal in one window")
+				}
+			}()
+		}
+		wg.Wait()
+		if allowed.Load() > 3 {
+			t.Fatalf("%d allowed after 3 attempts were given back", allowed.Load())
+		}
+		// A reset starts over: its next refusal is a first again.
+		if err := th.Release(e.ctx, "login-account", "bob", true); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			if r := reserve(); r.OK != (i < 5) || r.First != (i == 5) {
+				t.Fatalf("attempt %d after reset = %+v", i, r)
 			}
 		}
 	})
@@ -167,7 +257,7 @@ func TestUnavailable(t *testing.T) {
 		if err := e.store.Ping(e.ctx); !errors.Is(err, session.ErrUnavailable) {
 			t.Fatalf("ping: %v", err)
 		}
-		if _, _, err := e.store.Throttle().Reserve(e.ctx, "k", "s", 1, time.Minute); !errors.Is(err, session.ErrUnavailable) {
+		if _, err := e.store.Throttle().Reserve(e.ctx, "k", "s", 1, time.Minute); !errors.Is(err, session.ErrUnavailable) {
 			t.Fatalf("throttle fails closed: %v", err)
 		}
 		if _, err := e.store.Users().UserByUsername(e.ctx, "x"); !errors.Is(err, session.ErrUnavailable) {

@@ -36,20 +36,20 @@ type Config struct {
 	SamplerArg float64
 }
 
-// Variables are the names ConfigFromEnv reads, for help texts.
-var Variables = []string{
+// variables are the names ConfigFromEnv reads, for help texts.
+var variables = []string{
 	"OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
 	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
 	"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_SERVICE_NAME",
 	"OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
 }
 
-// ConfigFromEnv reads the OTEL_* variables through getenv (every one of Variables, whatever
+// ConfigFromEnv reads the OTEL_* variables through getenv (every one of variables, whatever
 // their values) and reports each invalid one through bad, in the style of a configuration
 // loader that lists every problem at once.
 func ConfigFromEnv(getenv func(string) string, bad func(format string, a ...any)) Config {
-	v := make(map[string]string, len(Variables))
-	for _, name := range Variables {
+	v := make(map[string]string, len(variables))
+	for _, name := range variables {
 		v[name] = strings.TrimSpace(getenv(name))
 	}
 	c := Config{ServiceName: "boxoffice", Sampler: "parentbased_always_on", SamplerArg: 1}

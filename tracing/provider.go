@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -71,9 +70,6 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 	}
 	return p.sdk.Shutdown(ctx)
 }
-
-// Propagator reads and writes the W3C traceparent and tracestate headers.
-var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 func newResource(cfg Config) *resource.Resource {
 	attrs := []attribute.KeyValue{attribute.String("service.name", cfg.ServiceName)}

@@ -90,13 +90,13 @@ func TestConfigFromEnvListsEveryProblemWithoutSecrets(t *testing.T) {
 func TestConfigFromEnvReadsEveryVariable(t *testing.T) {
 	read := map[string]bool{}
 	ConfigFromEnv(func(k string) string { read[k] = true; return "" }, func(string, ...any) {})
-	for _, v := range Variables {
+	for _, v := range variables {
 		if !read[v] {
 			t.Errorf("%s not read", v)
 		}
 	}
-	if len(read) != len(Variables) {
-		t.Errorf("read %v, Variables lists %v", read, Variables)
+	if len(read) != len(variables) {
+		t.Errorf("read %v, variables lists %v", read, variables)
 	}
 }
 

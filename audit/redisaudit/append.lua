@@ -2,7 +2,8 @@
 -- trims the stream by count and by age.
 -- KEYS: the stream.
 -- ARGV: now_ms, max entries, exact ('1': exact trimming; '0': approximate, whole nodes only),
---       oldest ms to keep, ttl_ms ('0': none), event id, event JSON, coalescing key ('': none).
+--       oldest ms to keep, ttl_ms ('0': none), event id, event JSON, coalescing key ('': none),
+--       oldest ms to coalesce with.
 -- Returns the entry id, or the id of the entry that already stands for the event.
 --   * The id is "<ms>-<seq>" with ms the caller's clock (so that ages follow the application's
 --     clock, BOXOFFICE_CLOCK_OFFSET included), or the newest entry's ms when that is later (an
@@ -10,15 +11,17 @@
 --   * A retry (go-redis running the script twice) finds its event among the newest entries
 --     and adds nothing.
 --   * An event with a coalescing key is not added when one of the 8 newest entries has the
---     same key: a burst of failed sign-ins shows once, and cannot push older events out.
-local key, now, eid, k = KEYS[1], tonumber(ARGV[1]), ARGV[6], ARGV[8]
+--     same key and is not older than the last argument: a burst of failed sign-ins shows once,
+--     and cannot push older events out; a new burst, later, shows again.
+local key, now, eid, k, since = KEYS[1], tonumber(ARGV[1]), ARGV[6], ARGV[8], tonumber(ARGV[9])
 local mode = '~'
 if ARGV[3] == '1' then mode = '=' end
 local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 8)
 for _, entry in ipairs(newest) do
   local f = entry[2]
+  local recent = tonumber(string.match(entry[1], '^(%d+)%-')) >= since
   for i = 1, #f, 2 do
-    if (f[i] == 'eid' and f[i + 1] == eid) or (k ~= '' and f[i] == 'k' and f[i + 1] == k) then
+    if (f[i] == 'eid' and f[i + 1] == eid) or (recent and k ~= '' and f[i] == 'k' and f[i + 1] == k) then
       return entry[1]
     end
   end

@@ -60,9 +60,9 @@ func (c Config) withDefaults() Config {
 //	<p>audit            stream  every event (MaxEvents, trimmed approximately: Redis removes
 //	                            whole nodes of about 100 entries, so it may hold that many more)
 //
-// Each entry is "eid" (the event ID), "e" (the event as JSON, without its ID) and, for failed
-// and refused sign-ins in a user's stream, "k" (see coalesce); entry ids are "<ms>-<seq>" from
-// the application clock. Entries older than Retention are trimmed at each
+// Each entry is "eid" (the event ID), "e" (the event as JSON, without its ID) and, for the
+// events coalesced (see coalesce), "k"; entry ids are "<ms>-<seq>" from the application
+// clock. Entries older than Retention are trimmed at each
 // append (exactly per user, approximately globally) and never returned. It is safe for
 // concurrent use.
 type Store struct {
@@ -104,13 +104,14 @@ func (s *Store) Append(ctx context.Context, e audit.Event) error {
 		k     string // coalescing key
 		cmd   *redis.Cmd
 	}
-	calls := []*call{{key: s.globalKey(), max: s.cfg.MaxEvents, exact: "0"}}
+	calls := []*call{{key: s.globalKey(), max: s.cfg.MaxEvents, exact: "0", k: coalesceGlobal(e)}}
 	if e.UserID != "" {
 		calls = append(calls, &call{key: s.userKey(e.UserID), max: s.cfg.MaxPerUser, exact: "1",
 			ttl: s.cfg.Retention.Milliseconds(), k: coalesce(e)})
 	}
+	since := now - coalesceWindow.Milliseconds()
 	args := func(c *call) []any {
-		return []any{now, c.max, c.exact, oldest, c.ttl, id, body, c.k}
+		return []any{now, c.max, c.exact, oldest, c.ttl, id, body, c.k, since}
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range calls {
@@ -137,14 +138,41 @@ func (s *Store) Append(ctx context.Context, e audit.Event) error {
 	return nil
 }
 
-// coalesce returns the key under which events that strangers can cause at will (failed and
-// refused sign-ins of an account) are coalesced in the user's stream: such an event is left out
-// of it while one of the 8 newest entries has the same type and reason (there are 5 such keys),
-// so that a password guesser can neither flood the user's view nor push its older events out.
-// The global stream keeps every one.
+// coalesceWindow is how recent an entry must be for an event to be coalesced with it: a burst
+// shows once, a new burst later shows again.
+const coalesceWindow = time.Hour
+
+// coalesce returns the key under which events that others can cause at will are coalesced in
+// the user's stream: such an event is left out of it while one of the 8 newest entries, at
+// most coalesceWindow old, has the same key, so that neither a password guesser nor the thief
+// of a session can flood the user's view or push its older events out. The keys: failed and
+// refused sign-ins by type and reason (5 keys reach a user's stream), uses and refusals of
+// the administrative operations by type alone (authz_admin, authz_fail: keyed by their 12
+// operations, a caller cycling through 9 of them would never be coalesced), and failed
+// password changes (a session thief guessing the current password). These 8 keys stay within
+// the 8 entries checked. The global stream keeps every one of them but authz_fail (see
+// coalesceGlobal).
 func coalesce(e audit.Event) string {
-	if e.Type == audit.LoginFail || e.Type == audit.LoginLock {
+	switch e.Type {
+	case audit.LoginFail, audit.LoginLock:
 		return string(e.Type) + "|" + e.Reason
+	case audit.AuthzAdmin, audit.AuthzFail:
+		return string(e.Type)
+	case audit.PasswordChange:
+		if e.Outcome == audit.Failure { // a session thief guessing the current password
+			return string(e.Type) + "|failure"
+		}
+	}
+	return ""
+}
+
+// coalesceGlobal returns the key under which events one account can cause at will are
+// coalesced in the global stream: the refusals of an administrative operation (authz_fail),
+// per user, so that one account cannot flood it. (Refused sign-ins are kept once per throttle
+// window already: the Keeper does not keep repeats.)
+func coalesceGlobal(e audit.Event) string {
+	if e.Type == audit.AuthzFail && e.UserID != "" {
+		return string(e.Type) + "|" + e.UserID
 	}
 	return ""
 }

@@ -191,3 +191,110 @@ func TestCluster(t *testing.T) {
 		t.Fatalf("global: %d events", len(all))
 	}
 }
+
+// TestAuthzCoalesce: a stolen session calling administrative routes (each a refusal, cycling
+// through every operation) cannot push the user's sign-in out of their view, nor flood the
+// global stream: its refusals show once in each; another user's still show; an
+// administrator's uses, whatever the operation, show once in their own view and all in the
+// global stream.
+func TestAuthzCoalesce(t *testing.T) {
+	f := newFixture(t, redisaudit.Config{MaxPerUser: 20})
+	f.add(t, "victim", audit.LoginSuccess, "")
+	ops := []string{"list_sessions", "revoke_sessions", "revoke_session", "put_movie", "put_cinema", "put_hall",
+		"create_screening", "cancel_screening", "block_seats", "unblock_seats", "refund_report", "audit_query"}
+	for i := range 120 {
+		f.add(t, "victim", audit.AuthzFail, ops[i%len(ops)])
+		f.add(t, "", audit.UserCreated, "") // others' traffic in between
+	}
+	got, err := f.store.UserEvents(f.ctx, "victim", audit.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != 2 || got.Events[0].Type != audit.AuthzFail || got.Events[1].Type != audit.LoginSuccess {
+		t.Fatalf("victim's view = %v %v, want one authz_fail over the sign-in", reasons(got.Events), got.Events)
+	}
+	// The global stream: the user's refusals come back only once 8 newer entries hid them.
+	fails, err := f.store.Events(f.ctx, audit.Query{Type: audit.AuthzFail, Page: audit.Page{Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fails.Events); n < 1 || n > 120/4 {
+		t.Fatalf("%d of 120 refusals of one user in the global stream", n)
+	}
+	f.add(t, "other", audit.AuthzFail, "audit_query")
+	if n := f.xlen(t, "bx:{u:other}:audit"); n != 1 {
+		t.Fatalf("another user's refusal: %d entries in their stream", n)
+	}
+	before := f.xlen(t, "bx:audit")
+	f.add(t, "other", audit.AuthzFail, "audit_query") // coalesced
+	f.add(t, "admin", audit.AuthzAdmin, "put_movie")
+	for _, op := range ops {
+		f.add(t, "admin", audit.AuthzAdmin, op)
+	}
+	if n := f.xlen(t, "bx:audit"); n != before+1+int64(len(ops)) {
+		t.Fatalf("global stream grew by %d, want every administrator's use (%d) and no repeated refusal", n-before, 1+len(ops))
+	}
+	if n := f.xlen(t, "bx:{u:admin}:audit"); n != 1 {
+		t.Fatalf("administrator's stream holds %d entries, want 1", n)
+	}
+}
+
+// TestCoalesceWindow: events are coalesced only with entries at most an hour old (application
+// clock): a burst of failures weeks after the last shows again, even while that one is still
+// among the user's 8 newest.
+func TestCoalesceWindow(t *testing.T) {
+	f := newFixture(t, redisaudit.Config{})
+	f.add(t, "usera", audit.LoginFail, "bad_password")
+	f.clock.advance(59 * time.Minute)
+	f.add(t, "usera", audit.LoginFail, "bad_password") // the same burst
+	f.add(t, "usera", audit.AuthzFail, "audit_query")
+	if n := f.xlen(t, "bx:{u:usera}:audit"); n != 2 {
+		t.Fatalf("within the hour: %d entries, want 2", n)
+	}
+	f.clock.advance(80 * 24 * time.Hour)
+	f.add(t, "usera", audit.LoginFail, "bad_password")
+	f.add(t, "usera", audit.LoginFail, "bad_password")
+	f.add(t, "usera", audit.AuthzFail, "audit_query")
+	f.add(t, "usera", audit.AuthzFail, "put_movie")
+	got, err := f.store.UserEvents(f.ctx, "usera", audit.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(reasons(got.Events)) != "[audit_query bad_password audit_query bad_password]" {
+		t.Fatalf("80 days later: %v, want the new burst shown once over the old one", reasons(got.Events))
+	}
+	if n := f.xlen(t, "bx:audit"); n != 6 {
+		t.Fatalf("global stream holds %d entries, want 6 (every failed sign-in, a user's refusals once per hour)", n)
+	}
+}
+
+// TestPasswordGuessCoalesce: a session thief guessing the current password cannot push the
+// user's history out of their stream: failed password changes show once per burst, a
+// successful change always.
+func TestPasswordGuessCoalesce(t *testing.T) {
+	f := newFixture(t, redisaudit.Config{MaxPerUser: 20})
+	f.add(t, "victim", audit.LoginSuccess, "")
+	for range 50 {
+		e := audit.Event{ID: audit.NewID(), Type: audit.PasswordChange, Outcome: audit.Failure, Reason: "bad_password",
+			UserID: "victim", At: f.clock.now().UTC()}
+		if err := f.store.Append(f.ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.add(t, "victim", audit.PasswordChange, "")
+	got, err := f.store.UserEvents(f.ctx, "victim", audit.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range got.Events {
+		kinds = append(kinds, string(e.Type)+"/"+string(e.Outcome))
+	}
+	want := "[authn_password_change/success authn_password_change/failure authn_login_success/success]"
+	if fmt.Sprint(kinds) != want {
+		t.Fatalf("victim's view = %v, want %s", kinds, want)
+	}
+	if n := f.xlen(t, "bx:audit"); n != 52 {
+		t.Fatalf("global stream holds %d events, want all 52", n)
+	}
+}

@@ -1525,7 +1525,7 @@ export interface paths {
         };
         /**
          * Query the audit trail
-         * @description Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). Without `user_id`, a page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
+         * @description Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -1777,7 +1777,7 @@ export interface components {
          * @enum {string}
          */
         AuditEventType: "authn_login_success" | "authn_login_fail" | "authn_login_lock" | "authn_token_reuse" | "authn_password_change" | "session_revoked" | "user_created" | "authz_admin" | "authz_fail" | "order_paid" | "order_refunded" | "order_cancelled";
-        /** @description One of the user's security events. Fields that do not apply are absent (an event without a request, such as a payment settled in the background, has no `ip`). It never holds a password, token or the name typed at a refused sign-in. */
+        /** @description One of the user's security events. Fields that do not apply are absent: an event without a request of the user's (a payment settled in the background or by the payment provider's webhook) has no `ip` nor `user_agent`, and neither has an event another person caused (an administrator ending a session or cancelling a screening): the user sees that it happened and why, not who nor from where. It never holds a password, token or the name typed at a refused sign-in. */
         ActivityEvent: {
             /**
              * @description The event's id, the same in the server's audit log.
@@ -3919,7 +3919,7 @@ export interface components {
          */
         AdminUserId: components["schemas"]["Id"];
         /**
-         * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+         * @description The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
          * @example 20
          */
         PageLimit: number;
@@ -4722,7 +4722,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @description The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
                  * @example 20
                  */
                 limit?: components["parameters"]["PageLimit"];
@@ -4933,7 +4933,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @description The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
                  * @example 20
                  */
                 limit?: components["parameters"]["PageLimit"];
@@ -6146,7 +6146,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @description The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
                  * @example 20
                  */
                 limit?: components["parameters"]["PageLimit"];
@@ -6966,7 +6966,7 @@ export interface operations {
                 /** @description Only events of this type. */
                 type?: components["schemas"]["AuditEventType"];
                 /**
-                 * @description The most sessions to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
+                 * @description The most items to return: an integer from 1 to 100, 50 when absent. Anything else (or the parameter given twice) gets `422 validation_failed` with `errors.limit`.
                  * @example 20
                  */
                 limit?: components["parameters"]["PageLimit"];
