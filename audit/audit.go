@@ -43,6 +43,9 @@ const (
 	// AuthzFail: a signed-in user was refused an administrative operation (UserID, Reason the
 	// operation).
 	AuthzFail Type = "authz_fail"
+	// AuthzChange: a user's roles changed (UserID; Reason admin_granted or admin_revoked).
+	// Today only the command line (boxoffice admin) changes roles: no ActorID, no request.
+	AuthzChange Type = "authz_change"
 	// OrderPaid, OrderRefunded, OrderCancelled: a ticket order's money moved (UserID the
 	// buyer, Target the order id; Reason says why, e.g. buyer, screening_cancelled,
 	// payment_failed, expired).
@@ -54,7 +57,7 @@ const (
 // types is every event type, in the order audit.go declares them.
 var types = []Type{
 	LoginSuccess, LoginFail, LoginLock, TokenReuse, PasswordChange, SessionRevoked, UserCreated,
-	AuthzAdmin, AuthzFail, OrderPaid, OrderRefunded, OrderCancelled,
+	AuthzAdmin, AuthzFail, AuthzChange, OrderPaid, OrderRefunded, OrderCancelled,
 }
 
 // Types returns every event type, in a fixed order.

@@ -244,7 +244,7 @@ func TestCursor(t *testing.T) {
 
 // TestTypes: every declared type is known, nothing else is.
 func TestTypes(t *testing.T) {
-	if len(audit.Types()) != 12 {
+	if len(audit.Types()) != 13 {
 		t.Fatalf("%d types", len(audit.Types()))
 	}
 	for _, typ := range audit.Types() {

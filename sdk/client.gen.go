@@ -63,6 +63,7 @@ const (
 	AuditEventTypeAuthnPasswordChange AuditEventType = "authn_password_change"
 	AuditEventTypeAuthnTokenReuse     AuditEventType = "authn_token_reuse"
 	AuditEventTypeAuthzAdmin          AuditEventType = "authz_admin"
+	AuditEventTypeAuthzChange         AuditEventType = "authz_change"
 	AuditEventTypeAuthzFail           AuditEventType = "authz_fail"
 	AuditEventTypeOrderCancelled      AuditEventType = "order_cancelled"
 	AuditEventTypeOrderPaid           AuditEventType = "order_paid"
@@ -85,6 +86,8 @@ func (e AuditEventType) Valid() bool {
 	case AuditEventTypeAuthnTokenReuse:
 		return true
 	case AuditEventTypeAuthzAdmin:
+		return true
+	case AuditEventTypeAuthzChange:
 		return true
 	case AuditEventTypeAuthzFail:
 		return true
@@ -663,7 +666,7 @@ type ActivityEvent struct {
 	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
 	Target *string `json:"target,omitempty"`
 
-	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `authz_change` (the user's roles changed; reason `admin_granted` or `admin_revoked`), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
 	//
 	// Example: authn_login_success
 	Type AuditEventType `json:"type"`
@@ -721,7 +724,7 @@ type AuditEvent struct {
 	// TraceId Example: 4bf92f3577b34da6a3ce929d0e0e4736
 	TraceId *string `json:"trace_id,omitempty"`
 
-	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+	// Type What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `authz_change` (the user's roles changed; reason `admin_granted` or `admin_revoked`), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
 	//
 	// Example: authn_login_success
 	Type AuditEventType `json:"type"`
@@ -738,7 +741,7 @@ type AuditEvent struct {
 // AuditEventOutcome Example: success
 type AuditEventOutcome string
 
-// AuditEventType What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
+// AuditEventType What happened, named after the OWASP Logging Vocabulary where it has a name: `authn_login_success`, `authn_login_fail` (reason `unknown_user`, `bad_password` or `password_changed`), `authn_login_lock` (refused by the attempt limits; reason the limit: `account`, `account_global`, `device` or `network`), `authn_token_reuse` (a spent refresh token came back; its session was revoked), `authn_password_change` (outcome `failure` with reason `bad_password` or `password_changed`), `session_revoked` (reason `logout`, `logout_all`, `revoked_by_user`, `admin`, `password_change`, `token_reuse` or `session_limit`), `user_created`, `authz_admin` (an administrator's operation; reason the operation), `authz_fail` (a refused administrative operation), `authz_change` (the user's roles changed; reason `admin_granted` or `admin_revoked`), `order_paid` (reason `late_payment` when paid after its hold ended), `order_refunded` (reason `late_payment`) and `order_cancelled` (reason `buyer`, `screening_cancelled`, `payment_failed` or `expired`).
 //
 // Example: authn_login_success
 type AuditEventType string

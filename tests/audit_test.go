@@ -197,6 +197,17 @@ func TestAuditTrail(t *testing.T) {
 	grantAdminAt(t, r.URL(), rootName)
 	root := login(t, a, rootName, rootPW)
 	secrets = append(secrets, root.AccessToken, root.RefreshToken)
+	// The grant on the command line is itself recorded (authz_change), once: a second grant
+	// changes nothing and records nothing.
+	grantAdminAt(t, r.URL(), rootName)
+	chg := a.do(t, "GET", "/v1/admin/audit?type=authz_change", root.AccessToken, nil)
+	expect(t, chg, 200, "")
+	var changes struct{ Items []auditLine }
+	chg.decode(t, &changes)
+	if len(changes.Items) != 1 || changes.Items[0].UserID != root.Session.UserID || changes.Items[0].Reason != "admin_granted" ||
+		changes.Items[0].Outcome != "success" || changes.Items[0].IP != "" {
+		t.Fatalf("the role change: %s", chg.body)
+	}
 	fr := a.do(t, "GET", "/v1/admin/audit?type=authz_fail&user_id="+uid, root.AccessToken, nil)
 	expect(t, fr, 200, "")
 	answers = append(answers, fr.body)

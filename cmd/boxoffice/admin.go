@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"boxoffice/audit"
+	"boxoffice/audit/redisaudit"
 	"boxoffice/auth"
 	"boxoffice/session"
 )
@@ -18,8 +23,10 @@ import (
 //	boxoffice admin revoke <username>   take it away
 //	boxoffice admin show <username>     print the user's id and roles
 //
-// It is how the first administrator is made: there is no default account or password.
-func adminCommand(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+// It is how the first administrator is made: there is no default account or password. A grant
+// or revocation that changes the user's roles is recorded as an audit event (authz_change) in
+// the audit stream (BOXOFFICE_AUDIT_LOG) and Redis, like the server's events.
+func adminCommand(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 2 || !slices.Contains([]string{"grant", "revoke", "show"}, args[0]) {
 		return errors.New("usage: boxoffice admin grant|revoke|show <username>")
 	}
@@ -48,6 +55,7 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdout io.Writ
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	wasAdmin := u.HasRole(auth.RoleAdmin)
 	roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == auth.RoleAdmin })
 	switch args[0] {
 	case "grant":
@@ -59,6 +67,31 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdout io.Writ
 	if err := users.SetRoles(ctx, u.ID, roles); err != nil {
 		return err
 	}
+	if isAdmin := args[0] == "grant"; isAdmin != wasAdmin {
+		reason := "admin_revoked"
+		if isAdmin {
+			reason = "admin_granted"
+		}
+		if err := recordRoleChange(ctx, cfg, rdb, stdout, stderr, audit.Event{Type: audit.AuthzChange, UserID: u.ID, Reason: reason}); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "%s id=%s roles=%v\n", u.Username, u.ID, roles)
+	return nil
+}
+
+// recordRoleChange records e like the server records its events: in the audit stream and in
+// Redis (a failure to keep it is logged as JSON on stderr, and the role change stands).
+func recordRoleChange(ctx context.Context, cfg config, rdb redis.UniversalClient, stdout, stderr io.Writer, e audit.Event) error {
+	out, closeLog, err := openAuditLog(cfg.AuditLog, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	now := clock(cfg)
+	kept := redisaudit.New(rdb, redisaudit.Config{MaxPerUser: cfg.AuditMaxPerUser, MaxEvents: cfg.AuditMaxEvents,
+		Retention: cfg.AuditRetention, Now: now})
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	newAuditRecorder(out, kept, log, now, nil).Record(ctx, e)
 	return nil
 }

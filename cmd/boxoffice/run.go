@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "healthcheck":
 			return healthcheck(ctx, cfg.Addr, stdout)
 		case "admin":
-			return adminCommand(ctx, cfg, args[1:], stdout)
+			return adminCommand(ctx, cfg, args[1:], stdout, stderr)
 		case "demo-data":
 			return demoDataCommand(ctx, cfg, stdout)
 		default:
