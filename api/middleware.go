@@ -97,8 +97,11 @@ func accessLog(log *slog.Logger, obs *httpObserver) fiber.Handler {
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		log.Log(c.UserContext(), level, "request", "request_id", requestID(c), "method", c.Method(),
-			"path", c.Path(), "status", status, "duration_ms", elapsed.Milliseconds())
+		// Checked first: the arguments would be boxed (allocated) even for a disabled level.
+		if ctx := c.UserContext(); log.Enabled(ctx, level) {
+			log.Log(ctx, level, "request", "request_id", requestID(c), "method", c.Method(),
+				"path", c.Path(), "status", status, "duration_ms", elapsed.Milliseconds())
+		}
 		return nil
 	}
 }

@@ -23,12 +23,14 @@ import (
 //	<p>fiber:<key>              any    state of Fiber middlewares (gofiber/storage/redis)
 type keys struct{ prefix string }
 
+// The keys under a user's hash tag are each built in one concatenation (one allocation: the
+// session key is built on every authenticated request).
 func (k keys) tag(uid string) string            { return k.prefix + "{u:" + uid + "}:" }
-func (k keys) user(uid string) string           { return k.tag(uid) + "user" }
-func (k keys) session(uid, sid string) string   { return k.tag(uid) + "s:" + sid }
-func (k keys) revoked(uid, sid string) string   { return k.tag(uid) + "r:" + sid }
-func (k keys) index(uid string) string          { return k.tag(uid) + "sessions" }
-func (k keys) nets(uid string) string           { return k.tag(uid) + "nets" }
+func (k keys) user(uid string) string           { return k.prefix + "{u:" + uid + "}:user" }
+func (k keys) session(uid, sid string) string   { return k.prefix + "{u:" + uid + "}:s:" + sid }
+func (k keys) revoked(uid, sid string) string   { return k.prefix + "{u:" + uid + "}:r:" + sid }
+func (k keys) index(uid string) string          { return k.prefix + "{u:" + uid + "}:sessions" }
+func (k keys) nets(uid string) string           { return k.prefix + "{u:" + uid + "}:nets" }
 func (k keys) username(canonical string) string { return k.prefix + "username:" + skel(canonical) }
 func (k keys) throttle(kind, subject string) string {
 	return k.prefix + "throttle:" + kind + ":" + digest(subject)
