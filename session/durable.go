@@ -33,6 +33,7 @@ func (s *Store) runDurable(ctx context.Context, op string, sc *redis.Script, key
 		acks = p.Do(ctx, "WAIT", s.cfg.RevocationReplicas, s.cfg.RevocationWait.Milliseconds())
 		return nil
 	})
+	s.dropCached(keys)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return reply{}, classify(op, err)
 	}

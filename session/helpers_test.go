@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +92,22 @@ func (e *env) newStore(t *testing.T, mutate ...func(*session.Config)) *session.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.redis.Kind == sessiontest.KindServer && os.Getenv("BOXOFFICE_SESSION_CACHE") != "off" {
+		startCache(t, st, session.CacheConfig{})
+	}
 	return st
+}
+
+// startCache turns the store's cache on until the test ends: every store over a redis-server
+// runs the whole suite with its cache on, and with BOXOFFICE_SESSION_CACHE=off without it.
+func startCache(t *testing.T, st *session.Store, cfg session.CacheConfig) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	wait, err := st.StartCache(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); wait(); st.Wait() })
 }
 
 // login creates a session for uid with refresh token hash "h0" and an access token valid for

@@ -156,6 +156,9 @@ type Store struct {
 
 	touches  chan struct{}  // slots for background touches
 	inflight sync.WaitGroup // background touches in flight
+
+	cache *cache // nil unless StartCache was called
+	link  *link
 }
 
 // New returns a Store over rdb. It returns an error when cfg is unusable.

@@ -1,0 +1,321 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// link is the cache's invalidation link: one connection of its own to the Redis primary that
+// turned on broadcast tracking (CLIENT TRACKING ON BCAST) of every key under "<prefix>{u:",
+// redirected to itself, and subscribed to __redis__:invalidate. Redis then names every such
+// key that changes — written by any script or command of any instance or tool, expired or
+// evicted — so no writer can forget to invalidate. A heartbeat key written every Heartbeat
+// through the ordinary client and echoed on the link proves the link current; see serving.
+type link struct {
+	opt       *redis.Options // how to reach and authenticate to the primary
+	rdb       *redis.Client  // writes the heartbeats
+	prefix    string
+	cache     *cache
+	now       func() time.Time
+	staleness time.Duration
+	heartbeat time.Duration
+	hbPrefix  string // "<prefix>{u:~cache}:hb:<instance>:"; '~' is never in a user id
+	log       *slog.Logger
+
+	// fresh is the Now (Unix ms) at which the newest heartbeat echoed on the current
+	// connection was written: every change Redis applied before it has been applied here.
+	// 0 while there is no subscribed connection.
+	fresh atomic.Int64
+	// busy is set before the reader takes bytes off the socket and cleared once it has applied
+	// all of them, so "nothing unread on the socket and not busy" means every invalidation
+	// that reached this host has been applied.
+	busy   atomic.Bool
+	raw    atomic.Pointer[syscall.RawConn] // the socket, when it is plain TCP
+	echoAt atomic.Int64                    // time.Now (Unix ns) of the last echo, for the watchdog
+
+	mu   sync.Mutex
+	conn net.Conn                     // the current connection, closed by the watchdog
+	seq  uint64                       // heartbeats written
+	sent [64]struct{ seq, at uint64 } // the write time (Now, Unix ms) of recent heartbeats
+}
+
+// serving reports whether cached entries may be served at now. It is called before every
+// lookup: first whether invalidations wait unread (on the socket, or read and not yet
+// applied), then whether the link proved itself current within the staleness bound.
+func (l *link) serving(now time.Time) bool {
+	if rc := l.raw.Load(); rc != nil && pending(*rc) {
+		return false
+	}
+	if l.busy.Load() {
+		return false
+	}
+	f := l.fresh.Load()
+	return f != 0 && now.UnixMilli()-f <= l.staleness.Milliseconds()
+}
+
+// run keeps the link up until ctx is done: it connects, flushes the cache (nothing read before
+// the subscription can be trusted), applies invalidations until the connection fails or the
+// watchdog closes it, flushes again and reconnects with backoff.
+func (l *link) run(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		conn, err := l.connect(ctx)
+		if err == nil {
+			l.cache.flush()
+			l.setConn(conn)
+			l.log.Info("session cache: invalidation link up")
+			backoff = 50 * time.Millisecond
+			err = l.read(ctx, conn)
+			l.setConn(nil)
+			l.cache.flush()
+			_ = conn.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		l.log.Warn("session cache: invalidation link down; reads go to Redis", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func (l *link) setConn(conn net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fresh.Store(0)
+	l.busy.Store(false)
+	l.conn = conn
+	l.raw.Store(nil)
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			l.raw.Store(&rc)
+		}
+	}
+	l.echoAt.Store(time.Now().UnixNano())
+}
+
+// connect dials the primary (through the client's own dialer: TLS and Sentinel included),
+// authenticates, selects the database, turns tracking on and subscribes.
+func (l *link) connect(ctx context.Context) (net.Conn, error) {
+	timeout := max(l.opt.DialTimeout, time.Second)
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := l.opt.Dialer(dctx, l.opt.Network, l.opt.Addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	var cmd []byte
+	switch {
+	case l.opt.Password != "" && l.opt.Username != "":
+		cmd = appendCommand(cmd, "AUTH", l.opt.Username, l.opt.Password)
+	case l.opt.Password != "":
+		cmd = appendCommand(cmd, "AUTH", l.opt.Password)
+	}
+	if l.opt.DB != 0 {
+		cmd = appendCommand(cmd, "SELECT", strconv.Itoa(l.opt.DB))
+	}
+	cmd = appendCommand(cmd, "CLIENT", "ID")
+	replies, err := roundTrip(conn, cmd, bytes.Count(cmd, []byte("*")))
+	if err == nil {
+		id := replies[len(replies)-1]
+		cmd = appendCommand(nil, "CLIENT", "TRACKING", "ON", "REDIRECT", strconv.FormatInt(id.num, 10),
+			"BCAST", "PREFIX", l.prefix+"{u:")
+		cmd = appendCommand(cmd, "SUBSCRIBE", trackingChannel)
+		replies, err = roundTrip(conn, cmd, 2)
+		if err == nil && (len(replies[1].arr) != 3 || replies[1].arr[0].str != "subscribe") {
+			err = errRESP
+		}
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+const trackingChannel = "__redis__:invalidate"
+
+// roundTrip writes cmd and reads n replies; an error reply is an error.
+func roundTrip(conn net.Conn, cmd []byte, n int) ([]respValue, error) {
+	if _, err := conn.Write(cmd); err != nil {
+		return nil, err
+	}
+	var out []respValue
+	buf := make([]byte, 0, 4096)
+	for len(out) < n {
+		v, used, err := parseRESP(buf)
+		if err != nil {
+			return nil, err
+		}
+		if used == 0 {
+			if len(buf) == cap(buf) {
+				return nil, errRESP
+			}
+			m, err := conn.Read(buf[len(buf):cap(buf)])
+			if err != nil {
+				return nil, err
+			}
+			buf = buf[:len(buf)+m]
+			continue
+		}
+		if v.kind == '-' {
+			return nil, fmt.Errorf("session cache: %s", v.str)
+		}
+		out = append(out, v)
+		buf = buf[used:]
+	}
+	return out, nil
+}
+
+// linkBuffer bounds the bytes the reader holds: one invalidation message names at most the
+// keys one Redis event-loop iteration changed.
+const linkBuffer = 4 << 20
+
+// read applies invalidations until the connection fails. On plain TCP it marks itself busy
+// before each read takes bytes off the socket (see serving).
+func (l *link) read(ctx context.Context, conn net.Conn) error {
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	buf := make([]byte, 0, 64<<10)
+	var rc syscall.RawConn
+	if p := l.raw.Load(); p != nil {
+		rc = *p
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if cap(buf) >= linkBuffer {
+				return errors.New("session cache: invalidation message too large")
+			}
+			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+		}
+		var n int
+		var err error
+		if rc != nil {
+			partial := len(buf) > 0
+			rerr := rc.Read(func(fd uintptr) bool {
+				l.busy.Store(true)
+				n, err = syscall.Read(int(fd), buf[len(buf):cap(buf)])
+				if err == syscall.EAGAIN || err == syscall.EINTR {
+					l.busy.Store(partial)
+					return false
+				}
+				return true
+			})
+			if err == nil {
+				err = rerr
+			}
+			if err == nil && n == 0 {
+				err = errors.New("EOF")
+			}
+		} else {
+			n, err = conn.Read(buf[len(buf):cap(buf)])
+			l.busy.Store(true)
+		}
+		if err != nil {
+			return err
+		}
+		buf = buf[:len(buf)+n]
+		used, err := l.apply(buf)
+		if err != nil {
+			return err
+		}
+		buf = buf[:copy(buf, buf[used:])]
+		if len(buf) == 0 {
+			l.busy.Store(false)
+		}
+	}
+}
+
+// apply handles every complete message in b and returns the bytes it used.
+func (l *link) apply(b []byte) (int, error) {
+	done := 0
+	for {
+		v, n, err := parseRESP(b[done:])
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return done, nil
+		}
+		done += n
+		if len(v.arr) != 3 || v.arr[0].str != "message" || v.arr[1].str != trackingChannel {
+			continue
+		}
+		if v.arr[2].null { // FLUSHALL or FLUSHDB
+			l.cache.flush()
+			continue
+		}
+		for _, k := range v.arr[2].arr {
+			if rest, ok := strings.CutPrefix(k.str, l.hbPrefix); ok {
+				l.echo(rest)
+				continue
+			}
+			l.cache.invalidateKey(l.prefix, k.str)
+		}
+	}
+}
+
+// echo records that the heartbeat numbered seq came back.
+func (l *link) echo(seq string) {
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	slot := l.sent[n%uint64(len(l.sent))]
+	l.mu.Unlock()
+	if slot.seq != n {
+		return
+	}
+	l.echoAt.Store(time.Now().UnixNano())
+	for {
+		f := l.fresh.Load()
+		if int64(slot.at) <= f || l.fresh.CompareAndSwap(f, int64(slot.at)) {
+			return
+		}
+	}
+}
+
+// beat writes a heartbeat every Heartbeat until ctx is done, and closes a connection that
+// echoed nothing for three staleness bounds (a link that stalled without failing).
+func (l *link) beat(ctx context.Context) {
+	t := time.NewTicker(l.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		l.seq++
+		seq := l.seq
+		l.sent[seq%uint64(len(l.sent))] = struct{ seq, at uint64 }{seq, uint64(l.now().UnixMilli())}
+		conn := l.conn
+		l.mu.Unlock()
+		hctx, cancel := context.WithTimeout(ctx, max(l.heartbeat, 100*time.Millisecond))
+		_ = l.rdb.Set(hctx, l.hbPrefix+strconv.FormatUint(seq, 10), "", 4*l.staleness+time.Second).Err()
+		cancel()
+		if conn != nil && time.Since(time.Unix(0, l.echoAt.Load())) > 3*l.staleness+time.Second {
+			_ = conn.Close() // run reconnects
+		}
+	}
+}
