@@ -29,6 +29,21 @@ func BenchmarkAuthenticatedGetMe(b *testing.B) {
 	benchHandler(b, ts, "GET", "/v1/me", "Bearer "+tr.AccessToken)
 }
 
+// BenchmarkAuthenticatedGetSessionCached is the hot path with the session cache on (a
+// redis-server behind it): a warm session costs no Redis round trip.
+func BenchmarkAuthenticatedGetSessionCached(b *testing.B) {
+	ts, _ := buildTestServer(b, testServerOptions{tickets: openSQLite, cache: true})
+	tr := ts.signIn(b, "bench")
+	benchHandler(b, ts, "GET", "/v1/session", "Bearer "+tr.AccessToken)
+}
+
+// BenchmarkAuthenticatedGetMeCached is GET /v1/me with the session cache on.
+func BenchmarkAuthenticatedGetMeCached(b *testing.B) {
+	ts, _ := buildTestServer(b, testServerOptions{tickets: openSQLite, cache: true})
+	tr := ts.signIn(b, "bench")
+	benchHandler(b, ts, "GET", "/v1/me", "Bearer "+tr.AccessToken)
+}
+
 // BenchmarkVerifyAccessToken isolates the CPU cost of JWT verification: a full check
 // (signature, header, claims) and a hit in the cache of verified tokens.
 func BenchmarkVerifyAccessToken(b *testing.B) {

@@ -126,3 +126,29 @@ func (c *snapshotCollector[S]) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(f.desc, f.kind, f.value(s))
 	}
 }
+
+// SessionCache is a snapshot of the per-instance session cache. The counters count since start.
+type SessionCache struct {
+	Hits, Misses, Invalidations, Flushes uint64
+	Entries, Bytes                       int
+	Serving                              bool
+}
+
+// RegisterSessionCache exports stats, called once per scrape, as boxoffice_session_cache_*.
+// Registered only when the cache is on.
+func (m *Metrics) RegisterSessionCache(stats func() SessionCache) {
+	m.reg.MustRegister(&snapshotCollector[SessionCache]{snapshot: stats, fields: []snapshotField[SessionCache]{
+		counterField("session_cache_hits_total", "Authenticated reads answered from this instance's session cache.", func(s SessionCache) float64 { return float64(s.Hits) }),
+		counterField("session_cache_misses_total", "Reads while the cache was serving that were not held, and went to Redis.", func(s SessionCache) float64 { return float64(s.Misses) }),
+		counterField("session_cache_invalidations_total", "Session and account keys Redis reported changed on the invalidation link.", func(s SessionCache) float64 { return float64(s.Invalidations) }),
+		counterField("session_cache_flushes_total", "Times the cache dropped everything (invalidation link lost or re-established, FLUSHALL).", func(s SessionCache) float64 { return float64(s.Flushes) }),
+		gaugeField("session_cache_entries", "Sessions and accounts held.", func(s SessionCache) float64 { return float64(s.Entries) }),
+		gaugeField("session_cache_bytes", "Estimated bytes held.", func(s SessionCache) float64 { return float64(s.Bytes) }),
+		gaugeField("session_cache_serving", "1 while the invalidation link is proved current and cached sessions are served, else 0.", func(s SessionCache) float64 {
+			if s.Serving {
+				return 1
+			}
+			return 0
+		}),
+	}})
+}

@@ -42,8 +42,8 @@ type link struct {
 	// all of them, so "nothing unread on the socket and not busy" means every invalidation
 	// that reached this host has been applied.
 	busy   atomic.Bool
-	raw    atomic.Pointer[syscall.RawConn] // the socket, when it is plain TCP
-	echoAt atomic.Int64                    // time.Now (Unix ns) of the last echo, for the watchdog
+	fd     atomic.Int64 // the socket's descriptor when it is plain TCP, else -1
+	echoAt atomic.Int64 // time.Now (Unix ns) of the last echo, for the watchdog
 
 	mu   sync.Mutex
 	conn net.Conn                     // the current connection, closed by the watchdog
@@ -55,7 +55,7 @@ type link struct {
 // lookup: first whether invalidations wait unread (on the socket, or read and not yet
 // applied), then whether the link proved itself current within the staleness bound.
 func (l *link) serving(now time.Time) bool {
-	if rc := l.raw.Load(); rc != nil && pending(*rc) {
+	if fd := l.fd.Load(); fd >= 0 && pending(int(fd)) {
 		return false
 	}
 	if l.busy.Load() {
@@ -78,9 +78,9 @@ func (l *link) run(ctx context.Context) {
 			l.log.Info("session cache: invalidation link up")
 			backoff = 50 * time.Millisecond
 			err = l.read(ctx, conn)
+			l.drop(conn)
 			l.setConn(nil)
 			l.cache.flush()
-			_ = conn.Close()
 		}
 		if ctx.Err() != nil {
 			return
@@ -95,19 +95,33 @@ func (l *link) run(ctx context.Context) {
 	}
 }
 
+// setConn makes conn (nil: none) the current connection; nothing is served until a heartbeat
+// comes back on it.
 func (l *link) setConn(conn net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fresh.Store(0)
 	l.busy.Store(false)
 	l.conn = conn
-	l.raw.Store(nil)
+	l.fd.Store(-1)
 	if tc, ok := conn.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
-			l.raw.Store(&rc)
+			_ = rc.Control(func(fd uintptr) { l.fd.Store(int64(fd)) })
 		}
 	}
 	l.echoAt.Store(time.Now().UnixNano())
+}
+
+// drop stops serving from conn and closes it, unless it is no longer the current connection.
+// The descriptor is forgotten before it is closed, so serving never polls a reused one.
+func (l *link) drop(conn net.Conn) {
+	l.mu.Lock()
+	if l.conn == conn {
+		l.fresh.Store(0)
+		l.fd.Store(-1)
+	}
+	l.mu.Unlock()
+	_ = conn.Close()
 }
 
 // connect dials the primary (through the client's own dialer: TLS and Sentinel included),
@@ -192,12 +206,14 @@ const linkBuffer = 4 << 20
 // read applies invalidations until the connection fails. On plain TCP it marks itself busy
 // before each read takes bytes off the socket (see serving).
 func (l *link) read(ctx context.Context, conn net.Conn) error {
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	stop := context.AfterFunc(ctx, func() { l.drop(conn) })
 	defer stop()
 	buf := make([]byte, 0, 64<<10)
 	var rc syscall.RawConn
-	if p := l.raw.Load(); p != nil {
-		rc = *p
+	if tc, ok := conn.(*net.TCPConn); ok && l.fd.Load() >= 0 {
+		if c, err := tc.SyscallConn(); err == nil {
+			rc = c
+		}
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -312,10 +328,10 @@ func (l *link) beat(ctx context.Context) {
 		conn := l.conn
 		l.mu.Unlock()
 		hctx, cancel := context.WithTimeout(ctx, max(l.heartbeat, 100*time.Millisecond))
-		_ = l.rdb.Set(hctx, l.hbPrefix+strconv.FormatUint(seq, 10), "", 4*l.staleness+time.Second).Err()
+		_ = l.rdb.Set(hctx, l.hbPrefix+strconv.FormatUint(seq, 10), "", 2*l.staleness).Err()
 		cancel()
 		if conn != nil && time.Since(time.Unix(0, l.echoAt.Load())) > 3*l.staleness+time.Second {
-			_ = conn.Close() // run reconnects
+			l.drop(conn) // run reconnects
 		}
 	}
 }

@@ -265,12 +265,14 @@ func TestTrustOwnerNotLockedOut(t *testing.T) {
 }
 
 // TestTrustSessionCapProtectsRedis: one account signs in 120 times and fills each session's data
-// to its limit against a Redis with 2 MB of memory (and 128 KiB for a small audit trail) and
-// noeviction. Its sessions stay capped at 50 (the least recently used revoked) and its data at
+// to its limit against a Redis with 2 MB of memory (and 128 KiB for a small audit trail, 128 KiB
+// per instance for its session cache) and noeviction. Its sessions stay capped at 50 (the least recently used revoked) and its data at
 // 256 KiB in all, so Redis never fills: no answer is 503, and another user signs in and writes
 // data afterwards.
 func TestTrustSessionCapProtectsRedis(t *testing.T) {
-	r := sessiontest.StartServer(t, "--maxmemory", "2176kb", "--maxmemory-policy", "noeviction")
+	// Each instance's session cache adds its invalidation link (one more client) and its
+	// heartbeat keys (about ten live at a time): 128 KiB each is ample.
+	r := sessiontest.StartServer(t, "--maxmemory", "2432kb", "--maxmemory-policy", "noeviction")
 	// The audit trail shares the Redis, bounded per user and in all (the global stream holds up
 	// to about 100 entries more than its bound): a trail this small fits in the 128 KiB.
 	d := deploy(t, 2, r.URL(), map[string]string{"BOXOFFICE_REGISTER_MAX_PER_IP": "0",

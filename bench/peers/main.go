@@ -4,7 +4,8 @@
 //	go run ./bench/peers [-d 10s] [-rounds 2] [-c 64] [-warmup 2s]
 //
 // On loopback only, it starts one throwaway redis-server (free port, no persistence), builds and
-// starts boxoffice (./cmd/boxoffice, against that Redis, embedded SQLite) and three peers from
+// starts boxoffice twice (./cmd/boxoffice, against that Redis, embedded SQLite: one with the
+// session cache, the default, one with BOXOFFICE_SESSION_CACHE=off) and three peers from
 // this directory — fibersession (Fiber's session middleware over gofiber/storage/redis, on the
 // same Redis), statelessjwt (a stateless HS256 JWT check) and hello (the HTTP ceiling) — signs
 // in on each, then drives every contender with `wrk -t1 -c64 -d<d> --latency`, in alternating
@@ -134,27 +135,37 @@ func run() error {
 	// boxoffice. One access token must last the whole run: its lifetime changes nothing on the
 	// read path (the token is verified once, then found in the cache of verified tokens until
 	// it expires, as in production within its 5 minutes).
-	n := 7
+	n := 9
 	planned := time.Duration(*rounds*n)*(*dur+2*time.Second) + time.Duration(n)*(*warmup+2*time.Second)
-	aport, err := freePort()
+	startBox := func(name string, extra ...string) (*proc, string, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, "", err
+		}
+		p, err := ps.start(name, filepath.Join(work, name+".log"), append([]string{
+			"REDIS_URL=" + redisURL,
+			"BOXOFFICE_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port),
+			"BOXOFFICE_JWT_SECRET=peer-bench-boxoffice-secret-0123456789abcdef",
+			"BOXOFFICE_LOG_LEVEL=warn",
+			"BOXOFFICE_AUDIT_LOG=off",
+			"BOXOFFICE_ARGON2_MEMORY_KIB=1024",
+			"BOXOFFICE_ARGON2_ITERATIONS=1",
+			fmt.Sprintf("BOXOFFICE_ACCESS_TTL=%ds", int((planned + 10*time.Minute).Seconds())),
+		}, extra...), filepath.Join(bin, "boxoffice"))
+		if err != nil {
+			return nil, "", err
+		}
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		return p, base, waitReady(ctx, base+"/readyz", p)
+	}
+	// Two instances on the same Redis: the default (session cache on) and one with the cache
+	// off, which reads Redis on every request as before issue 13.
+	box, B, err := startBox("boxoffice")
 	if err != nil {
 		return err
 	}
-	box, err := ps.start("boxoffice", filepath.Join(work, "boxoffice.log"), []string{
-		"REDIS_URL=" + redisURL,
-		"BOXOFFICE_ADDR=" + fmt.Sprintf("127.0.0.1:%d", aport),
-		"BOXOFFICE_JWT_SECRET=peer-bench-boxoffice-secret-0123456789abcdef",
-		"BOXOFFICE_LOG_LEVEL=warn",
-		"BOXOFFICE_AUDIT_LOG=off",
-		"BOXOFFICE_ARGON2_MEMORY_KIB=1024",
-		"BOXOFFICE_ARGON2_ITERATIONS=1",
-		fmt.Sprintf("BOXOFFICE_ACCESS_TTL=%ds", int((planned + 10*time.Minute).Seconds())),
-	}, filepath.Join(bin, "boxoffice"))
+	boxOff, BOff, err := startBox("boxoffice-nocache", "BOXOFFICE_SESSION_CACHE=off")
 	if err != nil {
-		return err
-	}
-	B := fmt.Sprintf("http://127.0.0.1:%d", aport)
-	if err := waitReady(ctx, B+"/readyz", box); err != nil {
 		return err
 	}
 
@@ -202,6 +213,8 @@ func run() error {
 		{key: "fiber-read", label: "same, read only", url: "http://" + fsAddr + "/read", header: "Cookie: " + cookie, server: fs},
 		{key: "bx-session", label: "boxoffice `GET /v1/session`", url: B + "/v1/session", header: bearer, server: box},
 		{key: "bx-me", label: "boxoffice `GET /v1/me`", url: B + "/v1/me", header: bearer, server: box},
+		{key: "bx-session-off", label: "boxoffice `GET /v1/session`, cache off", url: BOff + "/v1/session", header: bearer, server: boxOff},
+		{key: "bx-me-off", label: "boxoffice `GET /v1/me`, cache off", url: BOff + "/v1/me", header: bearer, server: boxOff},
 	}
 	if len(cs) != n {
 		panic("planned duration counts the wrong number of contenders")

@@ -46,7 +46,8 @@ func report(cs []*contender, rounds int) {
 	fmt.Println()
 	fmt.Println("| boxoffice | vs | req/s ratio | goal | CPU/req ratio |")
 	fmt.Println("|---|---|---:|---:|---:|")
-	for _, b := range []struct{ key, label string }{{"bx-session", "`GET /v1/session`"}, {"bx-me", "`GET /v1/me`"}} {
+	for _, b := range []struct{ key, label string }{{"bx-session", "`GET /v1/session`"}, {"bx-me", "`GET /v1/me`"},
+		{"bx-session-off", "`GET /v1/session`, cache off"}, {"bx-me-off", "`GET /v1/me`, cache off"}} {
 		for _, p := range []struct{ key, label, goal string }{
 			{"fiber-getsave", "Fiber session, Get+Save", "≥ 3×"},
 			{"fiber-read", "Fiber session, read only", "≥ 3×"},

@@ -73,6 +73,13 @@ type config struct {
 	RevocationReplicas int
 	RevocationWait     time.Duration
 
+	// SessionCache turns on the per-instance session cache (BOXOFFICE_SESSION_CACHE, default
+	// on); it runs only with a single external Redis or Sentinel.
+	SessionCache          bool
+	SessionCacheEntries   int
+	SessionCacheBytes     int
+	SessionCacheStaleness time.Duration
+
 	DatabaseURL     string        // PostgreSQL; "" means the embedded SQLite
 	SQLitePath      string        // the embedded SQLite's file; "" keeps it in memory
 	DBMaxConns      int           // PostgreSQL pool size
@@ -225,6 +232,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RevocationReplicas: num("BOXOFFICE_REVOCATION_REPLICAS", 0, 0),
 		RevocationWait:     dur("BOXOFFICE_REVOCATION_WAIT", 200*time.Millisecond, time.Millisecond),
 
+		SessionCache:          true,
+		SessionCacheEntries:   num("BOXOFFICE_SESSION_CACHE_ENTRIES", 100_000, 1),
+		SessionCacheBytes:     num("BOXOFFICE_SESSION_CACHE_BYTES", 64<<20, 1<<20),
+		SessionCacheStaleness: dur("BOXOFFICE_SESSION_CACHE_STALENESS", time.Second, 50*time.Millisecond),
+
 		DatabaseURL:     str("DATABASE_URL", ""),
 		SQLitePath:      str("BOXOFFICE_SQLITE_PATH", ""),
 		DBMaxConns:      num("BOXOFFICE_DB_MAX_CONNS", 10, 1),
@@ -359,6 +371,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.Argon2MemoryKiB > 4<<20 || c.Argon2Time > 64 {
 		bad("BOXOFFICE_ARGON2_MEMORY_KIB must be at most 4194304 and BOXOFFICE_ARGON2_ITERATIONS at most 64")
+	}
+	switch v := getenv("BOXOFFICE_SESSION_CACHE"); v {
+	case "", "on":
+	case "off":
+		c.SessionCache = false
+	default:
+		bad("BOXOFFICE_SESSION_CACHE=%q must be on or off", v)
 	}
 	switch v := getenv("BOXOFFICE_INSECURE_DEV_COOKIES"); v {
 	case "", "false", "0":

@@ -139,6 +139,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Wait() // background touches finish before the client closes
+	if stop := startSessionCache(ctx, cfg, store, log, m); stop != nil {
+		defer stop()
+	}
 	if cfg.DemoData {
 		n, err := demo.Load(ctx, ticketing, clock(cfg)())
 		if err != nil {
@@ -284,6 +287,37 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 		Activity:       kept,
 	})
 	return srv, store, ticketing, err
+}
+
+// startSessionCache turns the session cache on when it is configured and possible, and
+// returns what stops it (nil when it is off). Its counters go to m (when not nil).
+func startSessionCache(ctx context.Context, cfg config, store *session.Store, log *slog.Logger, m *metrics.Metrics) func() {
+	switch {
+	case !cfg.SessionCache:
+		log.Info("session cache off (BOXOFFICE_SESSION_CACHE=off): every authenticated request reads Redis")
+		return nil
+	case !cfg.externalRedis():
+		log.Info("session cache off: the embedded Redis is in-process already")
+		return nil
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	wait, err := store.StartCache(cctx, session.CacheConfig{MaxEntries: cfg.SessionCacheEntries,
+		MaxBytes: cfg.SessionCacheBytes, Staleness: cfg.SessionCacheStaleness}, log)
+	if err != nil {
+		cancel()
+		log.Info("session cache off: "+err.Error())
+		return nil
+	}
+	if m != nil {
+		m.RegisterSessionCache(func() metrics.SessionCache {
+			st := store.CacheStats()
+			return metrics.SessionCache{Hits: st.Hits, Misses: st.Misses, Invalidations: st.Invalidations,
+				Flushes: st.Flushes, Entries: st.Entries, Bytes: st.Bytes, Serving: st.Serving}
+		})
+	}
+	log.Info("session cache on", "entries", cfg.SessionCacheEntries, "bytes", cfg.SessionCacheBytes,
+		"staleness", cfg.SessionCacheStaleness.String())
+	return func() { cancel(); wait() }
 }
 
 // clock is the application clock: the wall clock, shifted by BOXOFFICE_CLOCK_OFFSET.

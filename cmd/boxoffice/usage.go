@@ -62,6 +62,10 @@ var settings = []struct {
 		{"BOXOFFICE_MAX_SESSIONS_PER_USER", "50", "live sessions per user; a sign-in beyond it revokes the least recently used"},
 		{"BOXOFFICE_REVOCATION_REPLICAS", "0", "revocations and sign-ins wait until this many replicas hold them (WAIT), else 503"},
 		{"BOXOFFICE_REVOCATION_WAIT", "200ms", "how long they wait; below REDIS_TIMEOUT"},
+		{"BOXOFFICE_SESSION_CACHE", "on", "keep sessions this instance read in memory, invalidated by Redis on every change (single node or Sentinel; off with Cluster and the embedded Redis); off: every request reads Redis"},
+		{"BOXOFFICE_SESSION_CACHE_ENTRIES", "100000", "sessions and accounts the cache holds"},
+		{"BOXOFFICE_SESSION_CACHE_BYTES", "67108864", "their estimated bytes"},
+		{"BOXOFFICE_SESSION_CACHE_STALENESS", "1s", "the cache stops serving when its invalidation link has not proved itself current for this long"},
 	}},
 	{"Passwords and sign-in limits", []setting{
 		{"BOXOFFICE_ARGON2_MEMORY_KIB", "19456", "argon2id memory of new hashes"},
