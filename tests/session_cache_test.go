@@ -82,7 +82,9 @@ func TestSessionCacheRevocationVisibility(t *testing.T) {
 		t.Fatalf("%d requests accepted a revoked session; %d of %d refusals seen", accepted, len(visible), 2*rounds)
 	}
 	slices.Sort(visible)
-	pct := func(p float64) time.Duration { return visible[int(p*float64(len(visible)-1))].Round(10 * time.Microsecond) }
+	pct := func(p float64) time.Duration {
+		return visible[int(p*float64(len(visible)-1))].Round(10 * time.Microsecond)
+	}
 	t.Logf("revocation visible on the other instances (from the logout's response to the first refusal, %d samples, cache on: %v): p50 %v, p99 %v, max %v",
 		len(visible), cacheOn(), pct(0.5), pct(0.99), visible[len(visible)-1].Round(10*time.Microsecond))
 	if cacheOn() {

@@ -305,7 +305,7 @@ func startSessionCache(ctx context.Context, cfg config, store *session.Store, lo
 		MaxBytes: cfg.SessionCacheBytes, Staleness: cfg.SessionCacheStaleness}, log)
 	if err != nil {
 		cancel()
-		log.Info("session cache off: "+err.Error())
+		log.Info("session cache off: " + err.Error())
 		return nil
 	}
 	if m != nil {
