@@ -90,6 +90,10 @@ func (c sessionCheck) Alive(ctx context.Context, refs []tickets.SessionRef) ([]b
 	return c.s.Alive(ctx, rs)
 }
 
+func (c sessionCheck) MovedTo(ctx context.Context, r tickets.SessionRef) (string, error) {
+	return c.s.Resumable(ctx, r.UserID, r.SessionID)
+}
+
 func newTestServer(tb testing.TB) *testServer {
 	tb.Helper()
 	return newTestServerWith(tb, Config{})

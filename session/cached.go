@@ -29,8 +29,9 @@ var ErrCacheUnsupported = errors.New("session: the session cache needs a single 
 // until it has stopped (call it after cancelling ctx, before closing the Redis client). log
 // receives the link's state changes (nil discards them).
 //
-// It returns ErrCacheUnsupported for a Cluster client, or an error when cfg is unusable.
-// Calling it twice is an error.
+// Call it before the store serves reads (it is not synchronised with them). It returns
+// ErrCacheUnsupported for a Cluster client, or an error when cfg is unusable. Calling it twice
+// is an error.
 func (s *Store) StartCache(ctx context.Context, cfg CacheConfig, log *slog.Logger) (wait func(), err error) {
 	rdb, ok := s.rdb.(*redis.Client)
 	switch {
@@ -64,10 +65,12 @@ func (s *Store) StartCache(ctx context.Context, cfg CacheConfig, log *slog.Logge
 	if cfg.LinkDialer != nil {
 		opt.Dialer = cfg.LinkDialer
 	}
-	s.cache = newCache(cfg.MaxEntries, cfg.MaxBytes)
-	s.link = &link{opt: &opt, rdb: rdb, prefix: s.cfg.Prefix, cache: s.cache, now: s.cfg.Now,
-		staleness: cfg.Staleness, heartbeat: cfg.Heartbeat, log: log,
+	c := newCache(cfg.MaxEntries, cfg.MaxBytes)
+	s.link = &link{opt: &opt, base: time.Now(), rdb: rdb, prefix: s.cfg.Prefix, now: s.cfg.Now,
+		staleness: cfg.Staleness, heartbeat: cfg.Heartbeat, log: log, cache: c,
 		hbPrefix: s.cfg.Prefix + heartbeatTag + hex.EncodeToString(id[:]) + ":"}
+	s.link.fd.Store(-1)
+	s.cache = c // after the link: a read that sees the cache uses it
 	var wg sync.WaitGroup
 	wg.Go(func() { s.link.run(ctx) })
 	wg.Go(func() { s.link.beat(ctx) })

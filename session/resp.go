@@ -86,7 +86,7 @@ func parseAt(b []byte, at, depth int) (respValue, int, error) {
 			v.null = true
 			return v, next, nil
 		}
-		v.arr = make([]respValue, 0, count)
+		v.arr = make([]respValue, 0, min(count, (len(b)-next)/4)) // each element takes 4 bytes at least
 		for range count {
 			e, n, err := parseAt(b, next, depth+1)
 			if err != nil || n == 0 {

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,27 +33,37 @@ type link struct {
 	hbPrefix  string // "<prefix>{u:~cache}:hb:<instance>:"; '~' is never in a user id
 	log       *slog.Logger
 
-	// fresh is the Now (Unix ms) at which the newest heartbeat echoed on the current
-	// connection was written: every change Redis applied before it has been applied here.
-	// 0 while there is no subscribed connection.
-	fresh atomic.Int64
+	// fresh is the Now at which the newest heartbeat echoed on the current connection was
+	// written: every change Redis applied before it has been applied here. nil while there is
+	// no subscribed connection. Compared with the Now of a read, so with the monotonic clock
+	// in production (a step of the wall clock cannot stretch the bound).
+	fresh atomic.Pointer[time.Time]
 	// busy is set before the reader takes bytes off the socket and cleared once it has applied
 	// all of them, so "nothing unread on the socket and not busy" means every invalidation
 	// that reached this host has been applied.
-	busy   atomic.Bool
-	fd     atomic.Int64 // the socket's descriptor when it is plain TCP, else -1
-	echoAt atomic.Int64 // time.Now (Unix ns) of the last echo, for the watchdog
+	busy atomic.Bool
+	fd   atomic.Int64 // the socket's descriptor when it is plain TCP, else -1
+	// epoch changes whenever the connection changes or is dropped: serving refuses when it
+	// moved while it looked (the descriptor it polled may have been closed and reused), and a
+	// reader applies echoes only while its connection is the current one.
+	epoch  atomic.Uint64
+	echoAt atomic.Int64 // monotonic ns since base of the last echo, for the watchdog
+	base   time.Time
 
 	mu   sync.Mutex
-	conn net.Conn                     // the current connection, closed by the watchdog
-	seq  uint64                       // heartbeats written
-	sent [64]struct{ seq, at uint64 } // the write time (Now, Unix ms) of recent heartbeats
+	conn net.Conn // the current connection, closed by the watchdog
+	seq  uint64   // heartbeats written
+	sent [64]struct {
+		seq uint64
+		at  time.Time
+	} // the write time (Now) of recent heartbeats
 }
 
 // serving reports whether cached entries may be served at now. It is called before every
 // lookup: first whether invalidations wait unread (on the socket, or read and not yet
 // applied), then whether the link proved itself current within the staleness bound.
 func (l *link) serving(now time.Time) bool {
+	e := l.epoch.Load()
 	if fd := l.fd.Load(); fd >= 0 && pending(int(fd)) {
 		return false
 	}
@@ -62,7 +71,7 @@ func (l *link) serving(now time.Time) bool {
 		return false
 	}
 	f := l.fresh.Load()
-	return f != 0 && now.UnixMilli()-f <= l.staleness.Milliseconds()
+	return f != nil && now.Sub(*f) <= l.staleness && l.epoch.Load() == e
 }
 
 // run keeps the link up until ctx is done: it connects, flushes the cache (nothing read before
@@ -100,7 +109,8 @@ func (l *link) run(ctx context.Context) {
 func (l *link) setConn(conn net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fresh.Store(0)
+	l.epoch.Add(1)
+	l.fresh.Store(nil)
 	l.busy.Store(false)
 	l.conn = conn
 	l.fd.Store(-1)
@@ -109,15 +119,16 @@ func (l *link) setConn(conn net.Conn) {
 			_ = rc.Control(func(fd uintptr) { l.fd.Store(int64(fd)) })
 		}
 	}
-	l.echoAt.Store(time.Now().UnixNano())
+	l.echoAt.Store(int64(time.Since(l.base)))
 }
 
 // drop stops serving from conn and closes it, unless it is no longer the current connection.
-// The descriptor is forgotten before it is closed, so serving never polls a reused one.
+// The descriptor is forgotten before it is closed, so serving never trusts a reused one.
 func (l *link) drop(conn net.Conn) {
 	l.mu.Lock()
 	if l.conn == conn {
-		l.fresh.Store(0)
+		l.epoch.Add(1)
+		l.fresh.Store(nil)
 		l.fd.Store(-1)
 	}
 	l.mu.Unlock()
@@ -135,18 +146,21 @@ func (l *link) connect(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
 	var cmd []byte
+	n := 1
 	switch {
 	case l.opt.Password != "" && l.opt.Username != "":
-		cmd = appendCommand(cmd, "AUTH", l.opt.Username, l.opt.Password)
+		cmd, n = appendCommand(cmd, "AUTH", l.opt.Username, l.opt.Password), n+1
 	case l.opt.Password != "":
-		cmd = appendCommand(cmd, "AUTH", l.opt.Password)
+		cmd, n = appendCommand(cmd, "AUTH", l.opt.Password), n+1
 	}
 	if l.opt.DB != 0 {
-		cmd = appendCommand(cmd, "SELECT", strconv.Itoa(l.opt.DB))
+		cmd, n = appendCommand(cmd, "SELECT", strconv.Itoa(l.opt.DB)), n+1
 	}
 	cmd = appendCommand(cmd, "CLIENT", "ID")
-	replies, err := roundTrip(conn, cmd, bytes.Count(cmd, []byte("*")))
+	replies, err := roundTrip(conn, cmd, n)
 	if err == nil {
 		id := replies[len(replies)-1]
 		cmd = appendCommand(nil, "CLIENT", "TRACKING", "ON", "REDIRECT", strconv.FormatInt(id.num, 10),
@@ -206,6 +220,7 @@ const linkBuffer = 4 << 20
 // read applies invalidations until the connection fails. On plain TCP it marks itself busy
 // before each read takes bytes off the socket (see serving).
 func (l *link) read(ctx context.Context, conn net.Conn) error {
+	epoch := l.epoch.Load()
 	stop := context.AfterFunc(ctx, func() { l.drop(conn) })
 	defer stop()
 	buf := make([]byte, 0, 64<<10)
@@ -249,7 +264,7 @@ func (l *link) read(ctx context.Context, conn net.Conn) error {
 			return err
 		}
 		buf = buf[:len(buf)+n]
-		used, err := l.apply(buf)
+		used, err := l.apply(buf, epoch)
 		if err != nil {
 			return err
 		}
@@ -260,8 +275,9 @@ func (l *link) read(ctx context.Context, conn net.Conn) error {
 	}
 }
 
-// apply handles every complete message in b and returns the bytes it used.
-func (l *link) apply(b []byte) (int, error) {
+// apply handles every complete message in b and returns the bytes it used. Anything but an
+// invalidation message means the stream is not what it should be: an error (run reconnects).
+func (l *link) apply(b []byte, epoch uint64) (int, error) {
 	done := 0
 	for {
 		v, n, err := parseRESP(b[done:])
@@ -273,7 +289,7 @@ func (l *link) apply(b []byte) (int, error) {
 		}
 		done += n
 		if len(v.arr) != 3 || v.arr[0].str != "message" || v.arr[1].str != trackingChannel {
-			continue
+			return 0, errRESP
 		}
 		if v.arr[2].null { // FLUSHALL or FLUSHDB
 			l.cache.flush()
@@ -281,7 +297,7 @@ func (l *link) apply(b []byte) (int, error) {
 		}
 		for _, k := range v.arr[2].arr {
 			if rest, ok := strings.CutPrefix(k.str, l.hbPrefix); ok {
-				l.echo(rest)
+				l.echo(rest, epoch)
 				continue
 			}
 			l.cache.invalidateKey(l.prefix, k.str)
@@ -289,24 +305,22 @@ func (l *link) apply(b []byte) (int, error) {
 	}
 }
 
-// echo records that the heartbeat numbered seq came back.
-func (l *link) echo(seq string) {
+// echo records that the heartbeat numbered seq came back on the connection of epoch.
+func (l *link) echo(seq string, epoch uint64) {
 	n, err := strconv.ParseUint(seq, 10, 64)
 	if err != nil {
 		return
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	slot := l.sent[n%uint64(len(l.sent))]
-	l.mu.Unlock()
-	if slot.seq != n {
-		return
+	if slot.seq != n || l.epoch.Load() != epoch {
+		return // an old heartbeat, or a connection dropped while this was being applied
 	}
-	l.echoAt.Store(time.Now().UnixNano())
-	for {
-		f := l.fresh.Load()
-		if int64(slot.at) <= f || l.fresh.CompareAndSwap(f, int64(slot.at)) {
-			return
-		}
+	l.echoAt.Store(int64(time.Since(l.base)))
+	if f := l.fresh.Load(); f == nil || slot.at.After(*f) {
+		at := slot.at
+		l.fresh.Store(&at)
 	}
 }
 
@@ -324,13 +338,14 @@ func (l *link) beat(ctx context.Context) {
 		l.mu.Lock()
 		l.seq++
 		seq := l.seq
-		l.sent[seq%uint64(len(l.sent))] = struct{ seq, at uint64 }{seq, uint64(l.now().UnixMilli())}
+		slot := &l.sent[seq%uint64(len(l.sent))]
+		slot.seq, slot.at = seq, l.now()
 		conn := l.conn
 		l.mu.Unlock()
 		hctx, cancel := context.WithTimeout(ctx, max(l.heartbeat, 100*time.Millisecond))
 		_ = l.rdb.Set(hctx, l.hbPrefix+strconv.FormatUint(seq, 10), "", 2*l.staleness).Err()
 		cancel()
-		if conn != nil && time.Since(time.Unix(0, l.echoAt.Load())) > 3*l.staleness+time.Second {
+		if conn != nil && time.Since(l.base)-time.Duration(l.echoAt.Load()) > 3*l.staleness+time.Second {
 			l.drop(conn) // run reconnects
 		}
 	}

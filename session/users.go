@@ -24,6 +24,7 @@ type Users struct {
 	rdb  redis.UniversalClient
 	keys keys
 	sc   scripts
+	st   *Store // whose session cache forgets an account this store writes
 }
 
 var _ auth.UserStore = (*Users)(nil)
@@ -32,7 +33,7 @@ var _ auth.UserStore = (*Users)(nil)
 const unknownUserID = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 // Users returns the account store sharing s's client and key prefix.
-func (s *Store) Users() *Users { return &Users{rdb: s.rdb, keys: s.keys, sc: s.sc} }
+func (s *Store) Users() *Users { return &Users{rdb: s.rdb, keys: s.keys, sc: s.sc, st: s} }
 
 // CreateUser stores u. It returns auth.ErrUsernameTaken when u.Username or a look-alike of it
 // (same auth.UsernameSkeleton) is registered, or ErrUnavailable.
@@ -137,6 +138,7 @@ func (us *Users) UserByID(ctx context.Context, id string) (auth.User, error) {
 // SetPasswordHash replaces the hash if it still equals old and reports whether it did.
 func (us *Users) SetPasswordHash(ctx context.Context, id, old, new string) (bool, error) {
 	n, err := us.sc.setPassword.Run(ctx, us.rdb, []string{us.keys.user(id)}, old, new).Int()
+	us.st.dropCached([]string{us.keys.user(id)})
 	if err != nil {
 		return false, classify("set password", err)
 	}
@@ -152,7 +154,9 @@ func (us *Users) SetRoles(ctx context.Context, id string, roles []string) error 
 	if n == 0 {
 		return auth.ErrUserNotFound
 	}
-	return classify("set roles", us.rdb.HSet(ctx, us.keys.user(id), "roles", strings.Join(roles, ",")).Err())
+	err = us.rdb.HSet(ctx, us.keys.user(id), "roles", strings.Join(roles, ",")).Err()
+	us.st.dropCached([]string{us.keys.user(id)})
+	return classify("set roles", err)
 }
 
 func decodeUser(m map[string]string) (auth.User, error) {

@@ -88,8 +88,10 @@ func TestSessionCacheRevocationVisibility(t *testing.T) {
 	t.Logf("revocation visible on the other instances (from the logout's response to the first refusal, %d samples, cache on: %v): p50 %v, p99 %v, max %v",
 		len(visible), cacheOn(), pct(0.5), pct(0.99), visible[len(visible)-1].Round(10*time.Microsecond))
 	if cacheOn() {
-		if n := hits() - hitsBefore; n < float64(rounds*3) {
-			t.Fatalf("the instances answered %v reads from their caches, want at least %d: the test did not exercise them", n, rounds*3)
+		// Each round reads twice on each instance: the second read is a hit unless an
+		// invalidation of the same user (the previous round's logout) landed during the first.
+		if n := hits() - hitsBefore; n < float64(rounds*2) {
+			t.Fatalf("the instances answered %v reads from their caches, want at least %d: the test did not exercise them", n, rounds*2)
 		}
 	}
 }

@@ -13,6 +13,16 @@ type SessionChecker interface {
 	Alive(ctx context.Context, sessions []SessionRef) ([]bool, error)
 }
 
+// SessionMover is implemented by a SessionChecker that also knows where a password change
+// moved a session (it lives on under a new id). A session reported gone that was moved has its
+// holds moved to the new id instead of ended: a janitor round that runs between a password
+// change and the request's own move of the holds would otherwise end the caller's holds.
+type SessionMover interface {
+	// MovedTo returns the id session s was moved to, or "" when it was not moved (or the
+	// record of the move has lapsed).
+	MovedTo(ctx context.Context, s SessionRef) (string, error)
+}
+
 // Janitor tidies holds and orders in the background: it marks expired holds (correctness
 // never waits for it: an expired hold's seats are free the moment its deadline passes), settles
 // pending orders whose payment is overdue or whose request crashed, sends refunds that were
@@ -118,10 +128,24 @@ func (s *Service) endDeadSessions(ctx context.Context, userID string, after Sess
 		return after, err // check the same page next time
 	}
 	var dead []string
+	mover, _ := s.cfg.Sessions.(SessionMover)
 	for i, ref := range sids {
-		if i < len(alive) && !alive[i] {
-			dead = append(dead, ref.SessionID)
+		if i >= len(alive) || alive[i] {
+			continue
 		}
+		if mover != nil {
+			to, err := mover.MovedTo(ctx, ref)
+			if err != nil {
+				return after, err
+			}
+			if to != "" {
+				if err := s.MoveSession(ctx, ref.SessionID, to); err != nil {
+					return after, err
+				}
+				continue
+			}
+		}
+		dead = append(dead, ref.SessionID)
 	}
 	if _, err := s.EndSessions(ctx, dead...); err != nil {
 		return after, err

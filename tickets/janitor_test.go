@@ -30,6 +30,52 @@ func (c *checker) Alive(_ context.Context, refs []tickets.SessionRef) ([]bool, e
 	return out, nil
 }
 
+// mover is a checker that also reports sessions moved by a password change.
+type mover struct {
+	checker
+	moved map[string]string
+}
+
+func (m *mover) MovedTo(_ context.Context, r tickets.SessionRef) (string, error) {
+	return m.moved[r.SessionID], nil
+}
+
+// TestJanitorMovesHoldsOfMovedSessions: a session reported gone because a password change
+// moved it to a new id keeps its holds, now under the new id — a janitor round between the
+// change and the request's own move of the holds must not end them — while a session that
+// simply ended loses its holds.
+func TestJanitorMovesHoldsOfMovedSessions(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, "", sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	_, _, _, sc := ticketstest.Fixture(t, st)
+	chk := &mover{checker: checker{ended: map[string]bool{"s-old": true, "s-gone": true}},
+		moved: map[string]string{"s-old": "s-new"}}
+	svc := tickets.NewService(st, tickets.Config{Sessions: chk})
+	kept, err := svc.Hold(ctx, tickets.Owner{UserID: "u1", SessionID: "s-old"}, sc.ID, tickets.Selection{SeatIDs: []string{"A1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := svc.Hold(ctx, tickets.Owner{UserID: "u2", SessionID: "s-gone"}, sc.ID, tickets.Selection{SeatIDs: []string{"C5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&tickets.Janitor{Service: svc}).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := svc.GetHold(ctx, tickets.Owner{UserID: "u1"}, kept.ID)
+	if err != nil || h.Status != tickets.HoldActive || h.SessionID != "s-new" {
+		t.Fatalf("the moved session's hold = %q of %q, %v; want active, of s-new", h.Status, h.SessionID, err)
+	}
+	h, err = svc.GetHold(ctx, tickets.Owner{UserID: "u2"}, lost.ID)
+	if err != nil || h.Status != tickets.HoldRevoked {
+		t.Fatalf("the ended session's hold = %q, %v; want %q", h.Status, err, tickets.HoldRevoked)
+	}
+}
+
 // TestJanitorPagesThroughSessions: with more holding sessions than a round checks, successive
 // rounds go on where the last stopped, so a session late in the order is checked too, and its
 // holds end.

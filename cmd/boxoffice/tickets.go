@@ -104,6 +104,12 @@ func (c sessionCheck) Alive(ctx context.Context, refs []tickets.SessionRef) ([]b
 	return c.s.Alive(ctx, rs)
 }
 
+// MovedTo makes sessionCheck a tickets.SessionMover: a session a password change moved
+// names its new id in its revocation marker.
+func (c sessionCheck) MovedTo(ctx context.Context, r tickets.SessionRef) (string, error) {
+	return c.s.Resumable(ctx, r.UserID, r.SessionID)
+}
+
 // demoDataCommand loads the demo catalogue into the configured database:
 //
 //	boxoffice demo-data
