@@ -136,6 +136,9 @@ var sentinelsWithoutRow = map[string]string{
 	"auth.ErrInvalidID": "internal",
 	// A stored password hash the server cannot read: data corruption, a 500 by design.
 	"auth.ErrHashFormat": "internal",
+	// Returned by Store.StartCache at start-up only (cmd/boxoffice logs it and runs without
+	// the cache); no request reaches it.
+	"session.ErrCacheUnsupported": "start-up",
 	// Field messages, shown in a 422's errors (FieldErrors, validationError), never returned
 	// bare.
 	"auth.ErrPasswordTooShort":     "field message",

@@ -161,20 +161,3 @@ func appendSeatsData(b []byte, ev tickets.SeatEvent) []byte {
 	return append(b, `"}`...)
 }
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and control characters are
-// escaped, so no value (even one from a compromised broker) can break the event's framing.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20 || c == 0x7f:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}

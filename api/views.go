@@ -109,7 +109,12 @@ func sendSession(c *fiber.Ctx, status int, s session.Session, currentID string) 
 	setSessionHeaders(c, s)
 	c.Set(fiber.HeaderETag, etag(s))
 	c.Status(status)
-	return writeJSON(c, fiber.MIMEApplicationJSON, viewSession(s, currentID))
+	b, err := appendSessionJSON(make([]byte, 0, 512), s, currentID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
 }
 
 // headerTime is RFC 3339 with milliseconds, the precision of the body's fields.
