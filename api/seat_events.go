@@ -160,4 +160,3 @@ func appendSeatsData(b []byte, ev tickets.SeatEvent) []byte {
 	b = ev.At.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
 }
-
