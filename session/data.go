@@ -124,7 +124,7 @@ func (s *Store) PatchData(ctx context.Context, uid, sid string, patch map[string
 		}
 		switch r.status {
 		case "ok":
-			return r.sessionAt(0, sid)
+			return r.sessionAt(0, uid, sid)
 		case "precondition":
 			return Session{}, ErrPrecondition
 		case "conflict":

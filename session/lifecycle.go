@@ -45,7 +45,7 @@ func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	}
 	args := []any{now, n.ID, ie, n.RefreshHash, n.CredentialEpoch, s.cfg.MaxSessions, s.keys.tag(n.UserID),
 		s.cfg.RevocationPad.Milliseconds(), network, s.cfg.KnownNetworkTTL.Milliseconds(),
-		"uid", n.UserID, "ct", now, "ls", now, "ie", ie, "ae", ae,
+		"ct", now, "ls", now, "ie", ie, "ae", ae,
 		"dn", n.DeviceName, "ip", n.IP, "ua", n.UserAgent, "v", 0,
 		"rh", n.RefreshHash, "atx", ms(n.AccessExpiresAt)}
 	r, err := s.runDurable(ctx, "create", s.sc.create, []string{
@@ -66,7 +66,7 @@ func (s *Store) Create(ctx context.Context, n NewSession) (Session, error) {
 	default:
 		return Session{}, r.gone()
 	}
-	return r.sessionAt(0, n.ID)
+	return r.sessionAt(0, n.UserID, n.ID)
 }
 
 // KnownNetwork reports whether user uid has created a session from network (as given in
@@ -142,7 +142,7 @@ func (s *Store) read(ctx context.Context, uid, sid string, withUser bool) (Sessi
 	if len(m) == 0 {
 		return Session{}, nil, s.why(ctx, uid, sid)
 	}
-	sess, err := decodeSession(sid, m)
+	sess, err := decodeSession(uid, sid, m)
 	if err != nil {
 		return Session{}, nil, err
 	}
@@ -270,7 +270,7 @@ func (s *Store) ChangePassword(ctx context.Context, c PasswordChange) (Session, 
 	default:
 		return Session{}, 0, rep.gone()
 	}
-	sess, err := rep.sessionAt(0, c.NewSessionID)
+	sess, err := rep.sessionAt(0, uid, c.NewSessionID)
 	n, _ := rep.int(1)
 	return sess, int(n), err
 }
@@ -311,7 +311,7 @@ func (s *Store) Resume(ctx context.Context, uid, sid, refreshHash string, access
 	}
 	switch rep.status {
 	case "ok":
-		return rep.sessionAt(0, sid)
+		return rep.sessionAt(0, uid, sid)
 	case "used":
 		return Session{}, ErrRevoked
 	}
@@ -365,7 +365,7 @@ func (s *Store) Rotate(ctx context.Context, r Rotation) (Rotated, error) {
 		if err != nil {
 			return Rotated{}, err
 		}
-		sess, err := decodeSession(sid, m)
+		sess, err := decodeSession(uid, sid, m)
 		if err != nil {
 			return Rotated{}, err
 		}

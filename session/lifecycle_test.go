@@ -344,3 +344,27 @@ func TestRevocationMarkerOutlivesAccessToken(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionHashOmitsUserID: the session hash does not repeat the user id its key names (30
+// bytes of every session), and a session written before, with it, reads the same.
+func TestSessionHashOmitsUserID(t *testing.T) {
+	backends(t, func(t *testing.T, start func(...func(*session.Config)) *env) {
+		e := start()
+		uid := auth.NewID()
+		s := e.login(t, uid)
+		if ok, err := e.rdb.HExists(e.ctx, e.sessionKey(uid, s.ID), "uid").Result(); err != nil || ok {
+			t.Fatalf("the session hash holds uid: %v, %v", ok, err)
+		}
+		if err := e.rdb.HSet(e.ctx, e.sessionKey(uid, s.ID), "uid", uid).Err(); err != nil { // as before
+			t.Fatal(err)
+		}
+		got, err := e.store.Get(e.ctx, uid, s.ID)
+		if err != nil || got.UserID != uid || got.ID != s.ID {
+			t.Fatalf("get = %+v, %v", got, err)
+		}
+		list, _, err := e.store.List(e.ctx, uid, s.ID, session.Page{})
+		if err != nil || len(list) != 1 || list[0].UserID != uid {
+			t.Fatalf("list = %+v, %v", list, err)
+		}
+	})
+}

@@ -68,10 +68,10 @@ func (r reply) flat(i int) (map[string]string, error) {
 }
 
 // decodeSession builds a Session from its hash fields.
-func decodeSession(sid string, m map[string]string) (Session, error) {
+func decodeSession(uid, sid string, m map[string]string) (Session, error) {
 	s := Session{
 		ID:         sid,
-		UserID:     m["uid"],
+		UserID:     uid, // the key names it; sessions created before also hold it as "uid"
 		DeviceName: m["dn"],
 		IP:         m["ip"],
 		UserAgent:  m["ua"],
@@ -99,10 +99,10 @@ func decodeSession(sid string, m map[string]string) (Session, error) {
 }
 
 // sessionAt decodes the i-th value of r as session sid.
-func (r reply) sessionAt(i int, sid string) (Session, error) {
+func (r reply) sessionAt(i int, uid, sid string) (Session, error) {
 	m, err := r.flat(i)
 	if err != nil {
 		return Session{}, err
 	}
-	return decodeSession(sid, m)
+	return decodeSession(uid, sid, m)
 }

@@ -40,7 +40,7 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 			if err != nil || rep.status != "ok" {
 				t.Fatalf("%s: If-Match patch run %d: %v %v", r.Kind, i, rep.status, err)
 			}
-			sess, _ := rep.sessionAt(0, sid)
+			sess, _ := rep.sessionAt(0, uid, sid)
 			if sess.Version != 1 {
 				t.Fatalf("%s: run %d left version %d, want 1", r.Kind, i, sess.Version)
 			}
@@ -55,7 +55,7 @@ func TestScriptsSurviveRunningTwice(t *testing.T) {
 		if err != nil || rep.status != "ok" {
 			t.Fatalf("%s: late retry: %v %v", r.Kind, rep.status, err)
 		}
-		if sess, _ := rep.sessionAt(0, sid); string(sess.Data["seat"]) != `"B7"` || sess.Version != 2 {
+		if sess, _ := rep.sessionAt(0, uid, sid); string(sess.Data["seat"]) != `"B7"` || sess.Version != 2 {
 			t.Fatalf("%s: late retry re-applied: seat=%s v=%d", r.Kind, sess.Data["seat"], sess.Version)
 		}
 		for i := 0; i < 2; i++ {

@@ -168,7 +168,7 @@ func (s *Store) List(ctx context.Context, uid, callerSID string, page Page) ([]S
 		if m["ct"] == "" {
 			continue // ended since the script picked it
 		}
-		sess, err := decodeSession(ids[i], m)
+		sess, err := decodeSession(uid, ids[i], m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -235,4 +235,4 @@ type Page struct {
 
 // listFields are the hash fields List reads for each session of a page: the metadata, never
 // the d:* data fields.
-var listFields = [...]string{"uid", "ct", "ls", "ie", "ae", "dn", "ip", "ua", "v"}
+var listFields = [...]string{"ct", "ls", "ie", "ae", "dn", "ip", "ua", "v"}

@@ -1,6 +1,7 @@
 -- lib.lua is prepended to every session script. Times are Unix milliseconds passed in by the
 -- caller (the application's injected clock), never Redis' TIME, so tests control expiry.
--- Session hash fields: uid ct ls ie ae dn ip ua v rh ph pt pr atx, and d:<key> for data.
+-- Session hash fields: ct ls ie ae dn ip ua v rh ph pt pr atx, and d:<key> for data (sessions
+-- created before issue 13 also hold uid, which the key already names).
 
 -- int formats a number as a decimal integer. Numbers passed straight to redis.call are
 -- converted by Redis itself, and Redis 7.2.0-7.2.4 could print round values in exponent form
