@@ -15,12 +15,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"boxoffice/bench/internal/throwaway"
 	"boxoffice/session"
 )
 
@@ -50,36 +48,14 @@ var (
 )
 
 func run(d time.Duration, writers, listeners, rounds int) error {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return errors.New("redis-server not found (apt-get install -y redis-server)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	dir, err := os.MkdirTemp("", "invalidation")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
 	ctx := context.Background()
-	addr := "127.0.0.1:" + port
+	addr, stop, err := throwaway.Redis(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: writers})
 	defer rdb.Close()
-	for i := 0; rdb.Ping(ctx).Err() != nil; i++ {
-		if i > 100 {
-			return errors.New("redis-server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	fmt.Printf("%d writers, %d listening instances, %s per run, Redis %s\n\n", writers, listeners, d, redisVersion(ctx, rdb))
 	fmt.Printf("%-5s %-9s %12s %18s %14s\n", "round", "mode", "writes/s", "Redis CPU µs/write", "messages seen")
 	modes := []string{"none", "tracking", "publish"}

@@ -12,9 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"boxoffice/auth"
+	"boxoffice/bench/internal/throwaway"
 	"boxoffice/session"
 )
 
@@ -35,36 +34,14 @@ func main() {
 }
 
 func run(n int) error {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return fmt.Errorf("redis-server not found (apt-get install -y redis-server)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	dir, err := os.MkdirTemp("", "sessionmem")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	defer rdb.Close()
-	for i := 0; rdb.Ping(ctx).Err() != nil; i++ {
-		if i > 100 {
-			return fmt.Errorf("redis-server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
+	addr, stop, err := throwaway.Redis(ctx)
+	if err != nil {
+		return err
 	}
+	defer stop()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
 	store, err := session.New(rdb, session.DefaultConfig())
 	if err != nil {
 		return err
