@@ -188,27 +188,12 @@ func TestCacheRevocationRace(t *testing.T) {
 				t.Fatalf("round %d: warm read: %v", i, err)
 			}
 		}
-		// Readers keep the cache busy while the revocation lands.
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 2 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						_, _ = cached.Get(e.ctx, uid, s.ID)
-					}
-				}
-			})
-		}
+		stop := readers(e.ctx, cached, 2, uid, s.ID) // keep the cache busy while the revocation lands
 		if err := e.store.Revoke(e.ctx, uid, s.ID, s.ID, session.ReasonLogout); err != nil {
 			t.Fatal(err)
 		}
 		_, err := cached.Get(e.ctx, uid, s.ID)
-		close(stop)
-		wg.Wait()
+		stop()
 		if !errors.Is(err, session.ErrRevoked) {
 			served++
 			t.Errorf("round %d: the read after the revocation answered %v, want ErrRevoked", i, err)
@@ -228,20 +213,7 @@ func TestCacheReadsRacingWrites(t *testing.T) {
 	uid := newAccount(t, e)
 	for round := range 40 {
 		s := e.login(t, uid)
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
-		for range 3 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						_, _ = cached.Get(e.ctx, uid, s.ID)
-					}
-				}
-			})
-		}
+		stop := readers(e.ctx, cached, 3, uid, s.ID)
 		var last session.Session
 		for i := range 30 {
 			var err error
@@ -250,13 +222,32 @@ func TestCacheReadsRacingWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		close(stop)
-		wg.Wait()
+		stop()
 		got, err := cached.Get(e.ctx, uid, s.ID)
 		if err != nil || got.Version != last.Version {
 			t.Fatalf("round %d: cached store answered version %d (%v) after the writes; the last is %d", round, got.Version, err, last.Version)
 		}
 	}
+}
+
+// readers starts n goroutines reading session sid of uid through st until the returned stop
+// is called; stop waits for them.
+func readers(ctx context.Context, st *session.Store, n int, uid, sid string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					_, _ = st.Get(ctx, uid, sid)
+				}
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
 }
 
 // TestCacheLinkStalls is the fault test of the invalidation link alone: a proxy in front of
