@@ -2,10 +2,7 @@ package api
 
 import (
 	"embed"
-	"encoding/json"
-	"fmt"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -16,15 +13,6 @@ var docsUI embed.FS
 const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
-
-// specJSON converts the YAML contract to JSON once, validating it on the way.
-func specJSON(yaml []byte) ([]byte, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(yaml)
-	if err != nil {
-		return nil, fmt.Errorf("api: openapi.yaml: %w", err)
-	}
-	return json.Marshal(doc)
-}
 
 // handleSpec serves the contract as-is in the given media type.
 func handleSpec(body []byte, contentType string) fiber.Handler {

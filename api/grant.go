@@ -21,7 +21,7 @@ func answer(c *fiber.Ctx, jar cookieJar, cookie bool, g accounts.Grant) error {
 		})
 	}
 	return writeJSON(c, fiber.MIMEApplicationJSON, tokenResponse{
-		AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: g.RefreshToken,
+		Transport: "bearer", AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: g.RefreshToken,
 		SessionID: g.Session.ID, Session: viewSession(g.Session, g.Session.ID), DeviceToken: g.DeviceToken,
 	})
 }

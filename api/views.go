@@ -81,6 +81,7 @@ func viewSessionPage(list []session.Session, next, currentID string) sessionPage
 
 // tokenResponse answers login and refresh.
 type tokenResponse struct {
+	Transport    string      `json:"transport"` // "bearer", the discriminator of SessionGrant
 	AccessToken  string      `json:"access_token"`
 	TokenType    string      `json:"token_type"`
 	ExpiresIn    int64       `json:"expires_in"`

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -562,6 +563,21 @@ const (
 func (e TokenResponseTokenType) Valid() bool {
 	switch e {
 	case TokenResponseTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenResponseTransport.
+const (
+	TokenResponseTransportBearer TokenResponseTransport = "bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenResponseTransport enum.
+func (e TokenResponseTransport) Valid() bool {
+	switch e {
+	case TokenResponseTransportBearer:
 		return true
 	default:
 		return false
@@ -1881,8 +1897,10 @@ type SessionData map[string]interface{}
 // Example: {"cart":{"seats":["A1","A2"]},"promo_code":null,"theme":"dark"}
 type SessionDataPatch map[string]interface{}
 
-// SessionGrant The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`).
-type SessionGrant = TokenResponse
+// SessionGrant The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport), told apart by `transport` (`bearer` or `cookie`), the transport the request asked for.
+type SessionGrant struct {
+	union json.RawMessage
+}
 
 // SessionList One page of a user's live sessions, newest first (by `created_at`, then `id`), and the cursor of the next page.
 //
@@ -1966,7 +1984,7 @@ type TicketStatus string
 
 // TokenResponse The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
 //
-// Example: {"access_token":"eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc","expires_in":300,"refresh_token":"bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg","session":{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"},"session_id":"sv3fanforhh5mtcxz64bpav3ta","token_type":"Bearer"}
+// Example: {"access_token":"eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc","expires_in":300,"refresh_token":"bxr_D0K3fI9xsQwse3TsAPwa15V2UDSuic_WTFfPuBeCu5gWN4l-cosEmWsI9WpI-P_uf3OUgo6-dYUiYhlGxV7Z82nIhf9H5olUED0krKm-zHg","session":{"absolute_expires_at":"2026-12-23T21:22:29.459Z","created_at":"2026-11-23T21:22:29.459Z","current":true,"data":{},"device_name":"Laptop","id":"sv3fanforhh5mtcxz64bpav3ta","idle_expires_at":"2026-11-30T21:22:29.459Z","ip":"198.51.100.23","last_seen_at":"2026-11-23T21:22:29.459Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0","user_id":"b5blo7epogyqyld3otwab7a224"},"session_id":"sv3fanforhh5mtcxz64bpav3ta","token_type":"Bearer","transport":"bearer"}
 type TokenResponse struct {
 	// AccessToken The access token (a JWT); send it as `Authorization: Bearer <token>`.
 	AccessToken string `json:"access_token"`
@@ -1990,10 +2008,16 @@ type TokenResponse struct {
 	// Example: sv3fanforhh5mtcxz64bpav3ta
 	SessionId Id                     `json:"session_id"`
 	TokenType TokenResponseTokenType `json:"token_type"`
+
+	// Transport The transport of this answer (`bearer`); tells it from a `CookieSessionResponse`.
+	Transport TokenResponseTransport `json:"transport"`
 }
 
 // TokenResponseTokenType defines model for TokenResponse.TokenType.
 type TokenResponseTokenType string
+
+// TokenResponseTransport The transport of this answer (`bearer`); tells it from a `CookieSessionResponse`.
+type TokenResponseTransport string
 
 // User Example: {"created_at":"2026-11-23T21:22:22.383Z","display_name":"Alice A.","id":"b5blo7epogyqyld3otwab7a224","username":"alice"}
 type User struct {
@@ -2777,6 +2801,107 @@ type PatchSessionDataApplicationMergePatchPlusJSONRequestBody = SessionDataPatch
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = CreateUserRequest
 
+// AsTokenResponse returns the union data inside the SessionGrant as a TokenResponse
+func (t SessionGrant) AsTokenResponse() (TokenResponse, error) {
+	var body TokenResponse
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTokenResponse overwrites any union data inside the SessionGrant as the provided TokenResponse
+func (t *SessionGrant) FromTokenResponse(v TokenResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"transport":"bearer"}`))
+	t.union = b
+	return err
+}
+
+// MergeTokenResponse performs a merge with any union data inside the SessionGrant, using the provided TokenResponse
+func (t *SessionGrant) MergeTokenResponse(v TokenResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"transport":"bearer"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCookieSessionResponse returns the union data inside the SessionGrant as a CookieSessionResponse
+func (t SessionGrant) AsCookieSessionResponse() (CookieSessionResponse, error) {
+	var body CookieSessionResponse
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCookieSessionResponse overwrites any union data inside the SessionGrant as the provided CookieSessionResponse
+func (t *SessionGrant) FromCookieSessionResponse(v CookieSessionResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"transport":"cookie"}`))
+	t.union = b
+	return err
+}
+
+// MergeCookieSessionResponse performs a merge with any union data inside the SessionGrant, using the provided CookieSessionResponse
+func (t *SessionGrant) MergeCookieSessionResponse(v CookieSessionResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"transport":"cookie"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SessionGrant) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"transport"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t SessionGrant) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "bearer":
+		return t.AsTokenResponse()
+	case "cookie":
+		return t.AsCookieSessionResponse()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t SessionGrant) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SessionGrant) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -2882,19 +3007,19 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, params *HealthzParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOpenAPIJSON This API description, as JSON
+	// GetOpenApiJson This API description, as JSON
 	//
 	// The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
 	//
-	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
-	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /openapi.json (the `GetOpenApiJson` operationId).
+	GetOpenApiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOpenAPIYAML This API description, as YAML
+	// GetOpenApiYaml This API description, as YAML
 	//
 	// Serves `openapi.yaml` exactly as the server was built with it.
 	//
-	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
-	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /openapi.yaml (the `GetOpenApiYaml` operationId).
+	GetOpenApiYaml(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Readyz Readiness probe
 	//
@@ -3951,13 +4076,13 @@ func (c *Client) Healthz(ctx context.Context, params *HealthzParams, reqEditors 
 	return c.Client.Do(req)
 }
 
-// GetOpenAPIJSON This API description, as JSON
+// GetOpenApiJson This API description, as JSON
 //
 // The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
 //
-// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
-func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOpenAPIJSONRequest(c.Server)
+// Corresponds with GET /openapi.json (the `GetOpenApiJson` operationId).
+func (c *Client) GetOpenApiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenApiJsonRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3968,13 +4093,13 @@ func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetOpenAPIYAML This API description, as YAML
+// GetOpenApiYaml This API description, as YAML
 //
 // Serves `openapi.yaml` exactly as the server was built with it.
 //
-// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
-func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOpenAPIYAMLRequest(c.Server)
+// Corresponds with GET /openapi.yaml (the `GetOpenApiYaml` operationId).
+func (c *Client) GetOpenApiYaml(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenApiYamlRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -5682,8 +5807,8 @@ func NewHealthzRequest(server string, params *HealthzParams) (*http.Request, err
 	return req, nil
 }
 
-// NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
-func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
+// NewGetOpenApiJsonRequest constructs an http.Request for the GetOpenApiJson method
+func NewGetOpenApiJsonRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5709,8 +5834,8 @@ func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewGetOpenAPIYAMLRequest constructs an http.Request for the GetOpenAPIYAML method
-func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
+// NewGetOpenApiYamlRequest constructs an http.Request for the GetOpenApiYaml method
+func NewGetOpenApiYamlRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8554,23 +8679,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, params *HealthzParams, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
-	// GetOpenAPIJSONWithResponse This API description, as JSON
+	// GetOpenApiJsonWithResponse This API description, as JSON
 	//
 	// The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
-	GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error)
+	// Corresponds with GET /openapi.json (the `GetOpenApiJson` operationId).
+	GetOpenApiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenApiJsonResponse, error)
 
-	// GetOpenAPIYAMLWithResponse This API description, as YAML
+	// GetOpenApiYamlWithResponse This API description, as YAML
 	//
 	// Serves `openapi.yaml` exactly as the server was built with it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
-	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error)
+	// Corresponds with GET /openapi.yaml (the `GetOpenApiYaml` operationId).
+	GetOpenApiYamlWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenApiYamlResponse, error)
 
 	// ReadyzWithResponse Readiness probe
 	//
@@ -9812,7 +9937,7 @@ func (r HealthzResponse) ContentType() string {
 	return ""
 }
 
-type GetOpenAPIJSONResponse struct {
+type GetOpenApiJsonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -9820,17 +9945,17 @@ type GetOpenAPIJSONResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
+func (r GetOpenApiJsonResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
 }
 
 // GetBody returns the raw response body bytes
-func (r GetOpenAPIJSONResponse) GetBody() []byte {
+func (r GetOpenApiJsonResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r GetOpenAPIJSONResponse) Status() string {
+func (r GetOpenApiJsonResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -9838,7 +9963,7 @@ func (r GetOpenAPIJSONResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r GetOpenAPIJSONResponse) StatusCode() int {
+func (r GetOpenApiJsonResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -9846,14 +9971,14 @@ func (r GetOpenAPIJSONResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetOpenAPIJSONResponse) ContentType() string {
+func (r GetOpenApiJsonResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-type GetOpenAPIYAMLResponse struct {
+type GetOpenApiYamlResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
@@ -9861,17 +9986,17 @@ type GetOpenAPIYAMLResponse struct {
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIYAMLResponse) GetYAML200() *string {
+func (r GetOpenApiYamlResponse) GetYAML200() *string {
 	return r.YAML200
 }
 
 // GetBody returns the raw response body bytes
-func (r GetOpenAPIYAMLResponse) GetBody() []byte {
+func (r GetOpenApiYamlResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r GetOpenAPIYAMLResponse) Status() string {
+func (r GetOpenApiYamlResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -9879,7 +10004,7 @@ func (r GetOpenAPIYAMLResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r GetOpenAPIYAMLResponse) StatusCode() int {
+func (r GetOpenApiYamlResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -9887,7 +10012,7 @@ func (r GetOpenAPIYAMLResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetOpenAPIYAMLResponse) ContentType() string {
+func (r GetOpenApiYamlResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15511,34 +15636,34 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, params *H
 	return ParseHealthzResponse(rsp)
 }
 
-// GetOpenAPIJSONWithResponse This API description, as JSON
+// GetOpenApiJsonWithResponse This API description, as JSON
 //
 // The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
-func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error) {
-	rsp, err := c.GetOpenAPIJSON(ctx, reqEditors...)
+// Corresponds with GET /openapi.json (the `GetOpenApiJson` operationId).
+func (c *ClientWithResponses) GetOpenApiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenApiJsonResponse, error) {
+	rsp, err := c.GetOpenApiJson(ctx, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseGetOpenAPIJSONResponse(rsp)
+	return ParseGetOpenApiJsonResponse(rsp)
 }
 
-// GetOpenAPIYAMLWithResponse This API description, as YAML
+// GetOpenApiYamlWithResponse This API description, as YAML
 //
 // Serves `openapi.yaml` exactly as the server was built with it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
-func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error) {
-	rsp, err := c.GetOpenAPIYAML(ctx, reqEditors...)
+// Corresponds with GET /openapi.yaml (the `GetOpenApiYaml` operationId).
+func (c *ClientWithResponses) GetOpenApiYamlWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenApiYamlResponse, error) {
+	rsp, err := c.GetOpenApiYaml(ctx, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseGetOpenAPIYAMLResponse(rsp)
+	return ParseGetOpenApiYamlResponse(rsp)
 }
 
 // ReadyzWithResponse Readiness probe
@@ -17056,15 +17181,15 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 	return response, nil
 }
 
-// ParseGetOpenAPIJSONResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
-func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, error) {
+// ParseGetOpenApiJsonResponse parses an HTTP response from a GetOpenApiJsonWithResponse call
+func ParseGetOpenApiJsonResponse(rsp *http.Response) (*GetOpenApiJsonResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &GetOpenAPIJSONResponse{
+	response := &GetOpenApiJsonResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -17082,15 +17207,15 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 	return response, nil
 }
 
-// ParseGetOpenAPIYAMLResponse parses an HTTP response from a GetOpenAPIYAMLWithResponse call
-func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, error) {
+// ParseGetOpenApiYamlResponse parses an HTTP response from a GetOpenApiYamlWithResponse call
+func ParseGetOpenApiYamlResponse(rsp *http.Response) (*GetOpenApiYamlResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &GetOpenAPIYAMLResponse{
+	response := &GetOpenApiYamlResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

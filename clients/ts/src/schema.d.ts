@@ -67,7 +67,7 @@ export interface paths {
          * This API description, as YAML
          * @description Serves `openapi.yaml` exactly as the server was built with it.
          */
-        get: operations["getOpenAPIYAML"];
+        get: operations["getOpenApiYaml"];
         put?: never;
         post?: never;
         delete?: never;
@@ -87,7 +87,7 @@ export interface paths {
          * This API description, as JSON
          * @description The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
          */
-        get: operations["getOpenAPIJSON"];
+        get: operations["getOpenApiJson"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2004,11 +2004,12 @@ export interface components {
              */
             next_cursor: string | null;
         };
-        /** @description The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport). They never share a member name but `expires_in`, `session_id` and `session`; tell them apart by `token_type` (`Bearer`) or `transport` (`cookie`). */
+        /** @description The answer to sign-in, refresh and password change: a `TokenResponse` (bearer transport) or a `CookieSessionResponse` (cookie transport), told apart by `transport` (`bearer` or `cookie`), the transport the request asked for. */
         SessionGrant: components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
         /**
          * @description The answer to a bearer-transport sign-in, refresh or password change: the tokens and the session.
          * @example {
+         *       "transport": "bearer",
          *       "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6InhxNEVQOFcyNWRINyIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJib3hvZmZpY2UiLCJzdWIiOiJiNWJsbzdlcG9neXF5bGQzb3R3YWI3YTIyNCIsImF1ZCI6WyJib3hvZmZpY2UiXSwiZXhwIjoxNzk1NDY4OTc5LCJpYXQiOjE3OTU0Njg5NDksImp0aSI6IjQ1dmJyaHgzZjdteXh6cGhyeTJ4b3hzY2h1Iiwic2lkIjoic3YzZmFuZm9yaGg1bXRjeHo2NGJwYXYzdGEifQ.iccBhGc4ZjsX03sbSlgO3jOLtGD3g7pDpu1C51OvnUc",
          *       "token_type": "Bearer",
          *       "expires_in": 300,
@@ -2030,6 +2031,11 @@ export interface components {
          *     }
          */
         TokenResponse: {
+            /**
+             * @description The transport of this answer (`bearer`); tells it from a `CookieSessionResponse`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            transport: "bearer";
             /** @description The access token (a JWT); send it as `Authorization: Bearer <token>`. */
             access_token: string;
             /** @enum {string} */
@@ -2069,7 +2075,10 @@ export interface components {
          *     }
          */
         CookieSessionResponse: {
-            /** @enum {string} */
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             transport: "cookie";
             /**
              * Format: int64
@@ -4191,7 +4200,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getOpenAPIYAML: {
+    getOpenApiYaml: {
         parameters: {
             query?: never;
             header?: never;
@@ -4216,7 +4225,7 @@ export interface operations {
             };
         };
     };
-    getOpenAPIJSON: {
+    getOpenApiJson: {
         parameters: {
             query?: never;
             header?: never;
