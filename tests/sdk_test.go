@@ -39,7 +39,7 @@ func TestGoSDKLifecycle(t *testing.T) {
 	if err != nil || li.JSON200 == nil {
 		t.Fatalf("login: %v %s", err, li.Body)
 	}
-	tok := li.JSON200
+	tok := bearerGrant(t, li.JSON200)
 	auth := bearer(tok.AccessToken)
 
 	gs, err := c.GetSessionWithResponse(ctx, nil, auth)
@@ -59,16 +59,17 @@ func TestGoSDKLifecycle(t *testing.T) {
 	}
 
 	rf, err := c.RefreshTokenWithResponse(ctx, nil, sdk.RefreshRequest{RefreshToken: tok.RefreshToken})
-	if err != nil || rf.JSON200 == nil || rf.JSON200.RefreshToken == tok.RefreshToken {
+	if err != nil || rf.JSON200 == nil || bearerGrant(t, rf.JSON200).RefreshToken == tok.RefreshToken {
 		t.Fatalf("refresh: %v %s", err, rf.Body)
 	}
-	auth = bearer(rf.JSON200.AccessToken)
+	auth = bearer(bearerGrant(t, rf.JSON200).AccessToken)
 	me, err := a.GetMeWithResponse(ctx, nil, auth)
 	if err != nil || me.JSON200 == nil || me.JSON200.Username != name {
 		t.Fatalf("me: %v %s", err, me.Body)
 	}
 
-	other, _ := a.LoginWithResponse(ctx, nil, sdk.LoginRequest{Username: name, Password: pw})
+	li2, _ := a.LoginWithResponse(ctx, nil, sdk.LoginRequest{Username: name, Password: pw})
+	other := bearerGrant(t, li2.JSON200)
 	ls, err := b.ListSessionsWithResponse(ctx, nil, auth)
 	if err != nil || ls.JSON200 == nil || len(ls.JSON200.Items) != 2 || ls.JSON200.NextCursor != nil {
 		t.Fatalf("list: %v %s", err, ls.Body)
@@ -80,18 +81,18 @@ func TestGoSDKLifecycle(t *testing.T) {
 	}
 	p2, err := c.ListSessionsWithResponse(ctx, &sdk.ListSessionsParams{Limit: &one, Cursor: p1.JSON200.NextCursor}, auth)
 	if err != nil || p2.JSON200 == nil || len(p2.JSON200.Items) != 1 || p2.JSON200.NextCursor != nil ||
-		p2.JSON200.Items[0].Id == p1.JSON200.Items[0].Id || p1.JSON200.Items[0].Id != other.JSON200.SessionId {
+		p2.JSON200.Items[0].Id == p1.JSON200.Items[0].Id || p1.JSON200.Items[0].Id != other.SessionId {
 		t.Fatalf("second page: %v %s (first %s)", err, p2.Body, p1.Body)
 	}
 	bad := "x"
 	if r, _ := a.ListSessionsWithResponse(ctx, &sdk.ListSessionsParams{Cursor: &bad}, auth); r.ApplicationproblemJSON422 == nil || r.ApplicationproblemJSON422.Errors["cursor"] == "" {
 		t.Fatalf("bad cursor: %d %s", r.StatusCode(), r.Body)
 	}
-	del, _ := c.DeleteSessionWithResponse(ctx, other.JSON200.SessionId, nil, auth)
+	del, _ := c.DeleteSessionWithResponse(ctx, other.SessionId, nil, auth)
 	if del.StatusCode() != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", del.StatusCode(), del.Body)
 	}
-	gone, _ := a.GetSessionWithResponse(ctx, nil, bearer(other.JSON200.AccessToken))
+	gone, _ := a.GetSessionWithResponse(ctx, nil, bearer(other.AccessToken))
 	if gone.ApplicationproblemJSON401 == nil || gone.ApplicationproblemJSON401.Code != "session_revoked" {
 		t.Fatalf("deleted session: %d %s", gone.StatusCode(), gone.Body)
 	}
@@ -104,6 +105,21 @@ func TestGoSDKLifecycle(t *testing.T) {
 	if after.ApplicationproblemJSON401 == nil || after.ApplicationproblemJSON401.Code != "session_revoked" {
 		t.Fatalf("after logout: %d %s", after.StatusCode(), after.Body)
 	}
+}
+
+// bearerGrant is the TokenResponse of a bearer-transport sign-in or refresh, told by the
+// answer's discriminator.
+func bearerGrant(t *testing.T, g *sdk.SessionGrant) sdk.TokenResponse {
+	t.Helper()
+	if g == nil {
+		t.Fatal("no session grant in the answer")
+	}
+	v, err := g.ValueByDiscriminator()
+	tr, ok := v.(sdk.TokenResponse)
+	if err != nil || !ok || tr.Transport != sdk.TokenResponseTransportBearer {
+		t.Fatalf("a bearer sign-in answered %T (%v), want a TokenResponse", v, err)
+	}
+	return tr
 }
 
 func bearer(tok string) sdk.RequestEditorFn {

@@ -247,7 +247,7 @@ func sdkSignIn(t *testing.T, api *sdk.ClientWithResponses) sdk.RequestEditorFn {
 	if err != nil || li.JSON200 == nil {
 		t.Fatalf("login: %s", sdkSaid(err, li))
 	}
-	return bearer(li.JSON200.AccessToken)
+	return bearer(bearerGrant(t, li.JSON200).AccessToken)
 }
 
 // sdkSaid describes what a call of the SDK gave, for a failure message: its error, or the
