@@ -62,15 +62,18 @@ func newFixture(t *testing.T, limits accounts.Limits) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := []byte("accounts-test-secret-0123456789abcdef")
-	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret})
+	keys, err := auth.NewKeyRing([]byte("accounts-test-secret-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gate := &gatedHasher{Passwords: auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4)}
 	svc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
-		Passwords: gate, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
-		Devices: auth.NewDeviceTokens(secret), Limits: limits}
+		Passwords: gate, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(keys),
+		Devices: auth.NewDeviceTokens(keys), Limits: limits}
 	return &fixture{svc: svc, store: store, ctx: context.Background(), gate: gate}
 }
 

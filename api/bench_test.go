@@ -50,7 +50,7 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 	for _, size := range []int{0, 1000} {
 		name := map[int]string{0: "full", 1000: "cached"}[size]
 		b.Run(name, func(b *testing.B) {
-			tk, err := auth.NewTokens(auth.TokenConfig{Key: []byte("bench-secret-bench-secret-bench-secret"), CacheSize: size})
+			tk, err := auth.NewTokens(auth.TokenConfig{Keys: testKeys, CacheSize: size})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -25,7 +25,17 @@ const (
 	testCORSOrigin   = "https://app.example.com"
 )
 
-var testCSRF = auth.NewCSRF([]byte("test-secret-test-secret-test-secret!"))
+// testKeys is the key ring of every test server, and testCSRF its CSRF tokens.
+var (
+	testKeys = func() *auth.KeyRing {
+		r, err := auth.NewKeyRing([]byte("test-secret-test-secret-test-secret!"))
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}()
+	testCSRF = auth.NewCSRF(testKeys)
+)
 
 func testJar(t *testing.T, dev bool) cookieJar {
 	t.Helper()

@@ -45,7 +45,7 @@ type httpObserver struct {
 	routes map[*fiber.Route]routeObserver // every route of the router, middleware included
 	// unmatched observes requests no handler route took, by method ("" for unknown methods).
 	unmatched map[string]*metrics.Route
-	codes     map[string]string // every problem code problemFor produces, to itself
+	codes     map[string]string // every problem code (problemTable's), to itself
 }
 
 type routeObserver struct {
@@ -66,12 +66,6 @@ func newHTTPObserver(m *metrics.Metrics) *httpObserver {
 	for _, r := range problemTable {
 		o.codes[r.code] = r.code
 	}
-	for status := 400; status < 600; status++ {
-		p, _ := problemFor(fiber.NewError(status))
-		o.codes[p.Code] = p.Code
-	}
-	p, _ := problemFor(errors.New("unknown"))
-	o.codes[p.Code] = p.Code
 	return o
 }
 

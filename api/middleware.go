@@ -27,14 +27,7 @@ const (
 // cleaned User-Agent, request id, trace id, computed only when an event needs them).
 func requestContext(timeout time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := c.Get(fiber.HeaderXRequestID)
-		if !validRequestID(id) {
-			var b [12]byte
-			rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		} else {
-			id = strings.Clone(id) // the header's bytes are reused after the handler returns
-		}
+		id := newRequestID(c.Get(fiber.HeaderXRequestID))
 		c.Locals(localRequestID, id)
 		c.Set(fiber.HeaderXRequestID, id)
 		// From the request's span when traceRequests put one there (else Background).
@@ -44,6 +37,18 @@ func requestContext(timeout time.Duration) fiber.Handler {
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
+}
+
+// newRequestID returns a request's id: header, the client's X-Request-Id, when it is a valid
+// one (copied: the header's bytes are reused after the handler returns), else 24 random hex
+// digits.
+func newRequestID(header string) string {
+	if validRequestID(header) {
+		return strings.Clone(header)
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func validRequestID(s string) bool {

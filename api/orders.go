@@ -67,9 +67,7 @@ func handleCreateOrder(t *tickets.Service) fiber.Handler {
 func orderReply(requestID string) func(tickets.Order) tickets.Reply {
 	return func(o tickets.Order) tickets.Reply {
 		if o.Status == tickets.OrderDeclined {
-			p, _ := problemFor(&declinedError{orderID: o.ID})
-			p.RequestID = requestID
-			return tickets.Reply{Status: p.Status, ContentType: mimeProblem, Body: renderProblem(p)}
+			return storedProblem(&declinedError{orderID: o.ID}, requestID)
 		}
 		body, err := marshalJSON(viewOrder(o))
 		if err != nil { // cannot happen: strings, numbers and times

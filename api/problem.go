@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"boxoffice/accounts"
 	"boxoffice/audit"
@@ -62,17 +63,47 @@ type malformedError struct{ detail string }
 func (e *malformedError) Error() string   { return e.detail }
 func (e *malformedError) Is(t error) bool { return t == errMalformedJSON }
 
-// problemRow maps every error that errors.Is matches err to one problem. detail "" takes the
-// error's own client-safe text (the error types that carry one say so).
+// problemRow maps errors to one problem: every error that errors.Is matches to err, or, when err
+// is an errorClass, every error of the class. detail "" takes the error's own client-safe text
+// (the error types that carry one say so); class rows always have their own.
 type problemRow struct {
 	err                 error
 	status              int
 	code, title, detail string
 }
 
-// problemTable is every error → problem mapping, in order; the first match wins. A test checks
-// that each code appears in openapi.yaml and that each sentinel the domain packages export
-// has a row.
+// errorClass is a problemTable key that stands for a class of errors rather than one sentinel.
+// A class row's problem is the row alone: nothing (detail, fields, seats, Retry-After) is taken
+// from the error, whose text can hold internals.
+type errorClass interface {
+	error
+	includes(err error) bool
+}
+
+// fiberStatus is the class of the errors Fiber and fasthttp raise with a status in [lo, hi]
+// (*fiber.Error): the router's 404 and 405, the limiter's 429, a body or headers too large, a
+// read timeout, a request fasthttp could not parse. Fiber makes a new *fiber.Error for some
+// of them, so they are matched by status, not identity.
+type fiberStatus struct{ lo, hi int }
+
+func (f fiberStatus) Error() string { return fmt.Sprintf("fiber error %d-%d", f.lo, f.hi) }
+
+func (f fiberStatus) includes(err error) bool {
+	var fe *fiber.Error
+	return errors.As(err, &fe) && fe.Code >= f.lo && fe.Code <= f.hi
+}
+
+// anyError is the class of every error: the last row, so that an error no other row knows is a
+// 500 that says nothing about its cause.
+type anyError struct{}
+
+func (anyError) Error() string       { return "any other error" }
+func (anyError) includes(error) bool { return true }
+
+// problemTable is every problem the API sends, and the errors that cause it, in order; the
+// first match wins, and the last row matches every error. A test checks that each code
+// appears in openapi.yaml with the row's status, that each sentinel the domain packages export
+// has a row, and that no other file builds a problem.
 var problemTable = []problemRow{
 	{errMissingToken, 401, "missing_token", "Authentication required", "Send an access token as 'Authorization: Bearer <token>', or sign in with the cookie transport."},
 	{auth.ErrTokenExpired, 401, "token_expired", "Access token expired", "Refresh the session to get a new access token."},
@@ -160,19 +191,33 @@ var problemTable = []problemRow{
 	{tickets.ErrOrderNotCancellable, 409, "order_not_cancellable", "Order not cancellable", "Only a confirmed order can be cancelled."},
 	{tickets.ErrInvalidSignature, 400, "invalid_signature", "Invalid signature",
 		"The webhook's signature header is missing, malformed, too old, or does not match the body."},
+
+	// Raised by Fiber and fasthttp (some before our handlers run), and last the catch-all.
+	{fiberStatus{404, 404}, 404, "not_found", "Not found", "No such resource."},
+	{fiberStatus{405, 405}, 405, "method_not_allowed", "Method not allowed", "This resource does not support the method."},
+	{fiberStatus{408, 408}, 408, "request_timeout", "Request timeout", "The request took too long to arrive."},
+	{fiberStatus{413, 413}, 413, "payload_too_large", "Request body too large", "The request body exceeds the size limit."},
+	{fiberStatus{431, 431}, 431, "headers_too_large", "Request headers too large", "The request headers exceed the size limit."},
+	{fiberStatus{429, 429}, 429, "rate_limited", "Too many requests", "Slow down and retry later."},
+	{fiberStatus{400, 499}, 400, "bad_request", "Bad request", "The request could not be understood."},
+	{anyError{}, 500, "internal_error", "Internal server error", "An unexpected error occurred."},
 }
 
-// problemFor is the single place where errors become HTTP problems (problemTable). Anything it
-// does not recognise is a 500 whose body says nothing about the cause.
+// problemFor is the single place where errors become HTTP problems (problemTable), with the
+// Retry-After the problem asks for (0: none). Anything it does not recognise is a 500 whose
+// body says nothing about the cause.
 func problemFor(err error) (p Problem, retryAfter time.Duration) {
-	mk := func(status int, code, title, detail string) Problem {
-		return Problem{Type: ProblemTypePrefix + code, Title: title, Status: status, Code: code, Detail: detail}
-	}
 	for _, r := range problemTable {
+		if class, ok := r.err.(errorClass); ok {
+			if class.includes(err) {
+				return r.problem(), 0
+			}
+			continue
+		}
 		if !errors.Is(err, r.err) {
 			continue
 		}
-		p = mk(r.status, r.code, r.title, r.detail)
+		p = r.problem()
 		if p.Detail == "" { // the error's own text, written for clients
 			var (
 				me  *malformedError
@@ -228,38 +273,16 @@ func problemFor(err error) (p Problem, retryAfter time.Duration) {
 		}
 		return p, retryAfter
 	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		return fiberProblem(fe.Code, mk), 0
-	}
-	return mk(500, "internal_error", "Internal server error", "An unexpected error occurred."), 0
+	panic("api: problemTable's last row matches every error")
 }
 
-// fiberProblem maps errors raised by Fiber and fasthttp before our handlers run. Their text is
-// never used: it can contain internals.
-func fiberProblem(status int, mk func(int, string, string, string) Problem) Problem {
-	switch status {
-	case 404:
-		return mk(404, "not_found", "Not found", "No such resource.")
-	case 405:
-		return mk(405, "method_not_allowed", "Method not allowed", "This resource does not support the method.")
-	case 408:
-		return mk(408, "request_timeout", "Request timeout", "The request took too long to arrive.")
-	case 413:
-		return mk(413, "payload_too_large", "Request body too large", "The request body exceeds the size limit.")
-	case 431:
-		return mk(431, "headers_too_large", "Request headers too large", "The request headers exceed the size limit.")
-	case 429:
-		return mk(429, "rate_limited", "Too many requests", "Slow down and retry later.")
-	}
-	if status >= 400 && status < 500 {
-		return mk(400, "bad_request", "Bad request", "The request could not be understood.")
-	}
-	return mk(500, "internal_error", "Internal server error", "An unexpected error occurred.")
+// problem is the row's problem, before anything is taken from the error.
+func (r problemRow) problem() Problem {
+	return Problem{Type: ProblemTypePrefix + r.code, Title: r.title, Status: r.status, Code: r.code, Detail: r.detail}
 }
 
-// errorHandler writes every error as a problem. 5xx causes are logged with the request id and
-// never sent to the client.
+// errorHandler writes every error as a problem (writeProblem). 5xx causes are logged with the
+// request id and never sent to the client.
 func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		p, retry := problemFor(err)
@@ -268,27 +291,54 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 			log.ErrorContext(c.UserContext(), "request failed", "request_id", p.RequestID, "method", c.Method(),
 				"path", c.Path(), "status", p.Status, "err", err)
 		}
-		if retry > 0 {
-			secs := int((retry + time.Second - 1) / time.Second)
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
-		}
-		if p.Status == 401 { // RFC 9110 requires a challenge on every 401
-			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(p.Code, c.Get(fiber.HeaderAuthorization) != ""))
-		}
-		if p.Status == 405 {
-			c.Set(fiber.HeaderAllow, strings.Join(allow(c.Path()), ", "))
-		}
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Set(fiber.HeaderContentType, mimeProblem)
-		return c.Status(p.Status).Send(renderProblem(p))
+		writeProblem(c.Context(), p, retry, allow)
+		return nil
 	}
+}
+
+// writeProblem is the one writer of problem responses, for errorHandler (everything Fiber
+// routes, and what Fiber and fasthttp refuse before routing) and unknownMethods (methods Fiber
+// does not know). It sends p with its status, the problem media type, Cache-Control: no-store
+// and, where they apply: X-Request-Id (when p has a request id), Retry-After (retry in whole
+// seconds, rounded up, when retry > 0), a Bearer challenge on a 401 (RFC 9110 requires one;
+// it names the code only when the request carried an Authorization header), and on a 405 the
+// Allow header: allow's methods for the request's path as Fiber routes it (undecoded).
+func writeProblem(rc *fasthttp.RequestCtx, p Problem, retry time.Duration, allow func(path string) []string) {
+	h := &rc.Response.Header
+	if p.RequestID != "" {
+		h.Set(fiber.HeaderXRequestID, p.RequestID)
+	}
+	if retry > 0 {
+		secs := int((retry + time.Second - 1) / time.Second)
+		h.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	}
+	if p.Status == 401 {
+		h.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(p.Code, len(rc.Request.Header.Peek(fiber.HeaderAuthorization)) > 0))
+	}
+	if p.Status == 405 {
+		h.Set(fiber.HeaderAllow, strings.Join(allow(string(rc.URI().PathOriginal())), ", "))
+	}
+	h.Set(fiber.HeaderCacheControl, "no-store")
+	h.SetContentType(mimeProblem)
+	rc.Response.SetStatusCode(p.Status)
+	rc.Response.SetBodyRaw(renderProblem(p))
+}
+
+// storedProblem is err's problem (with requestID) as an answer stored to be sent again later,
+// byte for byte (an order's idempotent reply, orderReply): the body writeProblem would send.
+// Only problems without Retry-After, challenge or Allow are stored; the sending request adds
+// Cache-Control itself (securityHeaders).
+func storedProblem(err error, requestID string) tickets.Reply {
+	p, _ := problemFor(err)
+	p.RequestID = requestID
+	return tickets.Reply{Status: p.Status, ContentType: mimeProblem, Body: renderProblem(p)}
 }
 
 // mimeProblem is the media type of every problem (RFC 9457).
 const mimeProblem = "application/problem+json"
 
-// renderProblem is the one encoding of a problem body: what errorHandler sends, and what an
-// order's stored reply holds (orderReply), byte for byte.
+// renderProblem is the one encoding of a problem body: what writeProblem sends, and what an
+// order's stored reply holds (storedProblem), byte for byte.
 func renderProblem(p Problem) []byte {
 	b, err := marshalJSON(p)
 	if err != nil { // cannot happen: strings, ints and a map of strings

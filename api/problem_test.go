@@ -26,23 +26,48 @@ import (
 	"boxoffice/session"
 )
 
-// TestProblemTableRows: every row maps its error, bare or wrapped, to its status and code with
-// a title and a detail, and no row is shadowed by an earlier one or listed twice.
+// rowExamples returns errors a row is for: its sentinel, or for a class row the errors at the
+// ends of its class.
+func rowExamples(t *testing.T, r problemRow) []error {
+	switch c := r.err.(type) {
+	case fiberStatus:
+		return []error{fiber.NewError(c.lo), fiber.NewError(c.hi)}
+	case anyError:
+		return []error{errors.New("boom"), fiber.NewError(599)}
+	case errorClass:
+		t.Fatalf("class %T has no examples: add them here", c)
+	}
+	return []error{r.err}
+}
+
+// TestProblemTableRows: every row maps its errors, bare or wrapped, to its status and code with
+// a title and a detail, and no row is shadowed by an earlier one or listed twice. Class rows
+// take nothing from the error; the last row takes every error.
 func TestProblemTableRows(t *testing.T) {
 	seen := map[error]bool{}
-	for _, r := range problemTable {
+	for i, r := range problemTable {
 		if seen[r.err] {
 			t.Errorf("%q has two rows; the second is dead", r.err)
 		}
 		seen[r.err] = true
-		for _, err := range []error{r.err, fmt.Errorf("x: %w", r.err)} {
-			p, retry := problemFor(err)
-			if p.Status != r.status || p.Code != r.code || p.Type != ProblemTypePrefix+r.code ||
-				p.Title != r.title || p.Title == "" || p.Detail == "" || (r.detail != "" && p.Detail != r.detail) {
-				t.Errorf("problemFor(%q) = %+v, want %d %s", err, p, r.status, r.code)
-			}
-			if wantRetry := map[bool]time.Duration{true: time.Second}[r.status == 503]; retry != wantRetry {
-				t.Errorf("problemFor(%q) retry = %v, want %v", err, retry, wantRetry)
+		_, isClass := r.err.(errorClass)
+		if _, isAny := r.err.(anyError); isAny != (i == len(problemTable)-1) {
+			t.Errorf("row %d (%q): anyError must be the last row, and only it", i, r.err)
+		}
+		if r.title == "" || (isClass && r.detail == "") {
+			t.Errorf("row %q has no title or, as a class row, no detail", r.err)
+		}
+		for _, ex := range rowExamples(t, r) {
+			for _, err := range []error{ex, fmt.Errorf("x: %w", ex)} {
+				p, retry := problemFor(err)
+				if p.Status != r.status || p.Code != r.code || p.Type != ProblemTypePrefix+r.code ||
+					p.Title != r.title || p.Detail == "" || (r.detail != "" && p.Detail != r.detail) {
+					t.Errorf("problemFor(%q) = %+v, want %d %s", err, p, r.status, r.code)
+				}
+				wantRetry := map[bool]time.Duration{true: time.Second}[r.status == 503 && !isClass]
+				if retry != wantRetry {
+					t.Errorf("problemFor(%q) retry = %v, want %v", err, retry, wantRetry)
+				}
 			}
 		}
 	}
@@ -77,8 +102,9 @@ type producedCode struct {
 	status int
 }
 
-// producedCodes returns every code problemFor can produce, with its status: the table's, those
-// of fiberProblem for every status Fiber could raise, and the 500 for unknown errors.
+// producedCodes returns every code problemFor can produce, with its status: the table's rows,
+// and what it gives for every status Fiber could raise and for an unknown error (which
+// TestProblemTableRows checks come from rows too).
 func producedCodes() []producedCode {
 	var out []producedCode
 	for _, r := range problemTable {
@@ -117,7 +143,7 @@ func TestProblemCodesMatchSpec(t *testing.T) {
 		case made && excused:
 			t.Errorf("code %q is produced: remove it from unproducedCodes", code)
 		case !made && !excused:
-			t.Errorf("openapi.yaml's Problem.code %q is produced by no problemTable row or fiberProblem", code)
+			t.Errorf("openapi.yaml's Problem.code %q is produced by no problemTable row", code)
 		}
 	}
 	if len(specStatus) != len(enum) {
@@ -139,6 +165,8 @@ var sentinelsWithoutRow = map[string]string{
 	// Returned by Store.StartCache at start-up only (cmd/boxoffice logs it and runs without
 	// the cache); no request reaches it.
 	"session.ErrCacheUnsupported": "start-up",
+	// Returned by NewKeyRing, at start-up only (the configuration is refused).
+	"auth.ErrKeyTooShort": "start-up",
 	// Field messages, shown in a 422's errors (FieldErrors, validationError), never returned
 	// bare.
 	"auth.ErrPasswordTooShort":     "field message",
@@ -316,6 +344,9 @@ func TestErrorHandlerHeaders(t *testing.T) {
 		{"rotation busy", &session.RotationBusyError{RetryAfter: 1500 * time.Millisecond}, true, 429, map[string]string{"Retry-After": "2"}},
 		{"unavailable", fmt.Errorf("%w: timeout", session.ErrUnavailable), true, 503, map[string]string{"Retry-After": "1", "WWW-Authenticate": ""}},
 		{"method", fiber.ErrMethodNotAllowed, false, 405, map[string]string{"Allow": "GET, HEAD"}},
+		{"fiber 404", fiber.NewError(404, "Cannot GET /fail"), false, 404, map[string]string{"Allow": "", "Retry-After": ""}},
+		{"rate limited", fiber.ErrTooManyRequests, false, 429, map[string]string{"Retry-After": ""}},
+		{"body too large", fiber.ErrRequestEntityTooLarge, true, 413, map[string]string{"WWW-Authenticate": ""}},
 		{"validation", accounts.FieldErrors{"x": "y"}, true, 422, map[string]string{"Retry-After": "", "WWW-Authenticate": "", "Allow": ""}},
 		{"unknown", errors.New("boom"), false, 500, map[string]string{"Retry-After": ""}},
 	} {
@@ -373,5 +404,141 @@ func TestServerProblemHeaders(t *testing.T) {
 				t.Errorf("%s %s: %s = %q, want %q", tc.method, tc.path, h, got, v)
 			}
 		}
+	}
+}
+
+// TestUnknownMethodIsFibers405: a method Fiber does not know gets, byte for byte, the problem
+// and problem headers of a known method the route lacks, the client's request id included.
+func TestUnknownMethodIsFibers405(t *testing.T) {
+	ts := newTestServer(t)
+	var bodies [][]byte
+	var headers []map[string]string
+	for _, method := range []string{"PUT", "BREW"} {
+		resp, b := ts.call(t, method, "/v1/me", "", "", "X-Request-Id", "client-chosen-id.1")
+		if resp.StatusCode != 405 {
+			t.Fatalf("%s: %d %s", method, resp.StatusCode, b)
+		}
+		h := map[string]string{}
+		for _, name := range []string{"Content-Type", "Cache-Control", "Allow", "X-Request-Id", "Retry-After", "WWW-Authenticate"} {
+			h[name] = resp.Header.Get(name)
+		}
+		bodies, headers = append(bodies, b), append(headers, h)
+	}
+	if string(bodies[0]) != string(bodies[1]) || !maps.Equal(headers[0], headers[1]) {
+		t.Errorf("PUT and BREW differ:\n%s %v\n%s %v", bodies[0], headers[0], bodies[1], headers[1])
+	}
+	if headers[1]["X-Request-Id"] != "client-chosen-id.1" || !strings.Contains(string(bodies[1]), `"request_id":"client-chosen-id.1"`) {
+		t.Errorf("BREW did not keep the client's request id: %v %s", headers[1], bodies[1])
+	}
+}
+
+// problemWriters are the only places outside problem.go allowed to use the problem writer's
+// parts, and why.
+var problemWriters = map[string]string{
+	"metrics.go mimeProblem": "problemCode recognises a problem response by its media type to count it",
+}
+
+// successStatuses are the fiber/http status constants a handler may set itself.
+var successStatuses = map[string]bool{
+	"StatusOK": true, "StatusCreated": true, "StatusAccepted": true, "StatusNoContent": true,
+	"StatusNotModified": true, "StatusPartialContent": true, "StatusSeeOther": true, "StatusFound": true,
+	"StatusMovedPermanently": true, "StatusTemporaryRedirect": true, "StatusPermanentRedirect": true,
+}
+
+// strayProblems lists what in file f (named name) builds or sends a problem other than through
+// problem.go: a Problem literal, the problem media type spelt out, the body encoder or media
+// type constant, or an error status set by hand (a literal >= 400 or an error Status constant
+// given to Status, SendStatus or SetStatusCode).
+func strayProblems(fset *token.FileSet, name string, f *ast.File) []string {
+	var out []string
+	report := func(n ast.Node, what string) {
+		out = append(out, fmt.Sprintf("%s: %s", fset.Position(n.Pos()), what))
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CompositeLit:
+			if id, ok := n.Type.(*ast.Ident); ok && id.Name == "Problem" {
+				report(n, "Problem literal")
+			}
+		case *ast.BasicLit:
+			if n.Kind == token.STRING && strings.Contains(n.Value, "problem+json") {
+				report(n, "problem media type spelt out")
+			}
+		case *ast.Ident:
+			if n.Name == "renderProblem" || n.Name == "mimeProblem" {
+				if _, ok := problemWriters[name+" "+n.Name]; !ok {
+					report(n, n.Name+" used")
+				}
+			}
+		case *ast.CallExpr:
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || len(n.Args) != 1 || (sel.Sel.Name != "Status" && sel.Sel.Name != "SendStatus" && sel.Sel.Name != "SetStatusCode") {
+				break
+			}
+			switch a := n.Args[0].(type) {
+			case *ast.BasicLit:
+				if v, _ := strconv.Atoi(a.Value); a.Kind == token.INT && v >= 400 {
+					report(n, "error status set by hand")
+				}
+			case *ast.SelectorExpr:
+				pkg, _ := a.X.(*ast.Ident)
+				if pkg != nil && (pkg.Name == "fiber" || pkg.Name == "http" || pkg.Name == "fasthttp") &&
+					strings.HasPrefix(a.Sel.Name, "Status") && !successStatuses[a.Sel.Name] {
+					report(n, "error status set by hand")
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// TestProblemsOnlyFromProblemTable: no non-test source of the package but problem.go builds a
+// problem body, spells its media type, or sets an error status itself; every problem the API
+// sends comes from problemTable through writeProblem (or storedProblem).
+func TestProblemsOnlyFromProblemTable(t *testing.T) {
+	fset := token.NewFileSet()
+	files, _ := filepath.Glob("*.go")
+	used := map[string]bool{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") || file == "problem.go" {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stray := range strayProblems(fset, file, f) {
+			t.Errorf("%s: build problems in problem.go (problemTable, writeProblem)", stray)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok {
+				used[file+" "+id.Name] = true
+			}
+			return true
+		})
+	}
+	for k := range problemWriters {
+		if !used[k] {
+			t.Errorf("problemWriters names %q, which is no longer used: remove it", k)
+		}
+	}
+	// The checker itself finds each kind of stray.
+	src := `package api
+func h(c *fiber.Ctx) error {
+	_ = Problem{Status: 418}
+	c.Set("Content-Type", "application/problem+json")
+	_ = renderProblem
+	c.Status(fiber.StatusTeapot)
+	c.Status(429)
+	c.Status(fiber.StatusCreated)
+	return c.SendStatus(fiber.StatusNoContent)
+}`
+	f, err := parser.ParseFile(fset, "stray.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strayProblems(fset, "stray.go", f); len(got) != 5 {
+		t.Errorf("the checker found %d strays in its sample, want 5: %q", len(got), got)
 	}
 }

@@ -4,8 +4,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -180,7 +178,8 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 }
 
 // unknownMethods answers requests whose method Fiber does not know (it would send a plain-text
-// "Invalid http method") with a 405 problem and the Allow header, before Fiber sees them.
+// "Invalid http method") with the 405 problem Fiber's own 405 gets (writeProblem: the Allow
+// header and a request id, the client's when valid), before Fiber sees them.
 func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, obs *httpObserver) fasthttp.RequestHandler {
 	known := map[string]bool{}
 	for _, m := range fiber.DefaultMethods {
@@ -192,17 +191,9 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, o
 			return
 		}
 		start := time.Now()
-		p, _ := problemFor(fiber.ErrMethodNotAllowed)
-		var id [12]byte
-		rand.Read(id[:])
-		p.RequestID = hex.EncodeToString(id[:])
-		body := renderProblem(p)
-		fctx.Response.Header.Set(fiber.HeaderAllow, strings.Join(allow(string(fctx.Path())), ", "))
-		fctx.Response.Header.Set(fiber.HeaderCacheControl, "no-store")
-		fctx.Response.Header.Set(fiber.HeaderXRequestID, p.RequestID)
-		fctx.SetStatusCode(p.Status)
-		fctx.SetContentType(mimeProblem)
-		fctx.SetBody(body)
+		p, retry := problemFor(fiber.ErrMethodNotAllowed)
+		p.RequestID = newRequestID(string(fctx.Request.Header.Peek(fiber.HeaderXRequestID)))
+		writeProblem(fctx, p, retry, allow)
 		obs.unknownMethod(p.Code, p.Status, time.Since(start))
 	}
 }

@@ -156,15 +156,14 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	if o.cache {
 		startCache(tb, store)
 	}
-	secret := []byte("test-secret-test-secret-test-secret!")
-	tokens, err := auth.NewTokens(auth.TokenConfig{Key: secret, CacheSize: 1000})
+	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: testKeys, CacheSize: 1000})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	passwords := auth.NewPasswords(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 4)
 	acc := &accounts.Service{Users: store.Users(), Sessions: store, Throttle: store.Throttle(),
-		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(secret),
-		Devices: auth.NewDeviceTokens(secret), Audit: rec}
+		Passwords: passwords, Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(testKeys),
+		Devices: auth.NewDeviceTokens(testKeys), Audit: rec}
 	for _, m := range o.mutate {
 		m(acc)
 	}
@@ -192,7 +191,7 @@ func buildTestServer(tb testing.TB, o testServerOptions) (*testServer, tickets.S
 	tb.Cleanup(func() { stopHub(); <-hubDone; hrdb.Close() })
 	srv, err := NewServer(o.cfg, Deps{
 		Accounts: acc, Sessions: store, Users: store.Users(), Passwords: passwords,
-		Tokens: tokens, CSRF: auth.NewCSRF(secret), Tickets: ticketing, Live: hub, Web: webApp,
+		Tokens: tokens, CSRF: testCSRF, Tickets: ticketing, Live: hub, Web: webApp,
 		Storage: redisstorage.NewFromConnection(rdb), Ping: store.Ping,
 		Logger: logger, Now: time.Now, Spec: boxoffice.OpenAPI, TracerProvider: o.tp,
 		Metrics: o.metrics, Audit: rec, Activity: events,

@@ -11,9 +11,11 @@ import (
 // for a victim's session by someone who holds only their own.
 type CSRF struct{ keys [][]byte }
 
-// NewCSRF derives the CSRF keys from the deployment's current and previous secrets.
-func NewCSRF(secret []byte, previous ...[]byte) *CSRF {
-	return &CSRF{keys: deriveKeys("boxoffice csrf key v1", secret, previous...)}
+// NewCSRF derives the CSRF keys from the deployment's key ring: tokens are minted with the
+// current secret's key and accepted under any secret's. keys must come from NewKeyRing (it
+// panics on a nil ring).
+func NewCSRF(keys *KeyRing) *CSRF {
+	return &CSRF{keys: keys.derive("boxoffice csrf key v1")}
 }
 
 // Token returns the CSRF token of session sid (43 characters of base64url).

@@ -23,10 +23,11 @@ const deviceRawLen = 16 + 16 + 16
 // without the deployment's key. It is not a credential: it signs no one in.
 type DeviceTokens struct{ keys [][]byte }
 
-// NewDeviceTokens derives the device-token keys from the deployment's current and previous
-// secrets.
-func NewDeviceTokens(secret []byte, previous ...[]byte) *DeviceTokens {
-	return &DeviceTokens{keys: deriveKeys("boxoffice device-token key v1", secret, previous...)}
+// NewDeviceTokens derives the device-token keys from the deployment's key ring: tokens are
+// issued with the current secret's key and accepted under any secret's. keys must come from
+// NewKeyRing (it panics on a nil ring).
+func NewDeviceTokens(keys *KeyRing) *DeviceTokens {
+	return &DeviceTokens{keys: keys.derive("boxoffice device-token key v1")}
 }
 
 // Issue returns a new device token for user userID, or ErrInvalidID.

@@ -10,7 +10,7 @@ import (
 func TestDeviceTokens(t *testing.T) {
 	key := []byte("device-test-secret-0123456789abcdef")
 	old := []byte("device-test-previous-0123456789abcd")
-	d := auth.NewDeviceTokens(key, old)
+	d := auth.NewDeviceTokens(mustRing(t, key, old))
 	uid := auth.NewID()
 	tok, err := d.Issue(uid)
 	if err != nil || !strings.HasPrefix(tok, auth.DevicePrefix) || len(tok) != len(auth.DevicePrefix)+64 {
@@ -26,7 +26,7 @@ func TestDeviceTokens(t *testing.T) {
 		t.Fatal("Issue accepted a malformed user id")
 	}
 	// Issued with the previous key (before a rotation): still recognised.
-	if got, ok := d.User(mustIssueDevice(t, auth.NewDeviceTokens(old), uid)); !ok || got != uid {
+	if got, ok := d.User(mustIssueDevice(t, auth.NewDeviceTokens(mustRing(t, old)), uid)); !ok || got != uid {
 		t.Fatalf("token of the previous key: %q, %v", got, ok)
 	}
 	mid := len(auth.DevicePrefix) + 20 // inside the user id
@@ -39,7 +39,7 @@ func TestDeviceTokens(t *testing.T) {
 		"truncated":       tok[:len(tok)-1],
 		"extended":        tok + "A",
 		"padding":         tok[:len(tok)-2] + "==",
-		"another key":     mustIssueDevice(t, auth.NewDeviceTokens([]byte("someone-elses-secret-0123456789abcd")), uid),
+		"another key":     mustIssueDevice(t, auth.NewDeviceTokens(mustRing(t, []byte("someone-elses-secret-0123456789abcd"))), uid),
 		"refresh token":   "bxr_" + strings.Repeat("A", 107),
 		"non-base64 char": tok[:len(tok)-1] + "!",
 	} {
@@ -62,7 +62,7 @@ func mustIssueDevice(t *testing.T, d *auth.DeviceTokens, uid string) string {
 // token of a session moved by a password change is derived: the same inputs give the same
 // token, any other input another one.
 func TestRefreshSuccessorAndReissued(t *testing.T) {
-	rt := auth.NewRefreshTokens([]byte("refresh-test-secret-0123456789abcdef"))
+	rt := auth.NewRefreshTokens(mustRing(t, []byte("refresh-test-secret-0123456789abcdef")))
 	uid, sid := auth.NewID(), auth.NewID()
 	t0, err := rt.New(uid, sid)
 	if err != nil {

@@ -32,7 +32,7 @@ var (
 )
 
 func fuzzTokens(tb testing.TB, now time.Time) *auth.Tokens {
-	tk, err := auth.NewTokens(auth.TokenConfig{Key: fuzzKey, Now: func() time.Time { return now }})
+	tk, err := auth.NewTokens(auth.TokenConfig{Keys: mustRing(tb, fuzzKey), Now: func() time.Time { return now }})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,7 +70,8 @@ func FuzzVerifyAccessToken(f *testing.F) {
 	f.Add("")
 	f.Add("..")
 	f.Add(valid + "." + valid)
-	f.Add(auth.NewRefreshTokens(fuzzSecret).Encode(mustNewRefresh(f, auth.NewRefreshTokens(fuzzSecret))))
+	rt := auth.NewRefreshTokens(mustRing(f, fuzzSecret))
+	f.Add(rt.Encode(mustNewRefresh(f, rt)))
 
 	f.Fuzz(func(t *testing.T, raw string) {
 		c, err := tk.Verify(raw)
@@ -268,7 +269,7 @@ func referenceClaims(t *testing.T, payload string) map[string]string {
 // FuzzParseRefreshToken: Parse never panics, fails only with ErrRefreshInvalid, and accepts only
 // the unique canonical encoding of an authentic token.
 func FuzzParseRefreshToken(f *testing.F) {
-	rt := auth.NewRefreshTokens(fuzzSecret)
+	rt := auth.NewRefreshTokens(mustRing(f, fuzzSecret))
 	tok := mustNewRefresh(f, rt)
 	f.Add(rt.Encode(tok))
 	f.Add(rt.Encode(rt.Next(tok)))
@@ -529,7 +530,7 @@ func TestFuzzSeedCorpora(t *testing.T) {
 	if ua := auth.CleanUserAgent(readSeed(t, "FuzzCleanUserAgent", "rlo")); strings.ContainsRune(ua, '\u202E') {
 		t.Errorf("FuzzCleanUserAgent/rlo: %+q keeps U+202E", ua)
 	}
-	rt := auth.NewRefreshTokens(fuzzSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, fuzzSecret))
 	for file, want := range map[string]error{
 		"valid": nil, "successor": nil, "other_secret": auth.ErrRefreshInvalid,
 		"flipped_char": auth.ErrRefreshInvalid, "trailing_bits": auth.ErrRefreshInvalid,

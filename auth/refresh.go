@@ -56,10 +56,10 @@ func (r RefreshToken) Hash() string {
 // predecessor, so every instance holding that key computes the same successor.
 type RefreshTokens struct{ keys [][]byte }
 
-// NewRefreshTokens derives the refresh-token keys from the deployment's current secret and its
-// previous secrets (still accepted during a rotation).
-func NewRefreshTokens(secret []byte, previous ...[]byte) *RefreshTokens {
-	return &RefreshTokens{keys: deriveKeys("boxoffice refresh-token key v1", secret, previous...)}
+// NewRefreshTokens derives the refresh-token keys from the deployment's key ring (see Key
+// rotation above). keys must come from NewKeyRing (it panics on a nil ring).
+func NewRefreshTokens(keys *KeyRing) *RefreshTokens {
+	return &RefreshTokens{keys: keys.derive("boxoffice refresh-token key v1")}
 }
 
 // New returns a fresh random refresh token for the session.

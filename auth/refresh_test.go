@@ -38,7 +38,7 @@ func TestRefreshTokenLen(t *testing.T) {
 }
 
 func TestRefreshNewEncodeParseRoundTrip(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	for range 200 {
 		uid, sid := auth.NewID(), auth.NewID()
 		tok, err := rt.New(uid, sid)
@@ -72,7 +72,7 @@ func TestRefreshNewEncodeParseRoundTrip(t *testing.T) {
 }
 
 func TestRefreshNewRejectsInvalidIDs(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	good := auth.NewID()
 	for _, tc := range []struct{ uid, sid string }{
 		{"", good}, {good, ""}, {"alice", good}, {good, strings.ToUpper(good)}, {good, good[:25] + "b"}, {good + "a", good},
@@ -84,7 +84,7 @@ func TestRefreshNewRejectsInvalidIDs(t *testing.T) {
 }
 
 func TestRefreshHash(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	a, b := mustNewRefresh(t, rt), mustNewRefresh(t, rt)
 	ha := a.Hash()
 	if !hexHash.MatchString(ha) {
@@ -110,9 +110,9 @@ func TestRefreshHash(t *testing.T) {
 }
 
 func TestRefreshNext(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
-	same := auth.NewRefreshTokens(refreshSecret) // another process with the same deployment secret
-	other := auth.NewRefreshTokens(otherKey)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
+	same := auth.NewRefreshTokens(mustRing(t, refreshSecret)) // another process with the same deployment secret
+	other := auth.NewRefreshTokens(mustRing(t, otherKey))
 	tok := mustNewRefresh(t, rt)
 
 	n1 := rt.Next(tok)
@@ -166,7 +166,7 @@ func TestRefreshNext(t *testing.T) {
 }
 
 func TestRefreshParseRejects(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	tok := mustNewRefresh(t, rt)
 	s := rt.Encode(tok)
 	body := s[len(auth.RefreshPrefix):]
@@ -180,7 +180,7 @@ func TestRefreshParseRejects(t *testing.T) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	lastIdx := strings.IndexByte(alphabet, s[len(s)-1])
 
-	other, err := auth.NewRefreshTokens(otherKey).New(tok.UserID, tok.SessionID)
+	other, err := auth.NewRefreshTokens(mustRing(t, otherKey)).New(tok.UserID, tok.SessionID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +216,8 @@ func TestRefreshParseRejects(t *testing.T) {
 		{"user and session swapped", enc(swapped)},
 		{"zero tag", enc(append(append([]byte{}, raw[:64]...), make([]byte, 16)...))},
 		{"all zero body", enc(make([]byte, 80))},
-		{"minted by a different secret", auth.NewRefreshTokens(otherKey).Encode(other)},
-		{"different secret, same ids", auth.NewRefreshTokens([]byte("x")).Encode(other)},
+		{"minted by a different secret", auth.NewRefreshTokens(mustRing(t, otherKey)).Encode(other)},
+		{"different secret, same ids", auth.NewRefreshTokens(mustRing(t, []byte("yet another deployment secret, 32+ bytes"))).Encode(other)},
 		{"access token", access},
 		{"an id", auth.NewID()},
 		{"encoded zero token", rt.Encode(auth.RefreshToken{})},
@@ -236,7 +236,7 @@ func TestRefreshParseRejects(t *testing.T) {
 }
 
 func TestRefreshParseRejectsEveryBitFlip(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	s := rt.Encode(mustNewRefresh(t, rt))
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(s[len(auth.RefreshPrefix):])
 	if err != nil {
@@ -267,7 +267,7 @@ func TestRefreshParseRejectsEveryBitFlip(t *testing.T) {
 }
 
 func TestRefreshTokenIsNotAnAccessToken(t *testing.T) {
-	rt := auth.NewRefreshTokens(testKey) // even with the same key material
+	rt := auth.NewRefreshTokens(mustRing(t, testKey)) // even with the same key material
 	tk := newTokens(t, newClock(t0))
 	r := mustNewRefresh(t, rt)
 	assertInvalid(t, tk, rt.Encode(r))
@@ -278,7 +278,7 @@ func TestRefreshTokenIsNotAnAccessToken(t *testing.T) {
 }
 
 func TestRefreshConcurrentUse(t *testing.T) {
-	rt := auth.NewRefreshTokens(refreshSecret)
+	rt := auth.NewRefreshTokens(mustRing(t, refreshSecret))
 	base := mustNewRefresh(t, rt)
 	want := rt.Next(base).Hash()
 	var wg sync.WaitGroup

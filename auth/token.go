@@ -18,9 +18,6 @@ const AccessTokenType = "at+jwt"
 // MaxTokenBytes bounds the size of an access token accepted for parsing.
 const MaxTokenBytes = 2048
 
-// MinKeyBytes is the minimum HS256 key length.
-const MinKeyBytes = 32
-
 // Access token errors. Every forged, malformed, mis-signed or mis-addressed token yields
 // ErrTokenInvalid; only a token that is valid but for its expiry yields ErrTokenExpired.
 var (
@@ -37,17 +34,19 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
+// DefaultAccessTTL is how long an access token lives when TokenConfig.TTL is zero.
+const DefaultAccessTTL = 5 * time.Minute
+
 // TokenConfig configures access tokens. Zero values take the documented defaults.
 type TokenConfig struct {
 	Issuer   string        // default "boxoffice"
 	Audience string        // default "boxoffice"
 	TTL      time.Duration // default 5m
 	Leeway   time.Duration // clock-skew allowance on exp/iat/nbf; default 5s
-	Key      []byte        // HS256 signing key, at least MinKeyBytes
-	// PreviousKeys are older keys still accepted for verification (key rotation); tokens are
-	// always signed with Key. Each must be at least MinKeyBytes.
-	PreviousKeys [][]byte
-	Now          func() time.Time
+	// Keys is the deployment's key ring; required. Tokens are signed with its current secret
+	// and verified with whichever of its secrets their "kid" names.
+	Keys *KeyRing
+	Now  func() time.Time
 	// CacheSize bounds a cache of tokens that verified, so that a client sending the same token
 	// many times pays for one signature check and JSON decode. 0 disables it.
 	CacheSize int
@@ -60,7 +59,8 @@ type Tokens struct {
 	method jwt.SigningMethod
 	parser *jwt.Parser
 	cache  *verifiedCache
-	ring   map[string][]byte // kid -> key: the signing key and the previous keys
+	key    []byte            // the signing key: the ring's current secret
+	ring   map[string][]byte // kid -> key: every secret of the ring
 }
 
 // keyID names a key in the "kid" header: a truncated hash, which reveals nothing usable about
@@ -70,12 +70,11 @@ func keyID(key []byte) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
-// NewTokens returns a Tokens for cfg, or an error when the key is shorter than MinKeyBytes.
+// NewTokens returns a Tokens for cfg, or an error when cfg.Keys is nil (NewKeyRing has checked
+// the secrets' lengths).
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	for _, k := range append([][]byte{cfg.Key}, cfg.PreviousKeys...) {
-		if len(k) < MinKeyBytes {
-			return nil, fmt.Errorf("auth: signing keys must be at least %d bytes", MinKeyBytes)
-		}
+	if cfg.Keys == nil {
+		return nil, errors.New("auth: TokenConfig.Keys is required")
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = "boxoffice"
@@ -84,7 +83,7 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 		cfg.Audience = "boxoffice"
 	}
 	if cfg.TTL <= 0 {
-		cfg.TTL = 5 * time.Minute
+		cfg.TTL = DefaultAccessTTL
 	}
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 5 * time.Second
@@ -92,8 +91,9 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tokens{cfg: cfg, kid: keyID(cfg.Key), method: jwt.SigningMethodHS256, ring: map[string][]byte{}}
-	for _, k := range append([][]byte{cfg.Key}, cfg.PreviousKeys...) {
+	secrets := cfg.Keys.all()
+	t := &Tokens{cfg: cfg, key: secrets[0], kid: keyID(secrets[0]), method: jwt.SigningMethodHS256, ring: map[string][]byte{}}
+	for _, k := range secrets {
 		t.ring[keyID(k)] = k
 	}
 	if cfg.CacheSize > 0 {
@@ -138,7 +138,7 @@ func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
 	tok := jwt.NewWithClaims(t.method, &c)
 	tok.Header["kid"] = t.kid
 	tok.Header["typ"] = AccessTokenType
-	s, err := tok.SignedString(t.cfg.Key)
+	s, err := tok.SignedString(t.key)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign access token: %w", err)
 	}
@@ -177,9 +177,9 @@ func (t *Tokens) Verify(raw string) (Claims, error) {
 	return out, nil
 }
 
-// keyFor is the jwt.Keyfunc: the key comes only from our key ring (the signing key and the
-// previous keys), chosen by kid, and only for
-// headers that carry exactly the parameters we issue.
+// keyFor is the jwt.Keyfunc: the key comes only from our key ring (the current secret and the
+// previous ones), chosen by kid, and only for headers that carry exactly the parameters we
+// issue.
 func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 	if _, ok := tok.Header["crit"]; ok {
 		return nil, ErrTokenInvalid

@@ -49,7 +49,7 @@ func (c *clock) Set(t time.Time) {
 
 func newTokens(t testing.TB, clk *clock, mods ...func(*auth.TokenConfig)) *auth.Tokens {
 	t.Helper()
-	cfg := auth.TokenConfig{Key: testKey, Now: clk.Now}
+	cfg := auth.TokenConfig{Keys: mustRing(t, testKey), Now: clk.Now}
 	for _, m := range mods {
 		m(&cfg)
 	}
@@ -153,28 +153,6 @@ func assertInvalid(t *testing.T, tk *auth.Tokens, tok string) {
 	}
 }
 
-func TestNewTokensKeyLength(t *testing.T) {
-	tests := []struct {
-		name string
-		key  []byte
-		ok   bool
-	}{
-		{"nil", nil, false},
-		{"empty", []byte{}, false},
-		{"31 bytes", make([]byte, 31), false},
-		{"32 bytes", make([]byte, 32), true},
-		{"64 bytes", make([]byte, 64), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tk, err := auth.NewTokens(auth.TokenConfig{Key: tt.key})
-			if tt.ok != (err == nil) || tt.ok != (tk != nil) {
-				t.Fatalf("NewTokens(%d-byte key) = %v, %v; want ok=%v", len(tt.key), tk, err, tt.ok)
-			}
-		})
-	}
-}
-
 func TestTokenDefaults(t *testing.T) {
 	clk := newClock(t0)
 	tk := newTokens(t, clk)
@@ -275,7 +253,7 @@ func TestKeyID(t *testing.T) {
 	clk := newClock(t0)
 	a1 := kidOf(t, mustIssue(t, newTokens(t, clk), auth.NewID(), auth.NewID()))
 	a2 := kidOf(t, mustIssue(t, newTokens(t, clk), auth.NewID(), auth.NewID()))
-	b := kidOf(t, mustIssue(t, newTokens(t, clk, func(c *auth.TokenConfig) { c.Key = otherKey }), auth.NewID(), auth.NewID()))
+	b := kidOf(t, mustIssue(t, newTokens(t, clk, func(c *auth.TokenConfig) { c.Keys = mustRing(t, otherKey) }), auth.NewID(), auth.NewID()))
 	if a1 != a2 {
 		t.Errorf("kid not stable for the same key: %q vs %q", a1, a2)
 	}
@@ -387,7 +365,7 @@ func TestVerifyRejectsForgedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherTokens := newTokens(t, clk, func(c *auth.TokenConfig) { c.Key = otherKey })
+	otherTokens := newTokens(t, clk, func(c *auth.TokenConfig) { c.Keys = mustRing(t, otherKey) })
 
 	hs256 := jwt.SigningMethodHS256
 	type mod struct {
@@ -647,7 +625,7 @@ func TestVerifyRejectsMalformedTokens(t *testing.T) {
 		{"far over MaxTokenBytes, correctly signed", sized(4 * auth.MaxTokenBytes)},
 		{"1 MiB of dots", strings.Repeat(".", 1<<20)},
 		{"1 MiB of A", strings.Repeat("A", 1<<20)},
-		{"refresh token", auth.NewRefreshTokens(testKey).Encode(mustNewRefresh(t, auth.NewRefreshTokens(testKey)))},
+		{"refresh token", auth.NewRefreshTokens(mustRing(t, testKey)).Encode(mustNewRefresh(t, auth.NewRefreshTokens(mustRing(t, testKey))))},
 		{"an id", auth.NewID()},
 	}
 	for _, tt := range tests {
@@ -770,7 +748,7 @@ func TestVerifyAcrossConfigurations(t *testing.T) {
 		name  string
 		other func(*auth.TokenConfig)
 	}{
-		{"different key", func(c *auth.TokenConfig) { c.Key = otherKey }},
+		{"different key", func(c *auth.TokenConfig) { c.Keys = mustRing(t, otherKey) }},
 		{"different issuer, same key", func(c *auth.TokenConfig) { c.Issuer = "other" }},
 		{"different audience, same key", func(c *auth.TokenConfig) { c.Audience = "other" }},
 	}

@@ -15,7 +15,7 @@ func TestVerifiedCache(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	tk, err := auth.NewTokens(auth.TokenConfig{Key: []byte("0123456789abcdef0123456789abcdef"),
+	tk, err := auth.NewTokens(auth.TokenConfig{Keys: mustRing(t, []byte("0123456789abcdef0123456789abcdef")),
 		TTL: time.Minute, Leeway: 5 * time.Second, Now: clock, CacheSize: 2})
 	if err != nil {
 		t.Fatal(err)

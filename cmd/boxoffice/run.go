@@ -214,9 +214,13 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 	kept := redisaudit.New(rdb, redisaudit.Config{MaxPerUser: cfg.AuditMaxPerUser, MaxEvents: cfg.AuditMaxEvents,
 		Retention: cfg.AuditRetention, Now: now})
 	events := newAuditRecorder(auditOut, kept, log, now, m) // every audit event goes here: its stream, Redis, the metrics
+	keys, err := auth.NewKeyRing(cfg.JWTSecret, cfg.PreviousSecrets...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: now, CacheSize: 10000,
-		Key: cfg.JWTSecret, PreviousKeys: cfg.PreviousSecrets,
+		Keys: keys,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -247,8 +251,8 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 	passwords := auth.NewPasswords(argon2Params(cfg), min(cfg.HashConcurrency, 4*runtime.NumCPU()))
 	acc := &accounts.Service{
 		Users: users, Sessions: store, Throttle: store.Throttle(), Passwords: passwords,
-		Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
-		Devices: auth.NewDeviceTokens(cfg.JWTSecret, cfg.PreviousSecrets...),
+		Tokens: tokens, RefreshTokens: auth.NewRefreshTokens(keys),
+		Devices: auth.NewDeviceTokens(keys),
 		Limits: accounts.Limits{
 			PerAccount: cfg.LoginMaxPerAccount, PerAccountGlobal: cfg.LoginMaxPerAccountGlobal,
 			PerIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow,
@@ -271,7 +275,7 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 		Users:     users,
 		Passwords: passwords,
 		Tokens:    tokens,
-		CSRF:      auth.NewCSRF(cfg.JWTSecret, cfg.PreviousSecrets...),
+		CSRF:      auth.NewCSRF(keys),
 		Storage:   redisstorage.NewFromConnection(rdb),
 		Ping:      store.Ping,
 		Logger:    log,
