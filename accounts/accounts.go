@@ -93,18 +93,26 @@ type Limits struct {
 	Window           time.Duration
 }
 
+// Defaults of Limits' zero fields.
+const (
+	DefaultPerAccount       = 10
+	DefaultPerAccountGlobal = 100
+	DefaultPerIP            = 50
+	DefaultWindow           = 15 * time.Minute
+)
+
 func (l Limits) withDefaults() Limits {
 	if l.PerAccount <= 0 {
-		l.PerAccount = 10
+		l.PerAccount = DefaultPerAccount
 	}
 	if l.PerAccountGlobal <= 0 {
-		l.PerAccountGlobal = 100
+		l.PerAccountGlobal = DefaultPerAccountGlobal
 	}
 	if l.PerIP <= 0 {
-		l.PerIP = 50
+		l.PerIP = DefaultPerIP
 	}
 	if l.Window <= 0 {
-		l.Window = 15 * time.Minute
+		l.Window = DefaultWindow
 	}
 	return l
 }

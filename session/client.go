@@ -21,12 +21,16 @@ type ClientConfig struct {
 	Password      string   // Cluster and Sentinel: password of the data nodes
 
 	DialTimeout  time.Duration // default 500ms
-	ReadTimeout  time.Duration // default 300ms
-	WriteTimeout time.Duration // default 300ms
-	PoolTimeout  time.Duration // wait for a free connection; default 300ms
+	ReadTimeout  time.Duration // default DefaultRedisTimeout
+	WriteTimeout time.Duration // default DefaultRedisTimeout
+	PoolTimeout  time.Duration // wait for a free connection; default DefaultRedisTimeout
 	PoolSize     int           // default go-redis' 10 per CPU
 	MaxRetries   int           // retries of a failed command; default 1 (-1 disables)
 }
+
+// DefaultRedisTimeout is the read, write and pool-wait timeout of NewClient's clients when
+// ClientConfig leaves them zero.
+const DefaultRedisTimeout = 300 * time.Millisecond
 
 // NewClient returns one go-redis client for the configured topology — a plain client, a
 // Cluster client or a Sentinel failover client, all as redis.UniversalClient — with hot-path
@@ -39,8 +43,8 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 		}
 		return v
 	}
-	dial, read, write, pool := def(cfg.DialTimeout, 500*time.Millisecond), def(cfg.ReadTimeout, 300*time.Millisecond),
-		def(cfg.WriteTimeout, 300*time.Millisecond), def(cfg.PoolTimeout, 300*time.Millisecond)
+	dial, read, write, pool := def(cfg.DialTimeout, 500*time.Millisecond), def(cfg.ReadTimeout, DefaultRedisTimeout),
+		def(cfg.WriteTimeout, DefaultRedisTimeout), def(cfg.PoolTimeout, DefaultRedisTimeout)
 	retries := cfg.MaxRetries
 	if retries == 0 {
 		retries = 1

@@ -128,20 +128,34 @@ type Config struct {
 	Audit audit.Recorder
 }
 
+// Defaults of Config, as DefaultConfig sets them (exported so that configuration loaders and
+// their documentation state the same values).
+const (
+	DefaultIdleTTL          = 7 * 24 * time.Hour
+	DefaultAbsoluteTTL      = 30 * 24 * time.Hour
+	DefaultRefreshGrace     = 10 * time.Second
+	DefaultTouchInterval    = time.Minute
+	DefaultRevocationWait   = 200 * time.Millisecond
+	DefaultMaxDataKeys      = 64
+	DefaultMaxDataBytes     = 16 << 10
+	DefaultMaxUserDataBytes = 256 << 10
+	DefaultMaxSessions      = 50
+)
+
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
 		Prefix:           "bx:",
-		IdleTTL:          7 * 24 * time.Hour,
-		AbsoluteTTL:      30 * 24 * time.Hour,
-		RefreshGrace:     10 * time.Second,
-		TouchInterval:    time.Minute,
+		IdleTTL:          DefaultIdleTTL,
+		AbsoluteTTL:      DefaultAbsoluteTTL,
+		RefreshGrace:     DefaultRefreshGrace,
+		TouchInterval:    DefaultTouchInterval,
 		RevocationPad:    10 * time.Second,
-		RevocationWait:   200 * time.Millisecond,
-		MaxDataKeys:      64,
-		MaxDataBytes:     16 << 10,
-		MaxUserDataBytes: 256 << 10,
-		MaxSessions:      50,
+		RevocationWait:   DefaultRevocationWait,
+		MaxDataKeys:      DefaultMaxDataKeys,
+		MaxDataBytes:     DefaultMaxDataBytes,
+		MaxUserDataBytes: DefaultMaxUserDataBytes,
+		MaxSessions:      DefaultMaxSessions,
 		KnownNetworkTTL:  90 * 24 * time.Hour,
 		Now:              time.Now,
 	}
