@@ -34,6 +34,13 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
+// DefaultIssuer and DefaultAudience are the "iss" and "aud" of access tokens when TokenConfig
+// leaves them empty.
+const (
+	DefaultIssuer   = "boxoffice"
+	DefaultAudience = "boxoffice"
+)
+
 // DefaultAccessTTL is how long an access token lives when TokenConfig.TTL is zero.
 const DefaultAccessTTL = 5 * time.Minute
 
@@ -77,10 +84,10 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 		return nil, errors.New("auth: TokenConfig.Keys is required")
 	}
 	if cfg.Issuer == "" {
-		cfg.Issuer = "boxoffice"
+		cfg.Issuer = DefaultIssuer
 	}
 	if cfg.Audience == "" {
-		cfg.Audience = "boxoffice"
+		cfg.Audience = DefaultAudience
 	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultAccessTTL

@@ -66,8 +66,8 @@ func settings(c *config) []group {
 			secretsVar("BOXOFFICE_JWT_PREVIOUS_SECRETS", &c.PreviousSecrets, 32,
 				"comma-separated older secrets still accepted during a key rotation "+
 					"(see [SECURITY.md](SECURITY.md#key-rotation)) (secret)"),
-			textVar("BOXOFFICE_ISSUER", &c.Issuer, "boxoffice", "JWT `iss`"),
-			textVar("BOXOFFICE_AUDIENCE", &c.Audience, "boxoffice", "JWT `aud`"),
+			textVar("BOXOFFICE_ISSUER", &c.Issuer, auth.DefaultIssuer, "JWT `iss`"),
+			textVar("BOXOFFICE_AUDIENCE", &c.Audience, auth.DefaultAudience, "JWT `aud`"),
 			durationVar("BOXOFFICE_ACCESS_TTL", &c.AccessTTL, auth.DefaultAccessTTL, time.Second, "access-token lifetime"),
 			durationVar("BOXOFFICE_IDLE_TTL", &c.IdleTTL, session.DefaultIdleTTL, time.Second,
 				"idle timeout; slides with activity and refresh").about("7 days"),
