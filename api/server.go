@@ -198,18 +198,26 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, o
 	}
 }
 
+// Defaults of Config that the command's settings table shows too.
+const (
+	DefaultRequestTimeout  = 2 * time.Second  // Config.RequestTimeout
+	DefaultProxyHeader     = "X-Real-IP"      // Config.ProxyHeader
+	DefaultRegisterWindow  = time.Hour        // Config.RegisterWindow
+	DefaultStreamHeartbeat = 15 * time.Second // Config.Streams.Heartbeat
+)
+
 func withDefaults(c Config) Config {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&c.RequestTimeout, 2*time.Second)
+	def(&c.RequestTimeout, DefaultRequestTimeout)
 	def(&c.ReadTimeout, 10*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 60*time.Second)
-	def(&c.RegisterWindow, time.Hour)
-	def(&c.Streams.Heartbeat, 15*time.Second)
+	def(&c.RegisterWindow, DefaultRegisterWindow)
+	def(&c.Streams.Heartbeat, DefaultStreamHeartbeat)
 	if c.Streams.RetryMillis <= 0 {
 		c.Streams.RetryMillis = 2000
 	}
@@ -223,7 +231,7 @@ func withDefaults(c Config) Config {
 		c.StoragePrefix = "bx:fiber:"
 	}
 	if c.ProxyHeader == "" {
-		c.ProxyHeader = "X-Real-IP"
+		c.ProxyHeader = DefaultProxyHeader
 	}
 	return c
 }

@@ -13,17 +13,25 @@ import (
 
 // CacheConfig sizes the per-instance session cache (see Store.StartCache).
 type CacheConfig struct {
-	MaxEntries int // sessions and accounts kept; default 100 000
-	MaxBytes   int // their estimated size in bytes; default 64 MiB
+	MaxEntries int // sessions and accounts kept; default DefaultCacheMaxEntries
+	MaxBytes   int // their estimated size in bytes; default DefaultCacheMaxBytes
 	// Staleness bounds how old the cache's proof of being current may be: a cached session is
 	// served only while the invalidation link has delivered the echo of a heartbeat written at
-	// most this long ago. Default 1s.
+	// most this long ago. Default DefaultCacheStaleness.
 	Staleness time.Duration
 	Heartbeat time.Duration // how often the heartbeat is written; default Staleness/5
 	// LinkDialer opens the invalidation link's connection; default the Redis client's own
 	// dialer (TLS and Sentinel included). Tests put a proxy on the link alone with it.
 	LinkDialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
+
+// Defaults of CacheConfig's zero fields, as StartCache applies them (exported so that
+// configuration loaders and their documentation state the same values).
+const (
+	DefaultCacheMaxEntries = 100_000
+	DefaultCacheMaxBytes   = 64 << 20 // 64 MiB
+	DefaultCacheStaleness  = time.Second
+)
 
 // CacheStats counts what the cache did since it started.
 type CacheStats struct {

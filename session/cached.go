@@ -41,13 +41,13 @@ func (s *Store) StartCache(ctx context.Context, cfg CacheConfig, log *slog.Logge
 		return nil, errors.New("session: the cache is already started")
 	}
 	if cfg.MaxEntries == 0 {
-		cfg.MaxEntries = 100_000
+		cfg.MaxEntries = DefaultCacheMaxEntries
 	}
 	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = 64 << 20
+		cfg.MaxBytes = DefaultCacheMaxBytes
 	}
 	if cfg.Staleness == 0 {
-		cfg.Staleness = time.Second
+		cfg.Staleness = DefaultCacheStaleness
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = cfg.Staleness / 5

@@ -31,10 +31,10 @@ type SessionMover interface {
 // run one.
 type Janitor struct {
 	Service  *Service      // its Config.Sessions, when set, is the session check
-	Interval time.Duration // between rounds, and each step's deadline in a round; default 5s
+	Interval time.Duration // between rounds, and each step's deadline in a round; default DefaultJanitorInterval
 	// SweepInterval is how often expired holds are marked expired, between rounds too, so that
-	// live seat maps show their seats free soon after the deadline; default 1s (at most
-	// Interval).
+	// live seat maps show their seats free soon after the deadline; default
+	// DefaultSweepInterval (at most Interval).
 	SweepInterval time.Duration
 	Batch         int // holds, orders, refunds or sessions per step and round; default 500
 	Logger        *slog.Logger
@@ -42,16 +42,26 @@ type Janitor struct {
 	after SessionRef // where the next round's session check starts; it wraps at the end
 }
 
+// Defaults of Janitor's zero fields (exported so that configuration loaders and their
+// documentation state the same values).
+const (
+	DefaultJanitorInterval = 5 * time.Second
+	DefaultSweepInterval   = time.Second
+)
+
+// defaultBatch is Janitor.Batch when it is zero.
+const defaultBatch = 500
+
 // Run tidies every Interval until ctx ends.
 func (j *Janitor) Run(ctx context.Context) {
 	if j.Interval <= 0 {
-		j.Interval = 5 * time.Second
+		j.Interval = DefaultJanitorInterval
 	}
 	if j.Batch <= 0 {
-		j.Batch = 500
+		j.Batch = defaultBatch
 	}
 	if j.SweepInterval <= 0 {
-		j.SweepInterval = time.Second
+		j.SweepInterval = DefaultSweepInterval
 	}
 	j.SweepInterval = min(j.SweepInterval, j.Interval)
 	t := time.NewTicker(j.Interval)
@@ -83,14 +93,14 @@ func (j *Janitor) Run(ctx context.Context) {
 func (j *Janitor) Once(ctx context.Context) error {
 	batch := j.Batch
 	if batch <= 0 {
-		batch = 500
+		batch = defaultBatch
 	}
 	// Each step runs whatever the others did, with a deadline of its own (Interval): a provider
 	// that fails or hangs on one order must not keep expired holds or dead sessions' seats from
 	// being freed.
 	budget := j.Interval
 	if budget <= 0 {
-		budget = 5 * time.Second
+		budget = DefaultJanitorInterval
 	}
 	step := func(f func(context.Context) error) error {
 		sctx, cancel := context.WithTimeout(ctx, budget)

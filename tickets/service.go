@@ -13,8 +13,8 @@ import (
 
 // Config is the ticketing policy. Zero values take the documented defaults.
 type Config struct {
-	HoldTTL         time.Duration    // how long a hold keeps its seats; default 10m
-	MaxSeatsPerHold int              // default 10
+	HoldTTL         time.Duration    // how long a hold keeps its seats; default DefaultHoldTTL
+	MaxSeatsPerHold int              // default DefaultMaxSeatsPerHold
 	Now             func() time.Time // the application clock (validation, default filters); default time.Now
 	// Sessions tells which sessions are still signed in (SessionsEnded, Janitor); nil means
 	// only holds of sessions named explicitly are ended.
@@ -24,17 +24,27 @@ type Config struct {
 	// paid with these.
 	Payments map[string]PaymentProvider
 	// CancelCutoff: buyers may cancel a confirmed order until this long before the screening
-	// starts; default 2h.
+	// starts; default DefaultCancelCutoff.
 	CancelCutoff time.Duration
 	// PaymentGrace: a pending order whose payment has not completed this long after its
-	// deadline is settled by the janitor (its payment cancelled); default 30s.
+	// deadline is settled by the janitor (its payment cancelled); default DefaultPaymentGrace.
 	PaymentGrace time.Duration
 	// KeyLease: how long a request owns its idempotency key before a retry may take the order
-	// over (after a crash); default 15s.
+	// over (after a crash); default DefaultKeyLease.
 	KeyLease time.Duration
 	// Audit records orders paid, refunded and cancelled (see events.go); nil records nothing.
 	Audit audit.Recorder
 }
+
+// Defaults of Config's zero fields, as NewService applies them (exported so that
+// configuration loaders and their documentation state the same values).
+const (
+	DefaultHoldTTL         = 10 * time.Minute
+	DefaultMaxSeatsPerHold = 10
+	DefaultCancelCutoff    = 2 * time.Hour
+	DefaultPaymentGrace    = 30 * time.Second
+	DefaultKeyLease        = 15 * time.Second
+)
 
 // Service is the ticketing domain over a Store: catalogue browsing and administration, seat
 // maps, holds with their layout rules, and orders with their payments and refunds.
@@ -47,22 +57,22 @@ type Service struct {
 // NewService returns a Service over store.
 func NewService(store Store, cfg Config) *Service {
 	if cfg.HoldTTL <= 0 {
-		cfg.HoldTTL = 10 * time.Minute
+		cfg.HoldTTL = DefaultHoldTTL
 	}
 	if cfg.MaxSeatsPerHold <= 0 {
-		cfg.MaxSeatsPerHold = 10
+		cfg.MaxSeatsPerHold = DefaultMaxSeatsPerHold
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.CancelCutoff <= 0 {
-		cfg.CancelCutoff = 2 * time.Hour
+		cfg.CancelCutoff = DefaultCancelCutoff
 	}
 	if cfg.PaymentGrace <= 0 {
-		cfg.PaymentGrace = 30 * time.Second
+		cfg.PaymentGrace = DefaultPaymentGrace
 	}
 	if cfg.KeyLease <= 0 {
-		cfg.KeyLease = 15 * time.Second
+		cfg.KeyLease = DefaultKeyLease
 	}
 	return &Service{store: store, cfg: cfg}
 }

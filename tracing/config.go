@@ -16,12 +16,13 @@ type Config struct {
 	Enabled bool
 	// Endpoint is the full URL spans are POSTed to (OTLP over HTTP, protobuf):
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces",
-	// else http://localhost:4318/v1/traces.
+	// else DefaultEndpoint + "/v1/traces".
 	Endpoint string
 	// Headers are sent with every export (OTEL_EXPORTER_OTLP_HEADERS, overridden key by key by
 	// OTEL_EXPORTER_OTLP_TRACES_HEADERS): often a credential, never logged.
 	Headers map[string]string
-	// ServiceName is the resource's service.name (OTEL_SERVICE_NAME); default "boxoffice".
+	// ServiceName is the resource's service.name (OTEL_SERVICE_NAME); default
+	// DefaultServiceName.
 	ServiceName string
 	// ServiceVersion is the resource's service.version; set by the caller (build info).
 	ServiceVersion string
@@ -29,12 +30,32 @@ type Config struct {
 	// deployment.environment.name.
 	ResourceAttributes map[string]string
 	// Sampler is OTEL_TRACES_SAMPLER: always_on, always_off, traceidratio,
-	// parentbased_always_on (the default), parentbased_always_off or parentbased_traceidratio.
+	// parentbased_always_on, parentbased_always_off or parentbased_traceidratio; default
+	// DefaultSampler.
 	Sampler string
 	// SamplerArg is OTEL_TRACES_SAMPLER_ARG, the ratio of the traceidratio samplers in [0, 1];
-	// default 1.
+	// default DefaultSamplerArg.
 	SamplerArg float64
 }
+
+// What ConfigFromEnv uses when the OTEL_* variables leave it unset (exported so that help
+// texts state the same values).
+const (
+	DefaultServiceName = "boxoffice"
+	DefaultSampler     = "parentbased_always_on"
+	DefaultSamplerArg  = 1.0
+	// DefaultEndpoint is the collector's base URL when neither OTEL_EXPORTER_OTLP_ENDPOINT nor
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (the OTLP/HTTP default); spans go to its
+	// /v1/traces.
+	DefaultEndpoint = "http://localhost:4318"
+	// Protocol is the only OTLP protocol supported, and so the default of
+	// OTEL_EXPORTER_OTLP_PROTOCOL and OTEL_EXPORTER_OTLP_TRACES_PROTOCOL; any other value is
+	// refused.
+	Protocol = "http/protobuf"
+)
+
+// tracesPath is where spans are POSTed, under a collector's base URL.
+const tracesPath = "/v1/traces"
 
 // variables are the names ConfigFromEnv reads, for help texts.
 var variables = []string{
@@ -52,7 +73,7 @@ func ConfigFromEnv(getenv func(string) string, bad func(format string, a ...any)
 	for _, name := range variables {
 		v[name] = strings.TrimSpace(getenv(name))
 	}
-	c := Config{ServiceName: "boxoffice", Sampler: "parentbased_always_on", SamplerArg: 1}
+	c := Config{ServiceName: DefaultServiceName, Sampler: DefaultSampler, SamplerArg: DefaultSamplerArg}
 	if s := v["OTEL_SERVICE_NAME"]; s != "" {
 		c.ServiceName = s
 	}
@@ -73,8 +94,8 @@ func ConfigFromEnv(getenv func(string) string, bad func(format string, a ...any)
 		bad("OTEL_SDK_DISABLED=%q must be true or false", d)
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
-		if p := v[name]; p != "" && p != "http/protobuf" {
-			bad("%s=%q: only http/protobuf is supported", name, p)
+		if p := v[name]; p != "" && p != Protocol {
+			bad("%s=%q: only %s is supported", name, p, Protocol)
 		}
 	}
 
@@ -82,9 +103,9 @@ func ConfigFromEnv(getenv func(string) string, bad func(format string, a ...any)
 	case v["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != "":
 		c.Endpoint = v["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
 	case v["OTEL_EXPORTER_OTLP_ENDPOINT"] != "":
-		c.Endpoint = strings.TrimSuffix(v["OTEL_EXPORTER_OTLP_ENDPOINT"], "/") + "/v1/traces"
+		c.Endpoint = strings.TrimSuffix(v["OTEL_EXPORTER_OTLP_ENDPOINT"], "/") + tracesPath
 	default:
-		c.Endpoint = "http://localhost:4318/v1/traces"
+		c.Endpoint = DefaultEndpoint + tracesPath
 	}
 	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("the OTLP endpoint %q (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http:// or https:// URL", redactURL(c.Endpoint))

@@ -23,26 +23,34 @@ var appendLua string
 // Config bounds what is kept. Zero values take the defaults.
 type Config struct {
 	Prefix     string        // key prefix; default "bx:"
-	MaxPerUser int           // events kept per user (exactly); default 100
-	MaxEvents  int           // events kept in the global stream (approximately: see Store); default 100000
-	Retention  time.Duration // no event older than this is kept or returned; default 2160h (90 days)
+	MaxPerUser int           // events kept per user (exactly); default DefaultMaxPerUser
+	MaxEvents  int           // events kept in the global stream (approximately: see Store); default DefaultMaxEvents
+	Retention  time.Duration // no event older than this is kept or returned; default DefaultRetention
 	// ScanLimit bounds how many events one page filtered by type reads; default 1000.
 	ScanLimit int
 	Now       func() time.Time // the application clock; default time.Now
 }
+
+// Defaults of Config's zero fields (exported so that configuration loaders and their
+// documentation state the same values).
+const (
+	DefaultMaxPerUser = 100
+	DefaultMaxEvents  = 100000
+	DefaultRetention  = 90 * 24 * time.Hour
+)
 
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {
 		c.Prefix = "bx:"
 	}
 	if c.MaxPerUser <= 0 {
-		c.MaxPerUser = 100
+		c.MaxPerUser = DefaultMaxPerUser
 	}
 	if c.MaxEvents <= 0 {
-		c.MaxEvents = 100000
+		c.MaxEvents = DefaultMaxEvents
 	}
 	if c.Retention <= 0 {
-		c.Retention = 90 * 24 * time.Hour
+		c.Retention = DefaultRetention
 	}
 	if c.ScanLimit <= 0 {
 		c.ScanLimit = 1000

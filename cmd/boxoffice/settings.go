@@ -2,11 +2,18 @@ package main
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 
 	"boxoffice/accounts"
+	"boxoffice/api"
+	"boxoffice/audit/redisaudit"
 	"boxoffice/auth"
 	"boxoffice/session"
+	"boxoffice/tickets"
+	"boxoffice/tickets/live"
+	"boxoffice/tickets/postgres"
+	"boxoffice/tracing"
 )
 
 // settings is the one table of the environment variables the program reads, grouped as --help
@@ -18,14 +25,14 @@ func settings(c *config) []group {
 	return []group{
 		{"Server", "", []setting{
 			textVar("BOXOFFICE_ADDR", &c.Addr, ":8080", "listen address (`host:port` or `:port`)", hostPort),
-			durationVar("BOXOFFICE_REQUEST_TIMEOUT", &c.RequestTimeout, 2*time.Second, 100*time.Millisecond,
+			durationVar("BOXOFFICE_REQUEST_TIMEOUT", &c.RequestTimeout, api.DefaultRequestTimeout, 100*time.Millisecond,
 				"deadline for a request's work, Redis and PostgreSQL included"),
 			durationVar("BOXOFFICE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 15*time.Second, 0, "how long SIGTERM waits for in-flight requests"),
 			durationVar("BOXOFFICE_DRAIN_DELAY", &c.DrainDelay, 0, 0,
 				"after SIGTERM, how long `/readyz` answers 503 before the listener closes (for load balancers to notice)"),
 			listVar("BOXOFFICE_TRUSTED_PROXIES", &c.TrustedProxies, isIPOrCIDR, "an IP address or CIDR",
 				"comma-separated IPs/CIDRs whose `BOXOFFICE_PROXY_HEADER` is believed"),
-			textVar("BOXOFFICE_PROXY_HEADER", &c.ProxyHeader, "X-Real-IP", "client-IP header set by the trusted proxy (nginx: `$remote_addr`)"),
+			textVar("BOXOFFICE_PROXY_HEADER", &c.ProxyHeader, api.DefaultProxyHeader, "client-IP header set by the trusted proxy (nginx: `$remote_addr`)"),
 			listVar("BOXOFFICE_CORS_ORIGINS", &c.CORSOrigins, isOrigin, "an origin like https://app.example.com (no wildcards, paths or trailing slash)",
 				"comma-separated browser origins (`https://app.example.com`) allowed to call the API with credentials; never `*`").
 				shownAs("(same-origin only)"),
@@ -94,9 +101,9 @@ func settings(c *config) []group {
 				"keep the sessions this instance read in memory, invalidated by Redis on every change (single node or Sentinel; "+
 					"off by itself with Cluster and the embedded Redis); `off`: every request reads Redis. "+
 					"See [the session cache](docs/operations.md#the-session-cache)"),
-			intVar("BOXOFFICE_SESSION_CACHE_ENTRIES", &c.SessionCacheEntries, 100_000, 1, "sessions and accounts the cache holds at most"),
-			intVar("BOXOFFICE_SESSION_CACHE_BYTES", &c.SessionCacheBytes, 64<<20, 1<<20, "their estimated bytes, at most").about("64 MiB"),
-			durationVar("BOXOFFICE_SESSION_CACHE_STALENESS", &c.SessionCacheStaleness, time.Second, 50*time.Millisecond,
+			intVar("BOXOFFICE_SESSION_CACHE_ENTRIES", &c.SessionCacheEntries, session.DefaultCacheMaxEntries, 1, "sessions and accounts the cache holds at most"),
+			intVar("BOXOFFICE_SESSION_CACHE_BYTES", &c.SessionCacheBytes, session.DefaultCacheMaxBytes, 1<<20, "their estimated bytes, at most").about("64 MiB"),
+			durationVar("BOXOFFICE_SESSION_CACHE_STALENESS", &c.SessionCacheStaleness, session.DefaultCacheStaleness, 50*time.Millisecond,
 				"the cache stops serving when its invalidation link has not proved itself current for this long"),
 		}},
 		{"Passwords and sign-in limits", "", []setting{
@@ -121,11 +128,11 @@ func settings(c *config) []group {
 			textVar("BOXOFFICE_AUDIT_LOG", &c.AuditLog, "stderr",
 				"where security events go as JSON lines, one per event (`\"log\":\"audit\"` tells them from the application log): "+
 					"`stderr`, `stdout`, a file path (appended to, created `0600`) or `off`. See [audit trail](docs/operations.md#audit-trail)"),
-			intVar("BOXOFFICE_AUDIT_MAX_PER_USER", &c.AuditMaxPerUser, 100, 1,
+			intVar("BOXOFFICE_AUDIT_MAX_PER_USER", &c.AuditMaxPerUser, redisaudit.DefaultMaxPerUser, 1,
 				"security events kept in Redis per user (their newest), for `GET /v1/me/activity`"),
-			intVar("BOXOFFICE_AUDIT_MAX_EVENTS", &c.AuditMaxEvents, 100000, 1,
+			intVar("BOXOFFICE_AUDIT_MAX_EVENTS", &c.AuditMaxEvents, redisaudit.DefaultMaxEvents, 1,
 				"security events kept in Redis in all, for `GET /v1/admin/audit` (trimmed approximately: up to about 100 more)"),
-			durationVar("BOXOFFICE_AUDIT_RETENTION", &c.AuditRetention, 2160*time.Hour, time.Minute,
+			durationVar("BOXOFFICE_AUDIT_RETENTION", &c.AuditRetention, redisaudit.DefaultRetention, time.Minute,
 				"no security event older than this is kept in Redis or shown").about("90 days"),
 		}},
 		{"Tickets", "PostgreSQL or the embedded SQLite", []setting{
@@ -135,22 +142,22 @@ func settings(c *config) []group {
 				scheme("postgres://", "postgresql://")).shownAs("(embedded SQLite)"),
 			textVar("BOXOFFICE_SQLITE_PATH", &c.SQLitePath, "",
 				"the embedded SQLite's file, to keep its data across restarts (not with `DATABASE_URL`)").shownAs("(in memory)"),
-			intVar("BOXOFFICE_DB_MAX_CONNS", &c.DBMaxConns, 10, 1, "PostgreSQL connections per instance"),
+			intVar("BOXOFFICE_DB_MAX_CONNS", &c.DBMaxConns, postgres.DefaultMaxConns, 1, "PostgreSQL connections per instance"),
 			boolVar("BOXOFFICE_DEMO_DATA", &c.DemoData, false, trueFalse, "load the demo catalogue at start-up (loading twice adds nothing)").
 				shownAs("(`true` without `DATABASE_URL`, else `false`)").ifUnset(func(badFunc) { c.DemoData = c.DatabaseURL == "" }),
-			durationVar("BOXOFFICE_HOLD_TTL", &c.HoldTTL, 10*time.Minute, time.Second, "how long a hold keeps its seats"),
-			intVar("BOXOFFICE_MAX_SEATS_PER_HOLD", &c.MaxSeatsPerHold, 10, 1, "seats in one hold"),
-			durationVar("BOXOFFICE_JANITOR_INTERVAL", &c.JanitorInterval, 5*time.Second, 100*time.Millisecond,
+			durationVar("BOXOFFICE_HOLD_TTL", &c.HoldTTL, tickets.DefaultHoldTTL, time.Second, "how long a hold keeps its seats"),
+			intVar("BOXOFFICE_MAX_SEATS_PER_HOLD", &c.MaxSeatsPerHold, tickets.DefaultMaxSeatsPerHold, 1, "seats in one hold"),
+			durationVar("BOXOFFICE_JANITOR_INTERVAL", &c.JanitorInterval, tickets.DefaultJanitorInterval, 100*time.Millisecond,
 				"how often each instance marks expired holds, settles overdue or abandoned payments, resends refunds "+
 					"and ends holds of sessions that are gone (correctness never waits for it)"),
-			durationVar("BOXOFFICE_SWEEP_INTERVAL", &c.SweepInterval, time.Second, 50*time.Millisecond,
+			durationVar("BOXOFFICE_SWEEP_INTERVAL", &c.SweepInterval, tickets.DefaultSweepInterval, 50*time.Millisecond,
 				"how often each instance marks expired holds (their seats are free at the deadline either way; "+
 					"live seat maps announce them at the next sweep); at most the janitor interval"),
-			durationVar("BOXOFFICE_CANCEL_CUTOFF", &c.CancelCutoff, 2*time.Hour, time.Second,
+			durationVar("BOXOFFICE_CANCEL_CUTOFF", &c.CancelCutoff, tickets.DefaultCancelCutoff, time.Second,
 				"buyers may cancel (full refund) until this long before a screening starts"),
-			durationVar("BOXOFFICE_PAYMENT_GRACE", &c.PaymentGrace, 30*time.Second, time.Second,
+			durationVar("BOXOFFICE_PAYMENT_GRACE", &c.PaymentGrace, tickets.DefaultPaymentGrace, time.Second,
 				"a payment still pending this long after its order's deadline (the hold's) is cancelled at the provider by the janitor"),
-			durationVar("BOXOFFICE_IDEMPOTENCY_LEASE", &c.IdempotencyLease, 15*time.Second, time.Second,
+			durationVar("BOXOFFICE_IDEMPOTENCY_LEASE", &c.IdempotencyLease, tickets.DefaultKeyLease, time.Second,
 				"how long a request owns its `Idempotency-Key`; after a crash, a retry takes the order over once it has passed; "+
 					"longer than `BOXOFFICE_REQUEST_TIMEOUT`").
 				about("raised to `BOXOFFICE_REQUEST_TIMEOUT` + 1s when that is longer").ifUnset(func(badFunc) { raiseLease(c) }),
@@ -163,35 +170,35 @@ func settings(c *config) []group {
 				shownAs("(webhooks refused)"),
 		}},
 		{"Live seat maps", "", []setting{
-			durationVar("BOXOFFICE_EVENTS_PUBLISH_INTERVAL", &c.EventsPublishInterval, 50*time.Millisecond, 5*time.Millisecond,
+			durationVar("BOXOFFICE_EVENTS_PUBLISH_INTERVAL", &c.EventsPublishInterval, live.DefaultPublishInterval, 5*time.Millisecond,
 				"how often the seat-event outbox is published through Redis (one instance at a time does it)"),
-			durationVar("BOXOFFICE_EVENTS_POLL_INTERVAL", &c.EventsPollInterval, time.Second, 50*time.Millisecond,
+			durationVar("BOXOFFICE_EVENTS_POLL_INTERVAL", &c.EventsPollInterval, live.DefaultPollInterval, 50*time.Millisecond,
 				"how often each instance checks the outbox for seat events Redis lost (and, while Redis is down, how often live seat maps move)"),
-			durationVar("BOXOFFICE_EVENTS_RETENTION", &c.EventsRetention, 15*time.Minute, time.Second,
+			durationVar("BOXOFFICE_EVENTS_RETENTION", &c.EventsRetention, live.DefaultRetention, time.Second,
 				"how long seat events are kept for clients that resume (`Last-Event-ID`); older gaps get `reset`"),
-			durationVar("BOXOFFICE_EVENTS_HEARTBEAT", &c.EventsHeartbeat, 15*time.Second, 100*time.Millisecond,
+			durationVar("BOXOFFICE_EVENTS_HEARTBEAT", &c.EventsHeartbeat, api.DefaultStreamHeartbeat, 100*time.Millisecond,
 				"comment line sent on an idle live seat map; also how soon a client that left is noticed"),
-			intVar("BOXOFFICE_MAX_STREAMS", &c.MaxStreams, 10000, 1,
+			intVar("BOXOFFICE_MAX_STREAMS", &c.MaxStreams, live.DefaultMaxStreams, 1,
 				"live seat maps (open streams) per instance; beyond it 503 and `Retry-After`"),
 		}},
 		{"Tracing", "OpenTelemetry; off unless `OTEL_TRACES_EXPORTER=otlp` or an OTLP endpoint is set", []setting{
 			otelVar("OTEL_SDK_DISABLED", "false", "`true` turns tracing off whatever else is set"),
-			otelVar("OTEL_TRACES_EXPORTER", "", "`otlp` turns tracing on (to `http://localhost:4318` without an endpoint); `none` turns it off"),
+			otelVar("OTEL_TRACES_EXPORTER", "", "`otlp` turns tracing on (to `"+tracing.DefaultEndpoint+"` without an endpoint); `none` turns it off"),
 			otelVar("OTEL_EXPORTER_OTLP_ENDPOINT", "",
 				"collector base URL (OTLP over HTTP, protobuf); spans go to its `/v1/traces`; setting it turns tracing on "+
 					"(see [operations](docs/operations.md#tracing))"),
 			otelVar("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "",
 				"full URL spans are sent to; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`; setting it turns tracing on"),
-			otelVar("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "the only protocol supported (`grpc` is refused at start-up)"),
-			otelVar("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf", "the only protocol supported (`grpc` is refused at start-up)"),
+			otelVar("OTEL_EXPORTER_OTLP_PROTOCOL", tracing.Protocol, "the only protocol supported (`grpc` is refused at start-up)"),
+			otelVar("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", tracing.Protocol, "the only protocol supported (`grpc` is refused at start-up)"),
 			otelVar("OTEL_EXPORTER_OTLP_HEADERS", "",
 				"`key=value,…` headers sent with every export (percent-encoded), e.g. a collector's credential (secret: masked in logs)"),
 			otelVar("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "", "more headers, overriding `OTEL_EXPORTER_OTLP_HEADERS` key by key (secret)"),
-			otelVar("OTEL_SERVICE_NAME", "boxoffice", "the `service.name` of every span"),
+			otelVar("OTEL_SERVICE_NAME", tracing.DefaultServiceName, "the `service.name` of every span"),
 			otelVar("OTEL_RESOURCE_ATTRIBUTES", "", "`key=value,…` resource attributes, such as `deployment.environment.name=prod`"),
-			otelVar("OTEL_TRACES_SAMPLER", "parentbased_always_on",
+			otelVar("OTEL_TRACES_SAMPLER", tracing.DefaultSampler,
 				"`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off` or `parentbased_traceidratio`"),
-			otelVar("OTEL_TRACES_SAMPLER_ARG", "1", "the ratio of the `traceidratio` samplers, 0 to 1"),
+			otelVar("OTEL_TRACES_SAMPLER_ARG", strconv.FormatFloat(tracing.DefaultSamplerArg, 'g', -1, 64), "the ratio of the `traceidratio` samplers, 0 to 1"),
 		}},
 	}
 }

@@ -34,22 +34,32 @@ type Broker interface {
 type Config struct {
 	// PublishInterval is how often an instance numbers the events committed since
 	// (SeatEventStore.SequenceSeatEvents) and publishes them (one instance at a time does each);
-	// default 50ms.
+	// default DefaultPublishInterval.
 	PublishInterval time.Duration
 	// PollInterval is how often an instance reads the versions of the screenings it streams,
-	// to find events the broker lost (and all of them while the broker is down); default 1s.
+	// to find events the broker lost (and all of them while the broker is down); default
+	// DefaultPollInterval.
 	PollInterval time.Duration
-	// Retention is how long events are kept for clients that resume; default 15m. Older gaps
-	// get a reset.
+	// Retention is how long events are kept for clients that resume; default DefaultRetention.
+	// Older gaps get a reset.
 	Retention time.Duration
-	// MaxStreams bounds the subscriptions of this instance; default 10000. Subscribe returns
-	// ErrTooManyStreams beyond it.
+	// MaxStreams bounds the subscriptions of this instance; default DefaultMaxStreams.
+	// Subscribe returns ErrTooManyStreams beyond it.
 	MaxStreams int
 	// Buffer is how many events a subscription may fall behind before it is moved to reading
 	// the outbox itself; default 256.
 	Buffer int
 	Logger *slog.Logger
 }
+
+// Defaults of Config's zero fields, as NewHub applies them (exported so that configuration
+// loaders and their documentation state the same values).
+const (
+	DefaultPublishInterval = 50 * time.Millisecond
+	DefaultPollInterval    = time.Second
+	DefaultRetention       = 15 * time.Minute
+	DefaultMaxStreams      = 10000
+)
 
 // Errors of Subscribe and Next.
 var (
@@ -87,11 +97,11 @@ func NewHub(store Store, broker Broker, cfg Config) *Hub {
 			*d = v
 		}
 	}
-	def(&cfg.PublishInterval, 50*time.Millisecond)
-	def(&cfg.PollInterval, time.Second)
-	def(&cfg.Retention, 15*time.Minute)
+	def(&cfg.PublishInterval, DefaultPublishInterval)
+	def(&cfg.PollInterval, DefaultPollInterval)
+	def(&cfg.Retention, DefaultRetention)
 	if cfg.MaxStreams <= 0 {
-		cfg.MaxStreams = 10000
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 256

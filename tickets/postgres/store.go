@@ -17,7 +17,7 @@ import (
 
 // Options tunes a Store. Zero values take the documented defaults.
 type Options struct {
-	// MaxConns bounds the connection pool; default 10.
+	// MaxConns bounds the connection pool; default DefaultMaxConns.
 	MaxConns int32
 	// ConnectTimeout bounds each attempt to open a connection; default the url's
 	// connect_timeout, else 5s.
@@ -29,6 +29,9 @@ type Options struct {
 	// child span (SQL text, never argument values; see tracing.go); nil traces nothing.
 	TracerProvider trace.TracerProvider
 }
+
+// DefaultMaxConns is the connection pool's bound when Options.MaxConns is zero.
+const DefaultMaxConns = 10
 
 // Store is tickets.Store over a PostgreSQL connection pool. Every time it uses comes from the
 // database's clock: now() of the transaction, the same for every statement in it. It is safe for
@@ -67,7 +70,7 @@ func connect(ctx context.Context, url string, o Options) (*Store, error) {
 	}
 	cfg.MaxConns = o.MaxConns
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 10
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if o.ConnectTimeout > 0 {
 		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
