@@ -1,19 +1,47 @@
 // The boxoffice TypeScript client: types generated from openapi.yaml by openapi-typescript
-// (src/schema.d.ts, regenerate with `npm run generate`) and a typed fetch from openapi-fetch.
+// (src/schema.d.ts, regenerate with `npm run generate`), a typed fetch from openapi-fetch, and
+// auth(), the bearer-session middleware (src/auth.ts).
 import createClient, { type Middleware } from "openapi-fetch";
+import { DEFAULT_BASE_URL, type Auth } from "./auth.js";
 import type { components, paths } from "./schema.js";
 
 export type { components, paths };
-export type Problem = components["schemas"]["Problem"];
 export type Session = components["schemas"]["Session"];
-export type TokenResponse = components["schemas"]["TokenResponse"];
+export type SessionGrant = components["schemas"]["SessionGrant"];
+export type CookieSessionResponse = components["schemas"]["CookieSessionResponse"];
+export {
+  auth,
+  AuthError,
+  DEFAULT_BASE_URL,
+  PUBLIC_OPERATIONS,
+  SessionEndedError,
+  type Auth,
+  type AuthOptions,
+  type LoginRequest,
+  type Problem,
+  type ProblemCode,
+  type TokenResponse,
+  type Tokens,
+} from "./auth.js";
 
-/** createBoxofficeClient returns a typed client for the API at baseUrl. */
-export function createBoxofficeClient(baseUrl: string, init?: { fetch?: typeof fetch }) {
-  return createClient<paths>({ baseUrl, fetch: init?.fetch });
+/**
+ * createBoxofficeClient returns a typed client for the API at baseUrl (default: servers[0] of
+ * openapi.yaml, http://localhost:8080). With `auth` (from auth(), for the same baseUrl) its
+ * requests carry the session's access token, refreshed as needed.
+ */
+export function createBoxofficeClient(
+  baseUrl: string = DEFAULT_BASE_URL,
+  init: { fetch?: (request: Request) => Promise<Response>; auth?: Auth } = {},
+) {
+  const client = createClient<paths>({ baseUrl, fetch: init.fetch });
+  if (init.auth) client.use(init.auth.middleware);
+  return client;
 }
 
-/** bearer is a middleware that sends the access token returned by getToken, when there is one. */
+/**
+ * bearer is a middleware that sends the access token returned by getToken, when there is one, for
+ * tokens managed elsewhere; it never refreshes (auth() does).
+ */
 export function bearer(getToken: () => string | undefined): Middleware {
   return {
     onRequest({ request }) {

@@ -4,25 +4,20 @@
 // with the generated client. BOXOFFICE_URL names the server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bearer, createBoxofficeClient, type components } from "../src/index.js";
-
-const baseUrl = process.env.BOXOFFICE_URL ?? "http://localhost:8080";
+import { auth, createBoxofficeClient, type components } from "../src/index.js";
+import { baseUrl, password, uniqueName } from "./helpers.js";
 
 type SeatMapSeat = components["schemas"]["SeatMapSeat"];
 type Order = components["schemas"]["Order"];
 
-/** signIn registers a fresh user and returns a client signed in as them. */
+/** signIn registers a fresh user and returns a client signed in as them (auth() keeps the tokens). */
 async function signIn(label: string) {
-  const api = createBoxofficeClient(baseUrl);
-  const username = `ts-${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const password = "typescript-client-password";
+  const session = auth({ baseUrl });
+  const api = createBoxofficeClient(baseUrl, { auth: session });
+  const username = uniqueName(label);
   const reg = await api.POST("/v1/users", { body: { username, password } });
   assert.equal(reg.response.status, 201, JSON.stringify(reg.error));
-  const login = await api.POST("/v1/auth/login", { body: { username, password, device_name: "node" } });
-  assert.equal(login.response.status, 200, JSON.stringify(login.error));
-  assert.ok(login.data && "access_token" in login.data, "a bearer login answers a TokenResponse");
-  const token = login.data.access_token;
-  api.use(bearer(() => token));
+  await session.login({ username, password, device_name: "node" });
   return api;
 }
 
