@@ -391,6 +391,10 @@ func TestServerProblemHeaders(t *testing.T) {
 		{"PUT", "/v1/me", "", 405, "method_not_allowed", map[string]string{"Allow": "GET, HEAD"}},
 		{"BREW", "/v1/me", "", 405, "method_not_allowed", map[string]string{"Allow": "GET, HEAD"}},
 		{"GET", "/v1/nowhere", "", 404, "not_found", nil},
+		// An unknown method on a path no route serves is a 404, like a known one (PUT): a 405
+		// there would have to list no method at all.
+		{"BREW", "/v1/nowhere", "", 404, "not_found", nil},
+		{"BREW", "/v1//me", "", 404, "not_found", nil},
 	} {
 		resp, b := ts.call(t, tc.method, tc.path, tc.token, "")
 		var p Problem

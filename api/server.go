@@ -179,7 +179,8 @@ func NewServer(cfg Config, d Deps) (*Server, error) {
 
 // unknownMethods answers requests whose method Fiber does not know (it would send a plain-text
 // "Invalid http method") with the 405 problem Fiber's own 405 gets (writeProblem: the Allow
-// header and a request id, the client's when valid), before Fiber sees them.
+// header and a request id, the client's when valid), or with the 404 problem when no route
+// serves the path, before Fiber sees them.
 func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, obs *httpObserver) fasthttp.RequestHandler {
 	known := map[string]bool{}
 	for _, m := range fiber.DefaultMethods {
@@ -191,7 +192,11 @@ func unknownMethods(next fasthttp.RequestHandler, allow func(string) []string, o
 			return
 		}
 		start := time.Now()
-		p, retry := problemFor(fiber.ErrMethodNotAllowed)
+		err := fiber.ErrMethodNotAllowed
+		if len(allow(string(fctx.URI().PathOriginal()))) == 0 {
+			err = fiber.ErrNotFound // no route serves this path, whatever the method
+		}
+		p, retry := problemFor(err)
 		p.RequestID = newRequestID(string(fctx.Request.Header.Peek(fiber.HeaderXRequestID)))
 		writeProblem(fctx, p, retry, allow)
 		obs.unknownMethod(p.Code, p.Status, time.Since(start))

@@ -98,3 +98,15 @@ func (r *KeyRing) mustHold() {
 		panic("auth: KeyRing without secrets; build it with NewKeyRing")
 	}
 }
+
+// The kinds of token print their kind, never their keys (%v, %+v and %#v alike), so that a
+// logged configuration or a debugging print cannot leak a secret.
+
+func (t *Tokens) String() string          { return "auth.Tokens(HS256)" }
+func (t *Tokens) GoString() string        { return t.String() }
+func (t *RefreshTokens) String() string   { return "auth.RefreshTokens" }
+func (t *RefreshTokens) GoString() string { return t.String() }
+func (t *DeviceTokens) String() string    { return "auth.DeviceTokens" }
+func (t *DeviceTokens) GoString() string  { return t.String() }
+func (c *CSRF) String() string            { return "auth.CSRF" }
+func (c *CSRF) GoString() string          { return c.String() }

@@ -77,10 +77,10 @@ func keyID(key []byte) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
-// NewTokens returns a Tokens for cfg, or an error when cfg.Keys is nil (NewKeyRing has checked
-// the secrets' lengths).
+// NewTokens returns a Tokens for cfg, or an error when cfg.Keys is nil or holds no secret
+// (NewKeyRing has checked the secrets' lengths).
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if cfg.Keys == nil {
+	if cfg.Keys == nil || len(cfg.Keys.secrets) == 0 {
 		return nil, errors.New("auth: TokenConfig.Keys is required")
 	}
 	if cfg.Issuer == "" {

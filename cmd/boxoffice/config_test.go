@@ -70,6 +70,12 @@ func TestConfigOrders(t *testing.T) {
 	if err != nil || c.TestPayments || len(paymentProviders(c)) != 0 {
 		t.Fatalf("with PostgreSQL, test payments are off unless asked for: %v, %v", c.TestPayments, err)
 	}
+	// A DATABASE_URL of blanks is unset, like every setting: the embedded store, whose test
+	// payments are on (and demo data), as documented.
+	c, err = loadConfig(env(map[string]string{"DATABASE_URL": "  "}))
+	if err != nil || c.DatabaseURL != "" || !c.TestPayments {
+		t.Fatalf("DATABASE_URL of blanks: %q, test payments %v, %v", c.DatabaseURL, c.TestPayments, err)
+	}
 	c, err = loadConfig(env(map[string]string{"DATABASE_URL": "postgres://db/tickets", "BOXOFFICE_TEST_PAYMENTS": "true"}))
 	if err != nil || !c.TestPayments {
 		t.Fatalf("BOXOFFICE_TEST_PAYMENTS=true with PostgreSQL: %v, %v", c.TestPayments, err)
