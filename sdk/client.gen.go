@@ -2912,8 +2912,8 @@ type HttpRequestDoer interface {
 	Do(req *http.Request) (*http.Response, error)
 }
 
-// Client which conforms to the OpenAPI3 specification for this service.
-type Client struct {
+// RawClient which conforms to the OpenAPI3 specification for this service.
+type RawClient struct {
 	// The endpoint of the server conforming to this interface, with scheme,
 	// https://api.deepmap.com for example. This can contain a path relative
 	// to the server, such as https://api.deepmap.com/dev-test, and all the
@@ -2930,12 +2930,12 @@ type Client struct {
 }
 
 // ClientOption allows setting custom parameters during construction
-type ClientOption func(*Client) error
+type ClientOption func(*RawClient) error
 
-// Creates a new Client, with reasonable defaults
-func NewClient(server string, opts ...ClientOption) (*Client, error) {
+// Creates a new RawClient, with reasonable defaults
+func NewClient(server string, opts ...ClientOption) (*RawClient, error) {
 	// create a client with sane default values
-	client := Client{
+	client := RawClient{
 		Server: server,
 	}
 	// mutate client and add all optional params
@@ -2958,7 +2958,7 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 // WithHTTPClient allows overriding the default Doer, which is
 // automatically created using http.Client. This is useful for tests.
 func WithHTTPClient(doer HttpRequestDoer) ClientOption {
-	return func(c *Client) error {
+	return func(c *RawClient) error {
 		c.Client = doer
 		return nil
 	}
@@ -2967,7 +2967,7 @@ func WithHTTPClient(doer HttpRequestDoer) ClientOption {
 // WithRequestEditorFn allows setting up a callback function, which will be
 // called right before sending the request. This can be used to mutate the request.
 func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
-	return func(c *Client) error {
+	return func(c *RawClient) error {
 		c.RequestEditors = append(c.RequestEditors, fn)
 		return nil
 	}
@@ -4000,7 +4000,7 @@ type ClientInterface interface {
 // An HTML page: the reference web client (source under `web/` in the repository), a small example of how to use this API from a browser with the cookie transport — sign-in, films and showtimes, the live seat map, holds, checkout, orders and devices. Its assets are embedded in the binary; nothing is loaded from elsewhere. `Cache-Control: no-cache` with a strong `ETag`.
 //
 // Corresponds with GET / (the `GetWebApp` operationId).
-func (c *Client) GetWebApp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetWebApp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetWebAppRequest(c.Server)
 	if err != nil {
 		return nil, err
@@ -4015,7 +4015,7 @@ func (c *Client) GetWebApp(ctx context.Context, reqEditors ...RequestEditorFn) (
 // GetWebAppAsset An asset of the reference web client
 //
 // Corresponds with GET /app/{asset} (the `GetWebAppAsset` operationId).
-func (c *Client) GetWebAppAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetWebAppAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetWebAppAssetRequest(c.Server, asset)
 	if err != nil {
 		return nil, err
@@ -4032,7 +4032,7 @@ func (c *Client) GetWebAppAsset(ctx context.Context, asset string, reqEditors ..
 // An HTML page (Swagger UI) that renders `/openapi.json` and can send requests to this server ("Try it out"). Its assets are embedded in the binary; nothing is loaded from elsewhere.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
-func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDocsRequest(c.Server)
 	if err != nil {
 		return nil, err
@@ -4047,7 +4047,7 @@ func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // GetDocsAsset An asset of the reference page
 //
 // Corresponds with GET /docs/{asset} (the `GetDocsAsset` operationId).
-func (c *Client) GetDocsAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetDocsAsset(ctx context.Context, asset string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDocsAssetRequest(c.Server, asset)
 	if err != nil {
 		return nil, err
@@ -4064,7 +4064,7 @@ func (c *Client) GetDocsAsset(ctx context.Context, asset string, reqEditors ...R
 // Answers 200 while the process serves HTTP. It does not touch Redis, so it stays 200 during a Redis outage; use `/readyz` to decide whether to route traffic here.
 //
 // Corresponds with GET /healthz (the `Healthz` operationId).
-func (c *Client) Healthz(ctx context.Context, params *HealthzParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) Healthz(ctx context.Context, params *HealthzParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthzRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4081,7 +4081,7 @@ func (c *Client) Healthz(ctx context.Context, params *HealthzParams, reqEditors 
 // The same document as `/openapi.yaml`, converted to JSON. Point SDK generators here.
 //
 // Corresponds with GET /openapi.json (the `GetOpenApiJson` operationId).
-func (c *Client) GetOpenApiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetOpenApiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenApiJsonRequest(c.Server)
 	if err != nil {
 		return nil, err
@@ -4098,7 +4098,7 @@ func (c *Client) GetOpenApiJson(ctx context.Context, reqEditors ...RequestEditor
 // Serves `openapi.yaml` exactly as the server was built with it.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenApiYaml` operationId).
-func (c *Client) GetOpenApiYaml(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetOpenApiYaml(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenApiYamlRequest(c.Server)
 	if err != nil {
 		return nil, err
@@ -4115,7 +4115,7 @@ func (c *Client) GetOpenApiYaml(ctx context.Context, reqEditors ...RequestEditor
 // Answers 200 when Redis answers a PING within 500 ms and the instance is not draining (shutting down), else 503 `service_unavailable` with `Retry-After` (whatever the Redis failure, a failed authentication to Redis included), so that load balancers stop routing requests here.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
-func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReadyzRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4132,7 +4132,7 @@ func (c *Client) Readyz(ctx context.Context, params *ReadyzParams, reqEditors ..
 // Returns one page of the security events of every user, newest first, with every field (the user, the administrator who acted, the request and trace ids). Filter with `user_id` (that user's newest 100 events, as `GET /v1/me/activity` shows them) and with `type`. The server keeps the newest 100 000 events for 90 days (configurable). A page filtered by `type` reads at most 1 000 events: it may hold fewer than `limit` events, even none, and still have a `next_cursor`; only `next_cursor: null` marks the end. Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden`; the refusal is itself recorded as `authz_fail`), then the parameters (`422 validation_failed` naming each invalid one). Each use is recorded as `authz_admin`.
 //
 // Corresponds with GET /v1/admin/audit (the `ListAuditEvents` operationId).
-func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4151,7 +4151,7 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
-func (c *Client) PutCinemaWithBody(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutCinemaWithBody(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutCinemaRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4170,7 +4170,7 @@ func (c *Client) PutCinemaWithBody(ctx context.Context, id AdminCatalogueId, par
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/admin/cinemas/{id} (the `PutCinema` operationId).
-func (c *Client) PutCinema(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutCinema(ctx context.Context, id AdminCatalogueId, params *PutCinemaParams, body PutCinemaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutCinemaRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -4206,7 +4206,7 @@ func (c *Client) PutCinema(ctx context.Context, id AdminCatalogueId, params *Put
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
-func (c *Client) PutHallWithBody(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutHallWithBody(ctx context.Context, id AdminCatalogueId, params *PutHallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutHallRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4242,7 +4242,7 @@ func (c *Client) PutHallWithBody(ctx context.Context, id AdminCatalogueId, param
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/admin/halls/{id} (the `PutHall` operationId).
-func (c *Client) PutHall(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutHall(ctx context.Context, id AdminCatalogueId, params *PutHallParams, body PutHallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutHallRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -4261,7 +4261,7 @@ func (c *Client) PutHall(ctx context.Context, id AdminCatalogueId, params *PutHa
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
-func (c *Client) PutMovieWithBody(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutMovieWithBody(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutMovieRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4280,7 +4280,7 @@ func (c *Client) PutMovieWithBody(ctx context.Context, id AdminCatalogueId, para
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/admin/movies/{id} (the `PutMovie` operationId).
-func (c *Client) PutMovie(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PutMovie(ctx context.Context, id AdminCatalogueId, params *PutMovieParams, body PutMovieJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutMovieRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -4299,7 +4299,7 @@ func (c *Client) PutMovie(ctx context.Context, id AdminCatalogueId, params *PutM
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
-func (c *Client) CreateScreeningWithBody(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateScreeningWithBody(ctx context.Context, params *CreateScreeningParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateScreeningRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4318,7 +4318,7 @@ func (c *Client) CreateScreeningWithBody(ctx context.Context, params *CreateScre
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/admin/screenings (the `CreateScreening` operationId).
-func (c *Client) CreateScreening(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateScreening(ctx context.Context, params *CreateScreeningParams, body CreateScreeningJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateScreeningRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -4337,7 +4337,7 @@ func (c *Client) CreateScreening(ctx context.Context, params *CreateScreeningPar
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
-func (c *Client) BlockSeatsWithBody(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) BlockSeatsWithBody(ctx context.Context, id ScreeningId, params *BlockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBlockSeatsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4356,7 +4356,7 @@ func (c *Client) BlockSeatsWithBody(ctx context.Context, id ScreeningId, params 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/admin/screenings/{id}/block (the `BlockSeats` operationId).
-func (c *Client) BlockSeats(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) BlockSeats(ctx context.Context, id ScreeningId, params *BlockSeatsParams, body BlockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBlockSeatsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -4373,7 +4373,7 @@ func (c *Client) BlockSeats(ctx context.Context, id ScreeningId, params *BlockSe
 // Marks the screening `cancelled` and ends every active hold on it (status `cancelled`), freeing their seats; it takes no holds any more (`409 screening_cancelled`). No request body. Cancelling a cancelled screening answers 204 again. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header).
 //
 // Corresponds with POST /v1/admin/screenings/{id}/cancel (the `CancelScreening` operationId).
-func (c *Client) CancelScreening(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CancelScreening(ctx context.Context, id ScreeningId, params *CancelScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelScreeningRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4390,7 +4390,7 @@ func (c *Client) CancelScreening(ctx context.Context, id ScreeningId, params *Ca
 // Lists the refunds of the screening's orders, oldest first (cancelled by their buyers, with the screening, or paid too late), with their `total` (in the screening's currency; 0 when there are none) and how many the payment provider has not confirmed yet (`pending`; the janitor sends them again until it does). Only for administrators (`403 forbidden` otherwise).
 //
 // Corresponds with GET /v1/admin/screenings/{id}/refunds (the `GetRefundReport` operationId).
-func (c *Client) GetRefundReport(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetRefundReport(ctx context.Context, id ScreeningId, params *GetRefundReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRefundReportRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4409,7 +4409,7 @@ func (c *Client) GetRefundReport(ctx context.Context, id ScreeningId, params *Ge
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
-func (c *Client) UnblockSeatsWithBody(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) UnblockSeatsWithBody(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnblockSeatsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4428,7 +4428,7 @@ func (c *Client) UnblockSeatsWithBody(ctx context.Context, id ScreeningId, param
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/admin/screenings/{id}/unblock (the `UnblockSeats` operationId).
-func (c *Client) UnblockSeats(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) UnblockSeats(ctx context.Context, id ScreeningId, params *UnblockSeatsParams, body UnblockSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnblockSeatsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -4445,7 +4445,7 @@ func (c *Client) UnblockSeats(ctx context.Context, id ScreeningId, params *Unblo
 // Revokes every live session of any user (reason `revoked_by_admin`); their access tokens get `401 session_revoked` from the next request on, and their seat holds are released within seconds. Sessions created after the request started survive. Targeting your own account revokes your own session too. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise); `404 not_found` for an id that is not an existing user's. A user with no live session answers 204 as well.
 //
 // Corresponds with DELETE /v1/admin/users/{id}/sessions (the `RevokeUserSessions` operationId).
-func (c *Client) RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) RevokeUserSessions(ctx context.Context, id AdminUserId, params *RevokeUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeUserSessionsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4462,7 +4462,7 @@ func (c *Client) RevokeUserSessions(ctx context.Context, id AdminUserId, params 
 // Returns one page of the live sessions of any user, newest first, without their data, paged with `limit` and `cursor` exactly as `GET /v1/sessions`. `current` is true only for the caller's own session (when an administrator lists their own account). Only for administrators: the caller's credential and live session are checked first, then the `admin` role (`403 forbidden` without it), then the user (`404 not_found` for an id that is not an existing user's), then `limit` and `cursor` (`422 validation_failed`). No `Session-*-Expires-At` headers.
 //
 // Corresponds with GET /v1/admin/users/{id}/sessions (the `ListUserSessions` operationId).
-func (c *Client) ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListUserSessions(ctx context.Context, id AdminUserId, params *ListUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUserSessionsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4479,7 +4479,7 @@ func (c *Client) ListUserSessions(ctx context.Context, id AdminUserId, params *L
 // Revokes one session of any user (reason `revoked_by_admin`); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. Revoking a session that is already revoked succeeds while its revocation is remembered; a session that is not one of the user's live sessions (an expired one included) gives `404 not_found`, as does an id that is not an existing user's. Only for administrators (`403 forbidden` otherwise; a cookie-authenticated request also needs the `X-CSRF-Token` header, `403 csrf_failed` otherwise).
 //
 // Corresponds with DELETE /v1/admin/users/{id}/sessions/{sid} (the `RevokeUserSession` operationId).
-func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, params *RevokeUserSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeUserSessionRequest(c.Server, id, sid, params)
 	if err != nil {
 		return nil, err
@@ -4534,7 +4534,7 @@ func (c *Client) RevokeUserSession(ctx context.Context, id AdminUserId, sid Id, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4589,7 +4589,7 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -4606,7 +4606,7 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 // Revokes the current session. Its access tokens get `401 session_revoked` from the next request on, on every instance, and its refresh token stops working; its seat holds are released. No request body. Logout is idempotent: repeating it with a token whose session is already revoked or expired answers 204 again (a token that is missing, malformed or past its `exp` still gets 401). When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires the three session cookies and sends `Clear-Site-Data: "cookies"`; a bearer request gets neither.
 //
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
-func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4623,7 +4623,7 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 // Revokes every live session of the current user, this one included, in one atomic step: either all of them are revoked or none is; their seat holds are released within seconds. No request body. Repeating it with the same token after it went through (a lost answer, or a `503` because a replica did not acknowledge it) answers 204 again (until the replica acknowledges: 503), so a client can retry until it succeeds; sessions signed in since are left alone. The token of any other revoked session — including those this logout-all revoked — gets `401 session_revoked`. When the request was authenticated by cookie (it then needs the `X-CSRF-Token` header), the answer also expires this browser's three session cookies and sends `Clear-Site-Data: "cookies"`.
 //
 // Corresponds with POST /v1/auth/logout-all (the `LogoutAll` operationId).
-func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutAllRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4671,7 +4671,7 @@ func (c *Client) LogoutAll(ctx context.Context, params *LogoutAllParams, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
-func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangePasswordRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4719,7 +4719,7 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePassw
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/password (the `ChangePassword` operationId).
-func (c *Client) ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangePasswordRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -4772,7 +4772,7 @@ func (c *Client) ChangePassword(ctx context.Context, params *ChangePasswordParam
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshToken` operationId).
-func (c *Client) RefreshTokenWithBody(ctx context.Context, params *RefreshTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) RefreshTokenWithBody(ctx context.Context, params *RefreshTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -4825,7 +4825,7 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, params *RefreshTokenP
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshToken` operationId).
-func (c *Client) RefreshToken(ctx context.Context, params *RefreshTokenParams, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) RefreshToken(ctx context.Context, params *RefreshTokenParams, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -4842,7 +4842,7 @@ func (c *Client) RefreshToken(ctx context.Context, params *RefreshTokenParams, b
 // Returns every cinema, ordered by name (then id), each with its IANA time zone and its halls (ordered by name, then id; without their seats: see the seat map of a screening). No sign-in needed.
 //
 // Corresponds with GET /v1/cinemas (the `ListCinemas` operationId).
-func (c *Client) ListCinemas(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListCinemas(ctx context.Context, params *ListCinemasParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCinemasRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4859,7 +4859,7 @@ func (c *Client) ListCinemas(ctx context.Context, params *ListCinemasParams, req
 // Returns one cinema with its halls. No sign-in needed.
 //
 // Corresponds with GET /v1/cinemas/{id} (the `GetCinema` operationId).
-func (c *Client) GetCinema(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetCinema(ctx context.Context, id CinemaId, params *GetCinemaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCinemaRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4876,7 +4876,7 @@ func (c *Client) GetCinema(ctx context.Context, id CinemaId, params *GetCinemaPa
 // Ends one of the current user's holds and frees its seats at once. Releasing a hold that has already ended (expired, replaced, released...) changes nothing and answers 204 as well. Another user's hold is `404 not_found`.
 //
 // Corresponds with DELETE /v1/holds/{id} (the `ReleaseHold` operationId).
-func (c *Client) ReleaseHold(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ReleaseHold(ctx context.Context, id HoldId, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReleaseHoldRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4893,7 +4893,7 @@ func (c *Client) ReleaseHold(ctx context.Context, id HoldId, params *ReleaseHold
 // Returns one of the current user's holds (made by any of their sessions) with its status as of `server_time`: `active` until `expires_at`, then `expired`; `released` (deleted), `replaced` (by the user's next hold on the screening), `revoked` (its session ended), `cancelled` (the screening was cancelled) or `confirmed` (it became an order). Count down from `expires_in_seconds` rather than comparing `expires_at` with the device's clock. Another user's hold is `404 not_found`.
 //
 // Corresponds with GET /v1/holds/{id} (the `GetHold` operationId).
-func (c *Client) GetHold(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetHold(ctx context.Context, id HoldId, params *GetHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHoldRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4910,7 +4910,7 @@ func (c *Client) GetHold(ctx context.Context, id HoldId, params *GetHoldParams, 
 // Returns the account of the current session, checking the session and reading the account in one Redis round trip. If the account no longer exists the answer is `401 session_expired`.
 //
 // Corresponds with GET /v1/me (the `GetMe` operationId).
-func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4927,7 +4927,7 @@ func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...R
 // Returns one page of the current user's recent security events, newest first: sign-ins (with their device's IP and user agent), refused sign-ins, password changes, sessions ended (and why), refresh-token reuse, account creation, and orders paid, refunded or cancelled. `current_session` marks the events of the session making the request. The server keeps each user's newest 100 events for 90 days (configurable); repeated refused sign-ins show once among the newest events. Page with `limit` and `cursor` exactly as `GET /v1/sessions`: follow `next_cursor` until it is `null`; a walk lists every event once, and events recorded after it started are not in it. The session is checked first (`401`), then `limit` and `cursor` (`422 validation_failed`). While the events cannot be read the answer is `503` with `Retry-After`.
 //
 // Corresponds with GET /v1/me/activity (the `ListMyActivity` operationId).
-func (c *Client) ListMyActivity(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListMyActivity(ctx context.Context, params *ListMyActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListMyActivityRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4944,7 +4944,7 @@ func (c *Client) ListMyActivity(ctx context.Context, params *ListMyActivityParam
 // Returns one page of the catalogue's movies, ordered by title (then id). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. An invalid `limit` or `cursor` gets `422 validation_failed`. No sign-in needed.
 //
 // Corresponds with GET /v1/movies (the `ListMovies` operationId).
-func (c *Client) ListMovies(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListMovies(ctx context.Context, params *ListMoviesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListMoviesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -4961,7 +4961,7 @@ func (c *Client) ListMovies(ctx context.Context, params *ListMoviesParams, reqEd
 // Returns one movie. No sign-in needed.
 //
 // Corresponds with GET /v1/movies/{id} (the `GetMovie` operationId).
-func (c *Client) GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetMovie(ctx context.Context, id MovieId, params *GetMovieParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMovieRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -4978,7 +4978,7 @@ func (c *Client) GetMovie(ctx context.Context, id MovieId, params *GetMovieParam
 // Returns one page of the current user's orders (made by any of their sessions), newest first, each as it is now; paged with `limit` and `cursor` like the catalogue's lists.
 //
 // Corresponds with GET /v1/orders (the `ListOrders` operationId).
-func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrdersRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -5044,7 +5044,7 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orders (the `CreateOrder` operationId).
-func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateOrderRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5110,7 +5110,7 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orders (the `CreateOrder` operationId).
-func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateOrderRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -5127,7 +5127,7 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 // Returns one of the current user's orders as it is now, with its payment, tickets and refund. Poll it while the order is `pending`. Another user's order is `404 not_found`.
 //
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
-func (c *Client) GetOrder(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetOrder(ctx context.Context, id OrderId, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrderRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5144,7 +5144,7 @@ func (c *Client) GetOrder(ctx context.Context, id OrderId, params *GetOrderParam
 // Cancels one of the current user's confirmed orders and refunds it in full, in one step: the order becomes `cancelled`, its tickets `void`, its seats available at once, and `refund` shows the refund (`pending` until the provider confirms it, then `succeeded`). Allowed until `BOXOFFICE_CANCEL_CUTOFF` (2 hours by default) before the screening starts; later (or once it has started) the answer is `409 cancellation_closed`. An order that is not confirmed (pending, declined, expired, refunded) is `409 order_not_cancellable`; cancelling a cancelled order answers it again, unchanged. No request body. Another user's order is `404 not_found`.
 //
 // Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
-func (c *Client) CancelOrder(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CancelOrder(ctx context.Context, id OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelOrderRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5178,7 +5178,7 @@ func (c *Client) CancelOrder(ctx context.Context, id OrderId, params *CancelOrde
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
-func (c *Client) PaymentWebhookWithBody(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PaymentWebhookWithBody(ctx context.Context, params *PaymentWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPaymentWebhookRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5212,7 +5212,7 @@ func (c *Client) PaymentWebhookWithBody(ctx context.Context, params *PaymentWebh
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/payments/webhook (the `PaymentWebhook` operationId).
-func (c *Client) PaymentWebhook(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PaymentWebhook(ctx context.Context, params *PaymentWebhookParams, body PaymentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPaymentWebhookRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -5229,7 +5229,7 @@ func (c *Client) PaymentWebhook(ctx context.Context, params *PaymentWebhookParam
 // Returns one page of the screenings that start in [`from`, `to`), ordered by start time (then id), optionally of one movie and at one cinema, cancelled ones included (see `status`). `from` defaults to now and `to` to seven days after `from`; the span may not exceed 62 days. Page with `limit` and `cursor` (keep the other parameters unchanged while following `next_cursor` until it is `null`). Each screening tells how many seats are available now. Invalid parameters get `422 validation_failed` naming them. No sign-in needed.
 //
 // Corresponds with GET /v1/screenings (the `ListScreenings` operationId).
-func (c *Client) ListScreenings(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListScreenings(ctx context.Context, params *ListScreeningsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListScreeningsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -5246,7 +5246,7 @@ func (c *Client) ListScreenings(ctx context.Context, params *ListScreeningsParam
 // Returns one screening, with the number of seats available now. No sign-in needed.
 //
 // Corresponds with GET /v1/screenings/{id} (the `GetScreening` operationId).
-func (c *Client) GetScreening(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetScreening(ctx context.Context, id ScreeningId, params *GetScreeningParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetScreeningRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5292,7 +5292,7 @@ func (c *Client) GetScreening(ctx context.Context, id ScreeningId, params *GetSc
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
-func (c *Client) CreateHoldWithBody(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateHoldWithBody(ctx context.Context, id ScreeningId, params *CreateHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateHoldRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5338,7 +5338,7 @@ func (c *Client) CreateHoldWithBody(ctx context.Context, id ScreeningId, params 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/screenings/{id}/holds (the `CreateHold` operationId).
-func (c *Client) CreateHold(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateHold(ctx context.Context, id ScreeningId, params *CreateHoldParams, body CreateHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateHoldRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
@@ -5367,7 +5367,7 @@ func (c *Client) CreateHold(ctx context.Context, id ScreeningId, params *CreateH
 // sign-in needed.
 //
 // Corresponds with GET /v1/screenings/{id}/seats (the `GetSeatMap` operationId).
-func (c *Client) GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeatMapParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSeatMapRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5411,7 +5411,7 @@ func (c *Client) GetSeatMap(ctx context.Context, id ScreeningId, params *GetSeat
 // streams with `after`.
 //
 // Corresponds with GET /v1/screenings/{id}/seats/events (the `StreamSeatEvents` operationId).
-func (c *Client) StreamSeatEvents(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) StreamSeatEvents(ctx context.Context, id ScreeningId, params *StreamSeatEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStreamSeatEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5428,7 +5428,7 @@ func (c *Client) StreamSeatEvents(ctx context.Context, id ScreeningId, params *S
 // Returns the current session with its data and, as `ETag`, the data version to send in `If-Match` when patching the data. One Redis round trip; the idle deadline slides with activity (written at most once a minute by default).
 //
 // Corresponds with GET /v1/session (the `GetSession` operationId).
-func (c *Client) GetSession(ctx context.Context, params *GetSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) GetSession(ctx context.Context, params *GetSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -5463,7 +5463,7 @@ func (c *Client) GetSession(ctx context.Context, params *GetSessionParams, reqEd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/session/data (the `PatchSessionData` operationId).
-func (c *Client) PatchSessionDataWithBody(ctx context.Context, params *PatchSessionDataParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PatchSessionDataWithBody(ctx context.Context, params *PatchSessionDataParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchSessionDataRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5498,7 +5498,7 @@ func (c *Client) PatchSessionDataWithBody(ctx context.Context, params *PatchSess
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/session/data (the `PatchSessionData` operationId).
-func (c *Client) PatchSessionData(ctx context.Context, params *PatchSessionDataParams, body PatchSessionDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PatchSessionData(ctx context.Context, params *PatchSessionDataParams, body PatchSessionDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchSessionDataRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -5533,7 +5533,7 @@ func (c *Client) PatchSessionData(ctx context.Context, params *PatchSessionDataP
 // Takes a body of the `application/merge-patch+json` content type.
 //
 // Corresponds with PATCH /v1/session/data (the `PatchSessionData` operationId).
-func (c *Client) PatchSessionDataWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *PatchSessionDataParams, body PatchSessionDataApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) PatchSessionDataWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *PatchSessionDataParams, body PatchSessionDataApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchSessionDataRequestWithApplicationMergePatchPlusJSONBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -5550,7 +5550,7 @@ func (c *Client) PatchSessionDataWithApplicationMergePatchPlusJSONBody(ctx conte
 // Returns one page of the current user's live sessions (every signed-in device), newest first (by `created_at`, then `id`), with the current one marked `current: true`. Items carry no session data (`GET /v1/session` returns the current session's). Page with `limit` and `cursor`: follow `next_cursor` until it is `null`. A cursor is a position in the order, not an offset, so a walk lists every session that lives throughout it exactly once, newest first: sessions created after the walk started come before its first page and are not listed, and sessions that end during it leave no gap. The current session's deadlines are in the `Session-*-Expires-At` headers when it is on the page. An invalid `limit` or `cursor` gets `422 validation_failed`.
 //
 // Corresponds with GET /v1/sessions (the `ListSessions` operationId).
-func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
@@ -5567,7 +5567,7 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 // Revokes one of the current user's sessions (for example a lost phone); its access tokens get `401 session_revoked` from the next request on, and its seat holds are released. The id may be the current session's (the same as `POST /v1/auth/logout`). Revoking a session that is already revoked succeeds while its revocation is remembered. An id that is not one of the user's live sessions (another user's included, or a string that is not an id) gives `404 not_found`.
 //
 // Corresponds with DELETE /v1/sessions/{id} (the `DeleteSession` operationId).
-func (c *Client) DeleteSession(ctx context.Context, id Id, params *DeleteSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) DeleteSession(ctx context.Context, id Id, params *DeleteSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteSessionRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
@@ -5599,7 +5599,7 @@ func (c *Client) DeleteSession(ctx context.Context, id Id, params *DeleteSession
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/users (the `CreateUser` operationId).
-func (c *Client) CreateUserWithBody(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateUserWithBody(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateUserRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5631,7 +5631,7 @@ func (c *Client) CreateUserWithBody(ctx context.Context, params *CreateUserParam
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/users (the `CreateUser` operationId).
-func (c *Client) CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *RawClient) CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateUserRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
@@ -8594,7 +8594,7 @@ func NewCreateUserRequestWithBody(server string, params *CreateUserParams, conte
 	return req, nil
 }
 
-func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
 			return err
@@ -8625,7 +8625,7 @@ func NewClientWithResponses(server string, opts ...ClientOption) (*ClientWithRes
 
 // WithBaseURL overrides the baseURL.
 func WithBaseURL(baseURL string) ClientOption {
-	return func(c *Client) error {
+	return func(c *RawClient) error {
 		newBaseURL, err := url.Parse(baseURL)
 		if err != nil {
 			return err

@@ -1,0 +1,203 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults and limits of the Client that New makes.
+const (
+	// DefaultRefreshSkew is how long before its expiry an access token is refreshed: a call
+	// made later refreshes first (see WithRefreshSkew).
+	DefaultRefreshSkew = 30 * time.Second
+	// DefaultRefreshAttempts is how many times a refresh is tried when it fails at the
+	// transport or with a 5xx answer, always with the same refresh token (see WithRefreshRetry).
+	DefaultRefreshAttempts = 4
+	// DefaultRefreshBackoff is the wait after the first failed attempt; it doubles after each.
+	DefaultRefreshBackoff = 250 * time.Millisecond
+	// MaxRetryWait caps every wait between two attempts, those a Retry-After header asks for
+	// included.
+	MaxRetryWait = 10 * time.Second
+	// RefreshTimeout bounds one refresh, its retries included. A refresh is not cancelled with
+	// the context of the call that started it: other calls may be waiting for it, and an
+	// exchange cut off half-way would leave the client with a spent refresh token.
+	RefreshTimeout = time.Minute
+	// DefaultResponseHeaderTimeout is how long New's default HTTP client waits for an answer's
+	// headers (a body, such as a seat-event stream, may then take as long as it needs).
+	DefaultResponseHeaderTimeout = 30 * time.Second
+)
+
+// Client is a boxoffice API client for one user's session, over the bearer transport. It signs
+// in, keeps the tokens, sends the access token with every call that needs it, refreshes it
+// before it expires (and once more when the server answers 401 token_expired), and turns every
+// answer it did not expect into an error: a *Problem, a *StatusError, or ErrSignedOut when
+// the session is over. Calls return the answer's value with nil, or the zero value and an
+// error.
+//
+// A Client is safe for concurrent use. Concurrent calls that need a refresh share one
+// POST /v1/auth/refresh; Login, Logout, LogoutAll and ChangePassword never run concurrently
+// with a refresh or with each other. API gives every other operation, with the same
+// authentication.
+type Client struct {
+	plain  *ClientWithResponses // no authentication: Register, Login, refresh, and calls given their token
+	authed *ClientWithResponses // every call authenticated (ErrSignedOut without a session)
+	api    *ClientWithResponses // API(): the token when there is one
+	src    *tokenSource
+	retry  retryPolicy
+	now    func() time.Time
+}
+
+// Tokens are the credentials of a bearer session, as an app stores them between runs (see
+// WithTokens and WithOnTokens). The refresh token is a secret: keep it where the platform
+// keeps passwords.
+type Tokens struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"` // single use: every refresh replaces it
+	Expiry       time.Time `json:"expiry"`        // the access token's, by the client's clock; zero: unknown
+}
+
+// Option configures New: the options of this package (WithTokens, WithOnTokens, WithClock,
+// WithRefreshSkew, WithRefreshRetry) and the generated ClientOptions WithHTTPClient,
+// WithRequestEditorFn and WithBaseURL.
+type Option interface{ apply(*settings) error }
+
+type settings struct {
+	generated []ClientOption
+	tokens    Tokens
+	onTokens  func(Tokens)
+	now       func() time.Time
+	skew      time.Duration
+	retry     retryPolicy
+}
+
+type optionFunc func(*settings) error
+
+func (f optionFunc) apply(s *settings) error { return f(s) }
+
+// apply makes the generated options (WithHTTPClient, WithRequestEditorFn, WithBaseURL) options
+// of New. The HTTP client given with WithHTTPClient sends every request of the Client, refreshes
+// included; request editors run on every request before the Client adds its Authorization
+// header.
+func (o ClientOption) apply(s *settings) error {
+	s.generated = append(s.generated, o)
+	return nil
+}
+
+// WithTokens resumes a session stored earlier (see WithOnTokens): the Client starts signed in
+// with t. An Expiry in the past makes the first call refresh; a zero Expiry means unknown (the
+// access token is used until the server answers token_expired).
+func WithTokens(t Tokens) Option {
+	return optionFunc(func(s *settings) error {
+		s.tokens = t
+		return nil
+	})
+}
+
+// WithOnTokens calls f with the new tokens after every change: Login, refresh, ChangePassword,
+// and with the zero Tokens when the session ends (Logout, LogoutAll, or the server ended it),
+// so that an app can store the current refresh token (the previous one is spent). Calls of f
+// come one at a time, in the order of the changes; f must return quickly and must not call the
+// Client (the Client waits for f before its next token change).
+func WithOnTokens(f func(Tokens)) Option {
+	return optionFunc(func(s *settings) error {
+		s.onTokens = f
+		return nil
+	})
+}
+
+// WithClock sets the clock that times the access token's expiry (default time.Now). Waits
+// between retries use the real clock.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *settings) error {
+		if now == nil {
+			return errors.New("boxoffice: WithClock(nil)")
+		}
+		s.now = now
+		return nil
+	})
+}
+
+// WithRefreshSkew sets how long before its expiry an access token is refreshed (default
+// DefaultRefreshSkew, 30 s). For tokens that live less than twice the skew, half their
+// lifetime is used instead, so that a token is used at all.
+func WithRefreshSkew(d time.Duration) Option {
+	return optionFunc(func(s *settings) error {
+		if d < 0 {
+			return fmt.Errorf("boxoffice: WithRefreshSkew(%s): negative", d)
+		}
+		s.skew = d
+		return nil
+	})
+}
+
+// WithRefreshRetry sets how many times a refresh (and a retry-safe session change: Logout,
+// LogoutAll, ChangePassword) is tried when it fails at the transport or with a 5xx answer, and
+// the wait after the first failure, doubled after each (defaults DefaultRefreshAttempts, 4, and
+// DefaultRefreshBackoff, 250 ms). A Retry-After header lengthens a wait; no wait is longer than
+// MaxRetryWait.
+// Every attempt of a refresh sends the same refresh token: the server's grace window answers a
+// spent one with the current tokens.
+func WithRefreshRetry(attempts int, backoff time.Duration) Option {
+	return optionFunc(func(s *settings) error {
+		if attempts < 1 || backoff < 0 {
+			return fmt.Errorf("boxoffice: WithRefreshRetry(%d, %s): need at least one attempt and a backoff >= 0", attempts, backoff)
+		}
+		s.retry = retryPolicy{attempts: attempts, backoff: backoff}
+		return nil
+	})
+}
+
+// New returns a Client for the API at baseURL (such as "https://boxoffice.example.com"), not
+// signed in unless WithTokens is given. Its default HTTP client is an *http.Client over a copy
+// of http.DefaultTransport that waits at most DefaultResponseHeaderTimeout for an answer's
+// headers. New returns an error when baseURL is not an absolute http or https URL, or when an
+// option is invalid.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("boxoffice: New(%q): the base URL must be an absolute http or https URL", baseURL)
+	}
+	s := settings{now: time.Now, skew: DefaultRefreshSkew,
+		retry: retryPolicy{attempts: DefaultRefreshAttempts, backoff: DefaultRefreshBackoff}}
+	for _, o := range opts {
+		if err := o.apply(&s); err != nil {
+			return nil, err
+		}
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	base, err := NewClient(baseURL, append([]ClientOption{WithHTTPClient(&http.Client{Transport: transport})}, s.generated...)...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{retry: s.retry, now: s.now}
+	c.src = &tokenSource{exchange: c.exchange, now: s.now, skew: s.skew, onTokens: s.onTokens, tok: held{Tokens: s.tokens}}
+	authDoer := &authDoer{next: base.Client, src: c.src}
+	with := func(doer HttpRequestDoer, editor RequestEditorFn) *ClientWithResponses {
+		raw := *base
+		raw.Client = doer
+		if editor != nil { // after the caller's editors, in a slice of its own
+			raw.RequestEditors = append(raw.RequestEditors[:len(raw.RequestEditors):len(raw.RequestEditors)], editor)
+		}
+		return &ClientWithResponses{ClientInterface: &raw}
+	}
+	c.plain = with(base.Client, nil)
+	c.authed = with(authDoer, c.src.authorize)
+	c.api = with(authDoer, c.src.authorizeIfSignedIn)
+	return c, nil
+}
+
+// API returns the generated client for every operation of the API, sharing this Client's
+// session: each request carries the access token when the Client holds one (refreshed first
+// when due; without a session, requests go without Authorization), and a 401 token_expired is
+// refreshed and retried once. Its answers are the generated response types: a problem is in
+// the field for its status (ApplicationproblemJSON401, ...), not an error, except that a
+// session the server ended gives ErrSignedOut. Sign in and out with the Client's methods, not
+// through API, so that the Client knows its tokens.
+func (c *Client) API() *ClientWithResponses { return c.api }
+
+// Tokens returns the tokens the Client holds; the zero Tokens when it is signed out.
+func (c *Client) Tokens() Tokens { return c.src.current() }
