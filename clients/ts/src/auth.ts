@@ -1,8 +1,16 @@
 // auth(): bearer sessions for openapi-fetch clients. It keeps the session's tokens, sends the
-// access token as `Authorization: Bearer` (never as a cookie), refreshes it before it expires and
-// once more on a `401 token_expired`, with one POST /v1/auth/refresh however many requests need it.
-// The rules it follows are openapi.yaml's: info.description "Session model" and "Authentication",
-// and the refreshToken operation (single-use refresh tokens, the grace window for a retry).
+// access token as `Authorization: Bearer` (never as a cookie, and only to the API's origin),
+// refreshes it before it expires and once more on a `401 token_expired`, with one
+// POST /v1/auth/refresh however many requests need it. The rules it follows are openapi.yaml's:
+// info.description "Session model" and "Authentication", and the refreshToken operation
+// (single-use refresh tokens, the grace window for a retry).
+//
+// Sessions have generations: a sign-in (and tokens given to auth() to resume) starts one, a
+// refresh or a password change keeps it, a logout or a session the server says is over ends it.
+// Every request remembers the generation it was sent in; a `401 token_expired` is retried, and a
+// refresh's tokens handed on, only within that generation, so a request never goes out again
+// with the tokens of a session (or a user) that signed in after it was sent: it gets its 401 as
+// is, and a request still waiting for a refresh when the generation changes rejects (AuthError).
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
@@ -28,14 +36,25 @@ export interface Tokens {
 }
 
 export interface AuthOptions {
-  /** The API's base URL, as given to the client; default: servers[0] of openapi.yaml. */
+  /**
+   * The API's base URL, as given to the client; default: servers[0] of openapi.yaml. The access
+   * token is sent only to its origin (scheme, host and port): a request to any other origin (a
+   * per-request `baseUrl`, a client made for another server) goes without it.
+   */
   baseUrl?: string;
-  /** Tokens of an earlier session to resume (as last given to onTokens). */
+  /** Tokens of an earlier session to resume (as last given to onTokens); they start a generation. */
   tokens?: Tokens;
   /**
    * Called (and awaited) whenever the tokens change: sign-in, every refresh (a new refresh token:
    * store it, the previous one is spent), password change; `undefined` when the session is over
-   * (logout, or the server said it ended).
+   * (logout, or the server said it ended). No refresh starts while new tokens are being given to
+   * it, so it never stores a refresh token that is already spent.
+   *
+   * It may call session.refresh() (which then answers the tokens being given, without a second
+   * refresh), session.login() and session.logout(); calls it makes see the new tokens at once, so
+   * store the argument before making them. It must not wait for a password change made through
+   * the client when it is called for a refresh (the change waits for that refresh to finish,
+   * onTokens included).
    */
   onTokens?: (tokens: Tokens | undefined) => void | Promise<void>;
   /** The fetch used for sign-in, refresh and logout; default: globalThis.fetch. */
@@ -51,14 +70,37 @@ export interface AuthOptions {
    */
   skewSeconds?: number;
   /**
-   * Attempts of one refresh (default 4) when it fails in transport, or with 408, 429 or 5xx.
-   * Every attempt sends the SAME refresh token: if the server rotated it but the answer was lost,
-   * its grace window (10 s by default) answers the session's current token. The waits are
-   * Retry-After when the server gives one, else 0.25 s, 0.5 s, 1 s…, each at most maxRetryDelayMs.
+   * Attempts of one refresh (default 4) when it fails in transport (a timeout included), or with
+   * 408, 429 or 5xx. Every attempt sends the SAME refresh token: if the server rotated it but the
+   * answer was lost, its grace window answers the session's current token. The waits are the
+   * server's Retry-After when it gives one, else 0.25 s, 0.5 s, 1 s… up to maxRetryDelayMs; all
+   * attempts after the first are made within the refresh budget (see refreshGraceSeconds).
    */
   refreshAttempts?: number;
-  /** The longest wait between two refresh attempts, in milliseconds (default 5000). */
+  /** The longest wait between two refresh attempts when the server gives no Retry-After, in milliseconds (default 5000). */
   maxRetryDelayMs?: number;
+  /**
+   * How long one refresh attempt may take, in milliseconds (default 3000); then it is abandoned
+   * (its fetch aborted with a TimeoutError) and counts as a transport failure. Without it a lost
+   * answer would hold every request for as long as the fetch waits (minutes in Node, for ever in
+   * browsers).
+   */
+  refreshTimeoutMs?: number;
+  /**
+   * The server's refresh grace window, BOXOFFICE_REFRESH_GRACE, in seconds (default 10, the
+   * server's default; 0 when it is off). A refresh retries only within its budget, 80 % of this
+   * counted from when its first attempt was sent: an attempt after the first is sent, and
+   * abandoned, before the budget is spent, and a Retry-After that ends past it ends the refresh
+   * (an AuthError; the tokens are kept). The server times the window from when it applied the
+   * rotation, which is after the first attempt was sent, so every retry it receives is in the
+   * window.
+   *
+   * What remains: a refresh that gave up keeps the same refresh token, and the next refresh (a
+   * later call or request) sends it again. If one of the abandoned attempts was in fact applied
+   * and that was longer than the grace window ago, the server takes the token as stolen: it
+   * answers `refresh_token_reused` and revokes the session (SessionEndedError; sign in again).
+   */
+  refreshGraceSeconds?: number;
 }
 
 /** A sign-in, refresh or logout that did not succeed; `problem` is the server's answer, if any. */
@@ -124,40 +166,107 @@ export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set([
   "POST /v1/payments/webhook",
 ]);
 
+/**
+ * The longest a password change holds back refreshes, in milliseconds: it releases them when its
+ * answer reaches this middleware, which never happens if another middleware answers or fails it
+ * first.
+ */
+const PASSWORD_CHANGE_HOLD_MS = 30_000;
+
 /** The sign-in state and helpers returned by auth(). */
 export interface Auth {
-  /** Register it on a client: `client.use(session.middleware)`. */
+  /**
+   * Register it on a client: `client.use(session.middleware)`, on a client made with
+   * `credentials: "omit"` (createBoxofficeClient does both), so that a browser sends no cookies
+   * beside the token. It attaches the token only to requests to baseUrl's origin.
+   */
   readonly middleware: Middleware;
-  /** Signs in with the bearer transport; the tokens are kept (and given to onTokens). */
+  /** The base URL given to auth() (or the default): the token goes only to its origin. */
+  readonly baseUrl: string;
+  /** Signs in with the bearer transport; the tokens are kept (and given to onTokens). A new generation. */
   login(credentials: Omit<LoginRequest, "transport">): Promise<TokenResponse>;
   /** Signs out (POST /v1/auth/logout) and forgets the tokens, also when the server cannot be told. */
   logout(): Promise<void>;
-  /** Refreshes now (joining a refresh in flight); rejects with SessionEndedError when the session is over. */
+  /**
+   * Refreshes now (joining a refresh in flight; during a password change made through the client,
+   * it waits for it and answers the tokens it gave); rejects with SessionEndedError when the session is over, and with AuthError when it failed
+   * (the tokens are kept) or the client signed out or in again meanwhile.
+   */
   refresh(): Promise<Tokens>;
   /** The current tokens, undefined when signed out. */
   tokens(): Tokens | undefined;
 }
 
+/** The origin (scheme://host:port) of a URL; relative URLs are taken relative to the page, if any. */
+export function originOf(url: string): string {
+  return new URL(url, globalThis.location?.href).origin;
+}
+
+/** What the middleware keeps of a request it attached a token to. */
+interface Sent {
+  /** A copy of the request as sent (its body unread), for the retry. */
+  copy: Request;
+  accessToken: string;
+  /** The session generation and the server session it was sent in. */
+  generation: number;
+  epoch: number;
+  /** Set for a password change: the id holding back refreshes. */
+  owner?: string;
+}
+
 /** auth creates the bearer-session state and middleware for clients of the API at baseUrl. */
 export function auth(options: AuthOptions = {}): Auth {
   const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+  const origin = originOf(baseUrl);
   const now = options.now ?? Date.now;
   const skewMs = (options.skewSeconds ?? 30) * 1000;
   const attempts = Math.max(1, options.refreshAttempts ?? 4);
   const maxDelayMs = options.maxRetryDelayMs ?? 5000;
-  // Sign-in, refresh and logout: a client of its own that never sends cookies (credentials
-  // "omit" matters in browsers; Node's fetch has no cookie jar).
-  const plain = createClient<paths>({ baseUrl, fetch: options.fetch, credentials: "omit" });
+  const timeoutMs = options.refreshTimeoutMs ?? 3000;
+  const budgetMs = 0.8 * (options.refreshGraceSeconds ?? 10) * 1000;
+  // Sign-in, refresh and logout: clients of their own that never send cookies (credentials
+  // "omit" matters in browsers; Node's fetch has no cookie jar) and never follow a redirect (the
+  // API answers these itself; a redirect would carry a password or a token elsewhere).
+  const init = { baseUrl, fetch: options.fetch, credentials: "omit", redirect: "error" } as const;
+  const plain = createClient<paths>(init);
 
   let state = options.tokens;
-  let inflight: Promise<Tokens> | undefined;
-  /** Per request id: a copy of the request as sent (its body unread) and the token it carried. */
-  const sent = new Map<string, { copy: Request; accessToken: string }>();
+  /** The session generation: a new one at every sign-in, and when a session ends. */
+  let generation = 0;
+  /** The server session within the generation: a new one at a password change, too. */
+  let epoch = 0;
+  /** The refresh in flight, and the generation it belongs to. */
+  let inflight: { generation: number; promise: Promise<Tokens> } | undefined;
+  /** A password change in flight: refreshes other than its own wait for `done`. */
+  let changing: { id: string; generation: number; done: Promise<void>; release: () => void } | undefined;
+  /** The tokens being given to onTokens right now. */
+  const delivering = new WeakSet<Tokens>();
+  const sent = new Map<string, Sent>();
 
-  async function set(tokens: Tokens | undefined) {
-    state = tokens;
-    await options.onTokens?.(tokens);
+  async function deliver(tokens: Tokens | undefined) {
+    if (tokens) delivering.add(tokens);
+    try {
+      await options.onTokens?.(tokens);
+    } finally {
+      if (tokens) delivering.delete(tokens);
+    }
   }
+  /** A sign-in: a new generation. */
+  async function begin(tokens: Tokens) {
+    state = tokens;
+    generation++;
+    epoch++;
+    await deliver(tokens);
+  }
+  /** The session is over (or signed out): the generation ends. */
+  async function end() {
+    if (!state) return;
+    state = undefined;
+    generation++;
+    epoch++;
+    await deliver(undefined);
+  }
+
   /** The lifetime of the tokens made here from a grant (resumed tokens: unknown). */
   const lifetimeMs = new WeakMap<Tokens, number>();
   function fromGrant(grant: TokenResponse): Tokens {
@@ -168,35 +277,59 @@ export function auth(options: AuthOptions = {}): Auth {
   /** Whether to refresh before sending t: within the skew of its expiry, the skew being at most half its lifetime. */
   const due = (t: Tokens) => now() >= t.expiresAt - Math.min(skewMs, (lifetimeMs.get(t) ?? Infinity) / 2);
 
-  function refresh(): Promise<Tokens> {
-    inflight ??= rotate().finally(() => {
-      inflight = undefined;
-    });
-    return inflight;
+  /**
+   * The tokens after a refresh: joins the refresh in flight of this generation, or starts one.
+   * `stale`: an access token the caller found wanting; if the tokens are no longer those, they
+   * are the answer. `owner`: the password change asking (it does not wait for itself).
+   */
+  function refresh(owner?: string, stale?: string): Promise<Tokens> {
+    const t = state;
+    if (!t) return Promise.reject(new AuthError("not signed in"));
+    if (stale !== undefined && t.accessToken !== stale) return Promise.resolve(t);
+    // Tokens just received, still being given to onTokens (which may be the caller): they are fresh.
+    if (delivering.has(t)) return Promise.resolve(t);
+    if (inflight?.generation === generation) return inflight.promise;
+    if (changing && changing.generation === generation && changing.id !== owner) {
+      const g = generation;
+      return changing.done.then(() => {
+        if (generation !== g) throw new AuthError("signed out or in again while the refresh waited for a password change");
+        return refresh(owner, stale ?? t.accessToken); // the change's grant, if it went through
+      });
+    }
+    const entry = { generation, promise: rotate(t, generation) };
+    inflight = entry;
+    void entry.promise.then(
+      () => void (inflight === entry && (inflight = undefined)),
+      () => void (inflight === entry && (inflight = undefined)),
+    );
+    return entry.promise;
   }
 
-  async function rotate(): Promise<Tokens> {
-    const start = state;
-    if (!start) throw new AuthError("not signed in");
+  async function rotate(start: Tokens, g: number): Promise<Tokens> {
+    const e = epoch;
     const body = { refresh_token: start.refreshToken }; // the same token on every attempt
+    let first: number | undefined; // when the first attempt was sent (a monotonic clock)
+    let failure: AuthError | undefined; // the previous attempt's
     for (let attempt = 1; ; attempt++) {
+      const sentAt = performance.now();
+      first ??= sentAt;
+      const deadline = first + budgetMs;
+      if (failure && sentAt >= deadline) throw spent(failure); // the wait ended late
       let wait = Math.min(maxDelayMs, 250 * 2 ** (attempt - 1));
-      let failure: AuthError;
       try {
-        const { data, error, response } = await plain.POST("/v1/auth/refresh", { body });
+        const limit = Math.max(1, attempt === 1 ? timeoutMs : Math.min(timeoutMs, deadline - sentAt));
+        const { data, error, response } = await withTimeout(limit, (signal) => plain.POST("/v1/auth/refresh", { body, signal }));
+        if (generation !== g) throw new AuthError("signed out or in again during the refresh: its answer was dropped");
         if (data?.transport === "bearer") {
-          if (state !== start) {
-            // Signed out or in again meanwhile: that wins.
-            if (!state) throw new AuthError("signed out during the refresh");
-            return state;
-          }
           const tokens = fromGrant(data);
-          await set(tokens);
-          return tokens;
+          state = tokens;
+          await deliver(tokens);
+          if (generation !== g) throw new AuthError("signed out or in again during the refresh");
+          return state ?? tokens;
         }
         if (data) throw new AuthError(`refresh answered the ${data.transport} transport`, { status: response.status });
         if (response.status === 401 && error && ENDED.has(error.code)) {
-          if (state === start) await set(undefined);
+          if (epoch === e) await end();
           throw new SessionEndedError(error);
         }
         failure = new AuthError(`refresh failed: ${response.status} ${error?.code ?? ""}`.trim(), {
@@ -205,82 +338,193 @@ export function auth(options: AuthOptions = {}): Auth {
         });
         if (!(response.status === 408 || response.status === 429 || response.status >= 500)) throw failure;
         const after = retryAfterMs(response.headers.get("Retry-After"));
-        if (after !== undefined) wait = Math.min(maxDelayMs, after);
+        if (after !== undefined) {
+          if (attempt < attempts && performance.now() + after >= deadline) {
+            throw new AuthError(`${failure.message}: Retry-After ${after / 1000} s ends past the refresh budget (${budgetMs / 1000} s after the first attempt)`, {
+              status: failure.status,
+              problem: failure.problem,
+            });
+          }
+          wait = after;
+        }
       } catch (cause) {
         if (cause instanceof AuthError) throw cause;
-        failure = new AuthError("refresh failed in transport", { cause });
+        const timedOut = cause instanceof Error && cause.name === "TimeoutError";
+        failure = new AuthError(timedOut ? "refresh timed out" : "refresh failed in transport", { cause });
       }
       if (attempt >= attempts) throw failure;
+      // A later attempt could reach the server after the grace window of the first one.
+      if (performance.now() + wait >= deadline) throw spent(failure);
       await new Promise((resolve) => setTimeout(resolve, wait));
+      if (generation !== g) throw new AuthError("signed out or in again during the refresh");
     }
+  }
+
+  /** The last failure of a refresh that may not try again within its budget. */
+  function spent(failure: AuthError) {
+    return new AuthError(`${failure.message} (no further attempt: the refresh budget of ${budgetMs / 1000} s is spent)`, {
+      status: failure.status,
+      problem: failure.problem,
+      cause: failure.cause,
+    });
+  }
+
+  /** Holds refreshes back for the password change `id`, once the refresh in flight (if any) is over. */
+  async function holdRefreshes(id: string) {
+    for (;;) {
+      if (changing) await changing.done;
+      else if (inflight?.generation === generation) await inflight.promise.catch(() => undefined);
+      else break;
+    }
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const timer: unknown = setTimeout(() => releaseRefreshes(id), PASSWORD_CHANGE_HOLD_MS);
+    (timer as { unref?: () => void }).unref?.();
+    changing = {
+      id,
+      generation,
+      done,
+      release: () => {
+        clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
+        release();
+      },
+    };
+  }
+  function releaseRefreshes(id: string | undefined) {
+    if (id === undefined || changing?.id !== id) return;
+    const held = changing;
+    changing = undefined;
+    held.release();
   }
 
   /** The tokens to send now: refreshed first when due (a failed early refresh keeps a valid token). */
-  async function current(): Promise<Tokens | undefined> {
+  async function current(g: number, owner?: string): Promise<Tokens | undefined> {
+    if (generation !== g) throw new AuthError("signed out or in again while the request waited");
     const t = state;
     if (!t || !due(t)) return t;
     try {
-      return await refresh();
+      await refresh(owner, t.accessToken);
     } catch (err) {
+      if (generation !== g) throw new AuthError("signed out or in again while the request waited for a refresh", { cause: err });
       if (err instanceof SessionEndedError || !state || now() >= state.expiresAt) throw err;
       return state; // not expired yet: try with it
     }
+    if (generation !== g) throw new AuthError("signed out or in again while the request waited for a refresh");
+    return state;
   }
 
-  /** After a 401: forget the tokens if the server says the session that `accessToken` belongs to is over. */
-  async function ended(code: string | undefined, accessToken: string) {
-    if ((code === "session_revoked" || code === "session_expired") && state?.accessToken === accessToken) {
-      await set(undefined);
+  /** After a 401 to a request sent with `s`: forget the tokens if the server says that session is over. */
+  async function ended(code: string | undefined, s: Pick<Sent, "generation" | "epoch">) {
+    if ((code === "session_revoked" || code === "session_expired") && s.generation === generation && s.epoch === epoch) {
+      await end();
     }
   }
+
+  /**
+   * What a response (the first or the retried one) tells of the session: a sign-in's or a
+   * password change's grant, a logout, a session that is over.
+   */
+  async function settle(method: string, schemaPath: string, response: Response, s: Sent | undefined) {
+    if (method === "POST" && response.ok && schemaPath === "/v1/auth/login") {
+      // A sign-in made with this client: its grant replaces the tokens.
+      const grant: components["schemas"]["SessionGrant"] = await response.clone().json();
+      if (grant.transport === "bearer") await begin(fromGrant(grant));
+      return;
+    }
+    if (!s) return;
+    if (method === "POST" && response.ok && schemaPath === "/v1/auth/password") {
+      // A password change made with this session: it moved to a new server session.
+      const grant: components["schemas"]["SessionGrant"] = await response.clone().json();
+      if (grant.transport !== "bearer" || s.generation !== generation) return;
+      const tokens = fromGrant(grant);
+      state = tokens;
+      epoch++;
+      releaseRefreshes(s.owner); // they now use the new session's refresh token
+      await deliver(tokens);
+      return;
+    }
+    if (method === "POST" && response.status === 204) {
+      if (schemaPath === "/v1/auth/logout" && s.epoch === epoch && s.generation === generation) await end();
+      if (schemaPath === "/v1/auth/logout-all" && s.generation === generation) await end();
+      return;
+    }
+    if (response.status === 401) await ended(problemCode(await response.clone().text()), s);
+  }
+
+  const isPasswordChange = (request: Request, schemaPath: string) => request.method === "POST" && schemaPath === "/v1/auth/password";
 
   const middleware: Middleware = {
     async onRequest({ request, schemaPath, id }) {
       if (PUBLIC_OPERATIONS.has(`${request.method} ${schemaPath}`) || request.headers.has("Authorization")) return;
-      const t = await current();
-      if (!t) return;
-      request.headers.set("Authorization", `Bearer ${t.accessToken}`);
-      sent.set(id, { copy: request.clone(), accessToken: t.accessToken }); // before fetch reads the body
-      return request;
+      if (originOf(request.url) !== origin) return; // never the token to another server
+      const g = generation;
+      const owner = isPasswordChange(request, schemaPath) ? id : undefined;
+      // A password change moves the session: no refresh may run beside it (one that reached the
+      // server after it would be told the session was revoked).
+      if (owner && state) await holdRefreshes(owner);
+      try {
+        const t = await current(g, owner);
+        if (!t) {
+          releaseRefreshes(owner);
+          return;
+        }
+        request.headers.set("Authorization", `Bearer ${t.accessToken}`);
+        // The copy is made before fetch reads the body.
+        sent.set(id, { copy: request.clone(), accessToken: t.accessToken, generation, epoch, owner });
+        return request;
+      } catch (err) {
+        releaseRefreshes(owner);
+        throw err;
+      }
     },
     async onResponse({ request, response, schemaPath, id, options: client }) {
-      const mine = sent.get(id);
+      const s = sent.get(id);
       sent.delete(id);
-      if (response.ok && request.method === "POST" && (schemaPath === "/v1/auth/login" || schemaPath === "/v1/auth/password")) {
-        // A sign-in or password change made with this client: its grant replaces the tokens.
-        const grant: components["schemas"]["SessionGrant"] = await response.clone().json();
-        if (grant.transport === "bearer") await set(fromGrant(grant));
-        return;
-      }
-      if (response.status === 204 && (schemaPath === "/v1/auth/logout" || schemaPath === "/v1/auth/logout-all")) {
-        if (mine && state?.accessToken === mine.accessToken) await set(undefined);
-        return;
-      }
-      if (response.status !== 401 || !mine) return;
-      const text = await response.text();
-      const code = problemCode(text);
-      if (code === "token_expired" && state) {
-        // Refresh unless another request already did since this one was sent; then retry once.
-        const fresh = state.accessToken === mine.accessToken ? await refresh() : state;
-        const retry = new Request(mine.copy, { headers: new Headers(mine.copy.headers) });
+      try {
+        if (originOf(request.url) !== origin) return;
+        if (response.status !== 401 || !s) {
+          await settle(request.method, schemaPath, response, s);
+          return;
+        }
+        const text = await response.text();
+        const unchanged = () => new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+        const code = problemCode(text);
+        if (code !== "token_expired") {
+          await ended(code, s);
+          return unchanged();
+        }
+        // Refresh unless another request already did since this one was sent; then retry once,
+        // in the generation this request was sent in only (else its 401 is the answer).
+        if (s.generation !== generation || !state) return unchanged();
+        try {
+          await refresh(s.owner, s.accessToken);
+        } catch (err) {
+          if (s.generation !== generation) return unchanged();
+          throw err;
+        }
+        const fresh = state;
+        if (s.generation !== generation || !fresh) return unchanged();
+        const retry = new Request(s.copy, { headers: new Headers(s.copy.headers) });
         retry.headers.set("Authorization", `Bearer ${fresh.accessToken}`);
         const again = await client.fetch(retry);
-        if (again.status === 401) await ended(problemCode(await again.clone().text()), fresh.accessToken);
+        await settle(request.method, schemaPath, again, { ...s, accessToken: fresh.accessToken, epoch });
         return again;
+      } finally {
+        releaseRefreshes(s?.owner);
       }
-      await ended(code, mine.accessToken);
-      return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
     },
     onError({ id }) {
+      releaseRefreshes(sent.get(id)?.owner);
       sent.delete(id);
     },
   };
 
-  const self = createClient<paths>({ baseUrl, fetch: options.fetch, credentials: "omit" });
+  const self = createClient<paths>(init);
   self.use(middleware);
 
   return {
     middleware,
+    baseUrl,
     async login(credentials) {
       const { data, error, response } = await self.POST("/v1/auth/login", { body: { ...credentials, transport: "bearer" } });
       if (data?.transport === "bearer") return data; // the middleware kept its tokens
@@ -288,6 +532,7 @@ export function auth(options: AuthOptions = {}): Auth {
     },
     async logout() {
       if (!state) return;
+      const g = generation;
       try {
         const { error, response } = await self.POST("/v1/auth/logout");
         if (response.status !== 204 && !(response.status === 401 && error && ENDED.has(error.code))) {
@@ -296,12 +541,30 @@ export function auth(options: AuthOptions = {}): Auth {
       } catch (err) {
         if (!(err instanceof SessionEndedError)) throw err;
       } finally {
-        if (state) await set(undefined);
+        if (generation === g) await end(); // not a session signed in meanwhile
       }
     },
-    refresh,
+    refresh: () => refresh(),
     tokens: () => state,
   };
+}
+
+/**
+ * call(signal), or a TimeoutError once `ms` have passed, whether or not the call heeds the signal
+ * (as AbortSignal.timeout, but its timer keeps Node's event loop alive while the call is pending).
+ */
+function withTimeout<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const reason = new DOMException(`no answer within ${ms} ms`, "TimeoutError");
+      controller.abort(reason);
+      reject(reason);
+    }, ms);
+    call(controller.signal)
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
+  });
 }
 
 /** The `code` of a problem+json body, if it is one. */

@@ -2,7 +2,7 @@
 // (src/schema.d.ts, regenerate with `npm run generate`), a typed fetch from openapi-fetch, and
 // auth(), the bearer-session middleware (src/auth.ts).
 import createClient, { type Middleware } from "openapi-fetch";
-import { DEFAULT_BASE_URL, type Auth } from "./auth.js";
+import { DEFAULT_BASE_URL, originOf, type Auth } from "./auth.js";
 import type { components, paths } from "./schema.js";
 
 export type { components, paths };
@@ -26,14 +26,19 @@ export {
 
 /**
  * createBoxofficeClient returns a typed client for the API at baseUrl (default: servers[0] of
- * openapi.yaml, http://localhost:8080). With `auth` (from auth(), for the same baseUrl) its
- * requests carry the session's access token, refreshed as needed.
+ * openapi.yaml, http://localhost:8080). With `auth` (from auth(), for the same origin: else it
+ * throws) its requests carry the session's access token, refreshed as needed, and are made with
+ * `credentials: "omit"`: a browser sends no cookies of its own beside the token (the API takes
+ * the token once, never in a cookie and a header together).
  */
 export function createBoxofficeClient(
   baseUrl: string = DEFAULT_BASE_URL,
   init: { fetch?: (request: Request) => Promise<Response>; auth?: Auth } = {},
 ) {
-  const client = createClient<paths>({ baseUrl, fetch: init.fetch });
+  if (init.auth && originOf(baseUrl) !== originOf(init.auth.baseUrl)) {
+    throw new TypeError(`createBoxofficeClient: the client's base URL ${baseUrl} and auth()'s ${init.auth.baseUrl} are not the same origin`);
+  }
+  const client = createClient<paths>({ baseUrl, fetch: init.fetch, ...(init.auth ? { credentials: "omit" as const } : {}) });
   if (init.auth) client.use(init.auth.middleware);
   return client;
 }

@@ -12,35 +12,7 @@ import {
   SessionEndedError,
   type Tokens,
 } from "../src/index.js";
-import { baseUrl, metricsUrl, needs, password, recorder, refreshCounts, shortUrl, uniqueName } from "./helpers.js";
-
-/** One user per server for these tests (registrations are rate-limited per IP), made when first needed. */
-const users = new Map<string, Promise<string>>();
-function userOf(url: string, fresh?: string) {
-  const make = async (username: string) => {
-    const reg = await createBoxofficeClient(url).POST("/v1/users", { body: { username, password } });
-    assert.equal(reg.response.status, 201, JSON.stringify(reg.error));
-    return username;
-  };
-  if (fresh) return make(uniqueName(fresh));
-  let user = users.get(url);
-  if (!user) users.set(url, (user = make(uniqueName("auth"))));
-  return user;
-}
-
-/**
- * A recorded fetch, a new session (a sign-in of the server's test user, or of a fresh user named
- * after `fresh`), and a client using it.
- */
-async function signedIn(url: string, options: Parameters<typeof auth>[0] = {}, fresh?: string) {
-  const username = await userOf(url, fresh);
-  const rec = recorder(options.fetch);
-  const changes: (Tokens | undefined)[] = [];
-  const session = auth({ baseUrl: url, ...options, fetch: rec.fetch, onTokens: (t) => void changes.push(t) });
-  const api = createBoxofficeClient(url, { fetch: rec.fetch, auth: session });
-  const grant = await session.login({ username, password, device_name: "node" });
-  return { rec, changes, session, api, username, grant };
-}
+import { baseUrl, expired, metricsUrl, needs, password, recorder, refreshCounts, shortUrl, signedIn } from "./helpers.js";
 
 test("the public operations and the default base URL are the server's", async () => {
   // A type for the parts of the document read here; the document is the server's own.
@@ -278,19 +250,7 @@ test("a real 401 token_expired is refreshed and the request, body included, retr
   const api = createBoxofficeClient(shortUrl, { fetch: rec.fetch, auth: session });
 
   // Wait until the server says the access token expired (1 s, plus its 5 s leeway).
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const probe: Response = await fetch(`${shortUrl}/v1/session`, { headers: { Authorization: `Bearer ${signedTokens.accessToken}` } });
-    const body = await probe.text();
-    if (probe.status === 401) {
-      assert.match(body, /"code":"token_expired"/);
-      assert.match(probe.headers.get("WWW-Authenticate") ?? "", /error_description="token_expired"/);
-      break;
-    }
-    assert.equal(probe.status, 200, body);
-    assert.ok(Date.now() < deadline, "the access token did not expire within 20 s");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await expired(shortUrl, signedTokens.accessToken);
 
   const patched = await api.PATCH("/v1/session/data", {
     params: { header: { "If-Match": '"0"' } },

@@ -2,7 +2,7 @@
 // and the server's own counters (its Prometheus metrics).
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
-import { DEFAULT_BASE_URL } from "../src/index.js";
+import { auth, createBoxofficeClient, DEFAULT_BASE_URL, type Tokens } from "../src/index.js";
 
 /** The server under test (.ci/run starts one; by hand: go run ./cmd/boxoffice). */
 export const baseUrl = process.env.BOXOFFICE_URL ?? DEFAULT_BASE_URL;
@@ -36,6 +36,9 @@ export interface Sent {
   authorization: string | null;
   cookie: string | null;
   contentType: string | null;
+  /** The request's redirect and credentials modes. */
+  redirect: RequestRedirect;
+  credentials: RequestCredentials;
   body: string;
   at: number;
   status?: number;
@@ -53,6 +56,8 @@ export function recorder(inner: Fetch = (request) => fetch(request)) {
       authorization: request.headers.get("Authorization"),
       cookie: request.headers.get("Cookie"),
       contentType: request.headers.get("Content-Type"),
+      redirect: request.redirect,
+      credentials: request.credentials,
       body: await request.clone().text(),
       at: Date.now(),
     };
@@ -93,4 +98,59 @@ export async function refreshCounts(url: string) {
     operations: await serverCount(url, "boxoffice_operations_total", { operation: "refresh" }),
     reuse: await serverCount(url, "boxoffice_refresh_reuse_detections_total", {}),
   };
+}
+
+/** latch: a promise and the function that resolves it (a fetch blocked until the test opens it). */
+export function latch() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** The next turn of the event loop: every callback queued by now has run. */
+export const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** expired waits until the server at url says accessToken expired (1 s tokens, plus its 5 s leeway). */
+export async function expired(url: string, accessToken: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const probe: Response = await fetch(`${url}/v1/session`, { headers: { Authorization: `Bearer ${accessToken}` } });
+    const body = await probe.text();
+    if (probe.status === 401) {
+      assert.match(body, /"code":"token_expired"/);
+      assert.match(probe.headers.get("WWW-Authenticate") ?? "", /error_description="token_expired"/);
+      return;
+    }
+    assert.equal(probe.status, 200, body);
+    assert.ok(Date.now() < deadline, "the access token did not expire within 20 s");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** One user per server for these tests (registrations are rate-limited per IP), made when first needed. */
+const users = new Map<string, Promise<string>>();
+export function userOf(url: string, fresh?: string) {
+  const make = async (username: string) => {
+    const reg = await createBoxofficeClient(url).POST("/v1/users", { body: { username, password } });
+    assert.equal(reg.response.status, 201, JSON.stringify(reg.error));
+    return username;
+  };
+  if (fresh) return make(uniqueName(fresh));
+  let user = users.get(url);
+  if (!user) users.set(url, (user = make(uniqueName("auth"))));
+  return user;
+}
+
+/**
+ * A recorded fetch, a new session (a sign-in of the server's test user, or of a fresh user named
+ * after `fresh`), and a client using it; `changes` lists what onTokens was given.
+ */
+export async function signedIn(url: string, options: Parameters<typeof auth>[0] = {}, fresh?: string) {
+  const username = await userOf(url, fresh);
+  const rec = recorder(options.fetch);
+  const changes: (Tokens | undefined)[] = [];
+  const session = auth({ baseUrl: url, ...options, fetch: rec.fetch, onTokens: (t) => void changes.push(t) });
+  const api = createBoxofficeClient(url, { fetch: rec.fetch, auth: session });
+  const grant = await session.login({ username, password, device_name: "node" });
+  return { rec, changes, session, api, username, grant };
 }
