@@ -29,8 +29,8 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 // conflict, 409, for a concurrent change), or ErrSignedOut when the session was over.
 func (c *Client) ChangePassword(ctx context.Context, currentPassword, newPassword string) (TokenResponse, error) {
 	var grant TokenResponse
-	err := c.src.exclusive(ctx, true, func(ctx context.Context, access string) (*held, error) {
-		g, err := do(ctx, c.retry, "password change", func() (TokenResponse, *http.Response, error) {
+	err := c.src.exclusive(ctx, true, renew, func(ctx context.Context, access string) (*held, error) {
+		g, err := do(ctx, c.retry, "password change", func(ctx context.Context) (TokenResponse, *http.Response, error) {
 			resp, err := c.plain.ChangePassword(ctx, nil,
 				ChangePasswordRequest{CurrentPassword: currentPassword, NewPassword: newPassword}, bearer(access))
 			g, err := grantOf(resp, err)

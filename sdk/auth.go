@@ -48,11 +48,14 @@ func bearer(access string) RequestEditorFn {
 const maxProblemBytes = 64 << 10
 
 // authDoer sends the requests of authenticated calls and acts on the server's verdict on their
-// access token. A 401 answer to a request that carried one of the source's access tokens is
-// read: token_expired refreshes (or takes the tokens of a refresh that happened meanwhile) and
-// sends the request once more with the new token; session_revoked and session_expired end the
-// session (ErrSignedOut with the *Problem) unless the tokens changed meanwhile (a password
-// change moves the session), in which case the request is sent again with the current token.
+// access token. A 401 answer to a request that carried one of the access tokens of the source's
+// current session generation (see tokenSource) is read: token_expired refreshes (or takes the
+// tokens of a refresh that happened meanwhile) and sends the request once more with the new
+// token; session_revoked and session_expired end the session (ErrSignedOut with the *Problem)
+// unless the tokens changed meanwhile (a refresh, or a password change that moved the session),
+// in which case the request is sent again with the current token. A 401 to a request sent in
+// an earlier generation is never retried: it is returned as it is when the Client signed in
+// again since (the request was another session's), and gives ErrSignedOut when it is signed out.
 // Any other answer is returned as it is. A request whose body cannot be replayed (no GetBody)
 // is not retried.
 type authDoer struct {
@@ -66,14 +69,21 @@ func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	sent, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok || !d.src.issued(sent) {
+	if !ok {
+		return resp, nil
+	}
+	gen, ok := d.src.generationOf(sent)
+	if !ok {
 		return resp, nil
 	}
 	p := peekProblem(resp)
 	if p == nil || (p.Code != CodeTokenExpired && p.Code != CodeSessionRevoked && p.Code != CodeSessionExpired) {
 		return resp, nil
 	}
-	tok, err := d.src.rejected(req.Context(), sent, p)
+	tok, err := d.src.rejected(req.Context(), sent, gen, p)
+	if err == errOtherGeneration {
+		return resp, nil
+	}
 	if err != nil {
 		resp.Body.Close()
 		return nil, err
@@ -95,7 +105,7 @@ func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	// A session that the server ended while this call was retried is over too.
 	if p := peekProblem(resp); p != nil && (p.Code == CodeSessionRevoked || p.Code == CodeSessionExpired) {
-		if _, err := d.src.rejected(req.Context(), tok, p); err != nil {
+		if _, err := d.src.rejected(req.Context(), tok, gen, p); err != nil && err != errOtherGeneration {
 			resp.Body.Close()
 			return nil, err
 		}

@@ -3,6 +3,8 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -14,10 +16,24 @@ const (
 	// made later refreshes first (see WithRefreshSkew).
 	DefaultRefreshSkew = 30 * time.Second
 	// DefaultRefreshAttempts is how many times a refresh is tried when it fails at the
-	// transport or with a 5xx answer, always with the same refresh token (see WithRefreshRetry).
+	// transport or with a 408, 429 or 5xx answer, always with the same refresh token (see
+	// WithRefreshRetry), as long as the retry budget lasts (see DefaultRefreshGrace).
 	DefaultRefreshAttempts = 4
 	// DefaultRefreshBackoff is the wait after the first failed attempt; it doubles after each.
 	DefaultRefreshBackoff = 250 * time.Millisecond
+	// DefaultRefreshAttemptTimeout is how long one refresh attempt may take before it is given
+	// up and tried again (see WithRefreshAttemptTimeout): a refresh is a small exchange, and an
+	// attempt left hanging would push its retry past the server's grace window.
+	DefaultRefreshAttemptTimeout = 3 * time.Second
+	// DefaultRefreshGrace is the server's default refresh grace window
+	// (BOXOFFICE_REFRESH_GRACE): a refresh token presented again within it after its rotation
+	// was applied gets the session's current tokens; after it, the server takes the token for a
+	// stolen one and revokes the session (refresh_token_reused). See WithRefreshGrace.
+	DefaultRefreshGrace = 10 * time.Second
+	// DefaultRefreshRetryBudget is the retry budget for the default grace window: no attempt of
+	// a refresh starts later than this after its first was sent (4/5 of the grace window,
+	// leaving a margin for the retry to reach the server).
+	DefaultRefreshRetryBudget = DefaultRefreshGrace * 4 / 5
 	// MaxRetryWait caps every wait between two attempts, those a Retry-After header asks for
 	// included.
 	MaxRetryWait = 10 * time.Second
@@ -26,7 +42,8 @@ const (
 	// exchange cut off half-way would leave the client with a spent refresh token.
 	RefreshTimeout = time.Minute
 	// DefaultResponseHeaderTimeout is how long New's default HTTP client waits for an answer's
-	// headers (a body, such as a seat-event stream, may then take as long as it needs).
+	// headers (a body, such as a seat-event stream, may then take as long as it needs). A
+	// refresh attempt waits at most DefaultRefreshAttemptTimeout.
 	DefaultResponseHeaderTimeout = 30 * time.Second
 )
 
@@ -42,35 +59,72 @@ const (
 // with a refresh or with each other. API gives every other operation, with the same
 // authentication.
 type Client struct {
-	plain  *ClientWithResponses // no authentication: Register, Login, refresh, and calls given their token
-	authed *ClientWithResponses // every call authenticated (ErrSignedOut without a session)
-	api    *ClientWithResponses // API(): the token when there is one
-	src    *tokenSource
-	retry  retryPolicy
-	now    func() time.Time
+	plain   *ClientWithResponses // no authentication: Register, Login, refresh, and calls given their token
+	authed  *ClientWithResponses // every call authenticated (ErrSignedOut without a session)
+	api     *ClientWithResponses // API(): the token when there is one
+	src     *tokenSource
+	retry   retryPolicy // logout, logout-all, password change
+	refresh retryPolicy
+	now     func() time.Time
 }
 
 // Tokens are the credentials of a bearer session, as an app stores them between runs (see
 // WithTokens and WithOnTokens). The refresh token is a secret: keep it where the platform
-// keeps passwords.
+// keeps passwords. Tokens encode to JSON in full, but never print: fmt's verbs and log/slog
+// show only which tokens are set, and the expiry.
 type Tokens struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token"` // single use: every refresh replaces it
 	Expiry       time.Time `json:"expiry"`        // the access token's, by the client's clock; zero: unknown
 }
 
+// String shows t without its secrets, as {AccessToken:[redacted] RefreshToken:[redacted]
+// Expiry:2026-11-23T21:27:29Z}; a token that is not set shows as "".
+func (t Tokens) String() string {
+	return fmt.Sprintf("{AccessToken:%s RefreshToken:%s Expiry:%s}",
+		redacted(t.AccessToken), redacted(t.RefreshToken), t.Expiry.Format(time.RFC3339Nano))
+}
+
+// GoString is String for %#v.
+func (t Tokens) GoString() string { return "sdk.Tokens" + t.String() }
+
+// Format makes every fmt verb print String (GoString for %#v), so that no verb shows a token.
+func (t Tokens) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, t.GoString())
+		return
+	}
+	io.WriteString(f, t.String())
+}
+
+// LogValue is t for log/slog, without its secrets.
+func (t Tokens) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_token", redacted(t.AccessToken)),
+		slog.String("refresh_token", redacted(t.RefreshToken)), slog.Time("expiry", t.Expiry))
+}
+
+// redacted stands for a secret in String and LogValue.
+func redacted(secret string) string {
+	if secret == "" {
+		return `""`
+	}
+	return "[redacted]"
+}
+
 // Option configures New: the options of this package (WithTokens, WithOnTokens, WithClock,
-// WithRefreshSkew, WithRefreshRetry) and the generated ClientOptions WithHTTPClient,
-// WithRequestEditorFn and WithBaseURL.
+// WithRefreshSkew, WithRefreshRetry, WithRefreshGrace, WithRefreshAttemptTimeout) and the
+// generated ClientOptions WithHTTPClient, WithRequestEditorFn and WithBaseURL.
 type Option interface{ apply(*settings) error }
 
 type settings struct {
-	generated []ClientOption
-	tokens    Tokens
-	onTokens  func(Tokens)
-	now       func() time.Time
-	skew      time.Duration
-	retry     retryPolicy
+	generated      []ClientOption
+	tokens         Tokens
+	onTokens       func(Tokens)
+	now            func() time.Time
+	skew           time.Duration
+	retry          retryPolicy
+	grace          time.Duration
+	attemptTimeout time.Duration
 }
 
 type optionFunc func(*settings) error
@@ -79,8 +133,10 @@ func (f optionFunc) apply(s *settings) error { return f(s) }
 
 // apply makes the generated options (WithHTTPClient, WithRequestEditorFn, WithBaseURL) options
 // of New. The HTTP client given with WithHTTPClient sends every request of the Client, refreshes
-// included; request editors run on every request before the Client adds its Authorization
-// header.
+// included; an *http.Client is used through a copy that does not follow redirects (the API
+// never redirects, and a redirect must not carry the tokens elsewhere): the client given is not
+// changed. Another HttpRequestDoer is used as it is, and must not follow redirects. Request
+// editors run on every request before the Client adds its Authorization header.
 func (o ClientOption) apply(s *settings) error {
 	s.generated = append(s.generated, o)
 	return nil
@@ -99,8 +155,9 @@ func WithTokens(t Tokens) Option {
 // WithOnTokens calls f with the new tokens after every change: Login, refresh, ChangePassword,
 // and with the zero Tokens when the session ends (Logout, LogoutAll, or the server ended it),
 // so that an app can store the current refresh token (the previous one is spent). Calls of f
-// come one at a time, in the order of the changes; f must return quickly and must not call the
-// Client (the Client waits for f before its next token change).
+// come one at a time, in the order of the changes; f must return quickly. f may call the
+// Client's Tokens method, but no other: the change that calls f is still in progress, and a
+// call that needs the tokens waits for it, so f would wait for itself (a deadlock).
 func WithOnTokens(f func(Tokens)) Option {
 	return optionFunc(func(s *settings) error {
 		s.onTokens = f
@@ -134,12 +191,15 @@ func WithRefreshSkew(d time.Duration) Option {
 }
 
 // WithRefreshRetry sets how many times a refresh (and a retry-safe session change: Logout,
-// LogoutAll, ChangePassword) is tried when it fails at the transport or with a 5xx answer, and
-// the wait after the first failure, doubled after each (defaults DefaultRefreshAttempts, 4, and
-// DefaultRefreshBackoff, 250 ms). A Retry-After header lengthens a wait; no wait is longer than
-// MaxRetryWait.
+// LogoutAll, ChangePassword) is tried when it fails at the transport or with a 5xx answer (a
+// refresh also with 408 or 429: the token was not rotated), and the wait after the first
+// failure, doubled after each (defaults DefaultRefreshAttempts, 4, and DefaultRefreshBackoff,
+// 250 ms). A Retry-After header lengthens a wait; no wait is longer than MaxRetryWait.
+//
 // Every attempt of a refresh sends the same refresh token: the server's grace window answers a
-// spent one with the current tokens.
+// spent one with the current tokens. So a refresh's attempts must all start within the grace
+// window (see WithRefreshGrace): one that would start later is not made, and the refresh fails
+// with the last attempt's error.
 func WithRefreshRetry(attempts int, backoff time.Duration) Option {
 	return optionFunc(func(s *settings) error {
 		if attempts < 1 || backoff < 0 {
@@ -150,18 +210,58 @@ func WithRefreshRetry(attempts int, backoff time.Duration) Option {
 	})
 }
 
+// WithRefreshGrace tells the Client the server's refresh grace window (BOXOFFICE_REFRESH_GRACE;
+// default DefaultRefreshGrace, 10 s, the server's default). A refresh whose attempt failed
+// without an answer (or with 408, 429 or 5xx) is tried again with the same refresh token only
+// while the retry does not start later than 4/5 of d after the first attempt was sent (the
+// retry budget: DefaultRefreshRetryBudget, 8 s, by default): a retry after the window would
+// make the server revoke the session if the first attempt was applied. 0 (a server without a
+// grace window) means a refresh is never retried.
+//
+// What remains: when a refresh fails this way, the Client keeps its tokens (the session may be
+// fine: the server may never have seen the attempt), and the next call that needs a refresh
+// sends the same refresh token again. If an attempt was in fact applied more than the grace
+// window before, the server answers refresh_token_reused and revokes the session: the call
+// fails with ErrSignedOut, and the user must sign in again.
+func WithRefreshGrace(d time.Duration) Option {
+	return optionFunc(func(s *settings) error {
+		if d < 0 {
+			return fmt.Errorf("boxoffice: WithRefreshGrace(%s): negative", d)
+		}
+		s.grace = d
+		return nil
+	})
+}
+
+// WithRefreshAttemptTimeout sets how long one attempt of a refresh may take, its answer read
+// (default DefaultRefreshAttemptTimeout, 3 s); an attempt cut off is retried within the retry
+// budget (see WithRefreshGrace). Keep it well below the budget, or an attempt that hangs leaves
+// no time for a retry.
+func WithRefreshAttemptTimeout(d time.Duration) Option {
+	return optionFunc(func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("boxoffice: WithRefreshAttemptTimeout(%s): must be positive", d)
+		}
+		s.attemptTimeout = d
+		return nil
+	})
+}
+
 // New returns a Client for the API at baseURL (such as "https://boxoffice.example.com"), not
 // signed in unless WithTokens is given. Its default HTTP client is an *http.Client over a copy
 // of http.DefaultTransport that waits at most DefaultResponseHeaderTimeout for an answer's
-// headers. New returns an error when baseURL is not an absolute http or https URL, or when an
-// option is invalid.
+// headers. The Client follows no redirect, with its default HTTP client or an *http.Client given
+// with WithHTTPClient (it uses a copy of it): a 3xx answer is a *StatusError for the Client's
+// methods, and is returned as it is by API(). New returns an error when baseURL is not an
+// absolute http or https URL, or when an option is invalid.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("boxoffice: New(%q): the base URL must be an absolute http or https URL", baseURL)
 	}
 	s := settings{now: time.Now, skew: DefaultRefreshSkew,
-		retry: retryPolicy{attempts: DefaultRefreshAttempts, backoff: DefaultRefreshBackoff}}
+		retry: retryPolicy{attempts: DefaultRefreshAttempts, backoff: DefaultRefreshBackoff},
+		grace: DefaultRefreshGrace, attemptTimeout: DefaultRefreshAttemptTimeout}
 	for _, o := range opts {
 		if err := o.apply(&s); err != nil {
 			return nil, err
@@ -173,7 +273,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{retry: s.retry, now: s.now}
+	base.Client = withoutRedirects(base.Client)
+	refresh := s.retry
+	refresh.budget, refresh.attemptTimeout = s.grace*4/5, s.attemptTimeout
+	refresh.also = []int{http.StatusRequestTimeout, http.StatusTooManyRequests}
+	if s.grace == 0 {
+		refresh.attempts = 1
+	}
+	c := &Client{retry: s.retry, refresh: refresh, now: s.now}
 	c.src = &tokenSource{exchange: c.exchange, now: s.now, skew: s.skew, onTokens: s.onTokens, tok: held{Tokens: s.tokens}}
 	authDoer := &authDoer{next: base.Client, src: c.src}
 	with := func(doer HttpRequestDoer, editor RequestEditorFn) *ClientWithResponses {
@@ -188,6 +295,18 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c.authed = with(authDoer, c.src.authorize)
 	c.api = with(authDoer, c.src.authorizeIfSignedIn)
 	return c, nil
+}
+
+// withoutRedirects returns a copy of d that follows no redirect when d is an *http.Client, and
+// d itself otherwise.
+func withoutRedirects(d HttpRequestDoer) HttpRequestDoer {
+	hc, ok := d.(*http.Client)
+	if !ok || hc == nil {
+		return d
+	}
+	cp := *hc
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 // API returns the generated client for every operation of the API, sharing this Client's

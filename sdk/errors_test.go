@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"boxoffice/sdk"
 )
@@ -70,5 +71,10 @@ func TestNotProblems(t *testing.T) {
 
 	if _, err := sdk.New("localhost:8080"); err == nil {
 		t.Error("New accepted a base URL without scheme")
+	}
+	for _, o := range []sdk.Option{sdk.WithRefreshGrace(-time.Second), sdk.WithRefreshAttemptTimeout(0), sdk.WithRefreshRetry(0, 0)} {
+		if _, err := sdk.New(serverURL, o); err == nil {
+			t.Errorf("New accepted an invalid option %T", o)
+		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 
 // Login signs in with req's username and password over the bearer transport and keeps the
 // session's tokens (replacing those of a session the Client held, which stays live on the
-// server: Logout first to end it). It returns the server's answer: the tokens, the session, and
+// server: Logout first to end it). It starts a new session generation: calls made with the
+// previous session's tokens that are still in progress never go on with the new ones (a 401 to
+// them is returned as it is). It returns the server's answer: the tokens, the session, and
 // the device token to send with later sign-ins (req.DeviceToken) from this device. Errors: a
 // *Problem (invalid_credentials with status 401 for an unknown username or a wrong password,
 // too_many_attempts with status 429, validation_failed...), or an error when req asks for the
@@ -21,7 +23,7 @@ func (c *Client) Login(ctx context.Context, req LoginRequest) (TokenResponse, er
 	bearer := LoginRequestTransportBearer
 	req.Transport = &bearer
 	var grant TokenResponse
-	err := c.src.exclusive(ctx, false, func(ctx context.Context, _ string) (*held, error) {
+	err := c.src.exclusive(ctx, false, signIn, func(ctx context.Context, _ string) (*held, error) {
 		g, err := grantOf(c.plain.Login(ctx, nil, req))
 		if err != nil {
 			return nil, err
@@ -38,8 +40,10 @@ func (c *Client) Login(ctx context.Context, req LoginRequest) (TokenResponse, er
 // a resumed session at start-up, or to get a fresh access token for another program. Errors:
 // ErrSignedOut without a session or when the server ended it (with the *Problem:
 // invalid_refresh_token, refresh_token_reused, session_revoked, session_expired), after which
-// the Client holds no tokens; for other failures the tokens are kept and the error is the last
-// attempt's (see WithRefreshRetry).
+// the Client holds no tokens, or when the session ended while Refresh waited for a Logout or a
+// Login to finish; for other failures the tokens are kept and the error wraps the last
+// attempt's (see WithRefreshRetry and WithRefreshGrace, which also says what can happen to the
+// kept tokens: a failed refresh is a reason to try again soon, not later).
 func (c *Client) Refresh(ctx context.Context) (TokenResponse, error) {
 	return c.src.refresh(ctx)
 }
@@ -63,8 +67,8 @@ func (c *Client) LogoutAll(ctx context.Context) error {
 }
 
 func (c *Client) logout(ctx context.Context, what string, send func(context.Context, RequestEditorFn) (*http.Response, error)) error {
-	err := c.src.exclusive(ctx, true, func(ctx context.Context, access string) (*held, error) {
-		_, err := do(ctx, c.retry, what, func() (struct{}, *http.Response, error) {
+	err := c.src.exclusive(ctx, true, renew, func(ctx context.Context, access string) (*held, error) {
+		_, err := do(ctx, c.retry, what, func(ctx context.Context) (struct{}, *http.Response, error) {
 			resp, err := send(ctx, bearer(access))
 			v, err := decode[struct{}](resp, err, http.StatusNoContent)
 			return v, resp, err
@@ -81,10 +85,11 @@ func (c *Client) logout(ctx context.Context, what string, send func(context.Cont
 	return err
 }
 
-// exchange is one refresh with rt, retried by c.retry with the same token. A 401 that ends the
-// session gives ErrSignedOut with the *Problem.
+// exchange is one refresh with rt, retried by c.refresh with the same token (each attempt cut
+// off after the attempt timeout, and every attempt started within the retry budget). A 401 that
+// ends the session gives ErrSignedOut with the *Problem.
 func (c *Client) exchange(ctx context.Context, rt string) (TokenResponse, error) {
-	return do(ctx, c.retry, "refresh", func() (TokenResponse, *http.Response, error) {
+	return do(ctx, c.refresh, "refresh", func(ctx context.Context) (TokenResponse, *http.Response, error) {
 		resp, err := c.plain.RefreshToken(ctx, nil, RefreshRequest{RefreshToken: rt})
 		g, err := grantOf(resp, err)
 		var p *Problem

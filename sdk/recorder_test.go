@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,9 +14,9 @@ import (
 // recorder is the tests' HTTP transport: it forwards every request to the server and counts
 // them by "METHOD /path". It can also lose the answers of refreshes (the request reaches the
 // server, which acts on it, but the client gets a transport error), answer refreshes itself
-// with the 503 a proxy or a draining instance gives (the request does not reach the server),
-// and slow refreshes down, and it notes whether a refresh and a logout were ever in flight
-// together.
+// with the 503 a proxy or a draining instance gives or the 429 of a throttle (the request does
+// not reach the server), and slow refreshes down, and it notes whether a refresh and a logout
+// were ever in flight together.
 type recorder struct {
 	next http.RoundTripper
 
@@ -23,7 +24,9 @@ type recorder struct {
 	counts      map[string]int
 	refreshes   []string    // the bodies of the refresh requests, in order
 	refreshedAt []time.Time // when they were sent
-	unavailable int         // answer this many next refreshes 503 with Retry-After: 1
+	unavailable int         // answer this many next refreshes 503 with Retry-After: retryAfter
+	tooMany     int         // answer this many next refreshes 429 with Retry-After: retryAfter
+	retryAfter  string      // "1" when ""
 	lost        []string    // the bodies of the answers that were lost
 	loseNext    int         // lose the answers of this many next refreshes
 	slowRefresh time.Duration
@@ -71,10 +74,19 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		if lose {
 			r.loseNext--
 		}
+		ra := r.retryAfter
+		if ra == "" {
+			ra = "1"
+		}
 		if r.unavailable > 0 {
 			r.unavailable--
 			r.mu.Unlock()
-			return unavailable(req), nil
+			return refused(req, http.StatusServiceUnavailable, "service_unavailable", ra), nil
+		}
+		if r.tooMany > 0 {
+			r.tooMany--
+			r.mu.Unlock()
+			return refused(req, http.StatusTooManyRequests, "too_many_attempts", ra), nil
 		}
 	}
 	r.inFlight[key]++
@@ -101,12 +113,12 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, errors.New("recorder: connection reset before the answer arrived") // ...but the answer is lost
 }
 
-// unavailable is a 503 service_unavailable answer to req, with Retry-After: 1.
-func unavailable(req *http.Request) *http.Response {
-	body := `{"type":"urn:boxoffice:problem:service_unavailable","title":"Service unavailable","status":503,"code":"service_unavailable"}`
+// refused is a problem answer to req with status and code, and Retry-After: retryAfter.
+func refused(req *http.Request, status int, code, retryAfter string) *http.Response {
+	body := fmt.Sprintf(`{"type":"urn:boxoffice:problem:%s","title":%q,"status":%d,"code":%q}`, code, http.StatusText(status), status, code)
 	return &http.Response{
-		StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"1"}},
+		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {retryAfter}},
 		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req,
 	}
 }

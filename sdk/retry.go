@@ -10,28 +10,39 @@ import (
 )
 
 // retryPolicy is how a retry-safe exchange (a refresh, a logout, a password change) is repeated
-// after a failure at the transport or a 5xx answer: at most attempts tries, waiting backoff after
-// the first failure and twice as long after each next one, or what Retry-After asks for when
-// that is longer, at most MaxRetryWait.
+// after a failure at the transport, a 5xx answer or a status of also: at most attempts tries,
+// waiting backoff after the first failure and twice as long after each next one, or what
+// Retry-After asks for when that is longer, at most MaxRetryWait. With a budget, no attempt
+// starts later than budget after the first was sent: a wait that would end later ends the
+// retries instead. With an attemptTimeout, each attempt is cut off after that long.
 type retryPolicy struct {
-	attempts int
-	backoff  time.Duration
+	attempts       int
+	backoff        time.Duration
+	budget         time.Duration // 0: none
+	attemptTimeout time.Duration // 0: none
+	also           []int         // statuses below 500 that are retried too
 }
 
-// do calls send until it returns no error, an error that is final (a 4xx answer, ctx's end, or
-// an ended session), or the attempts run out. send returns the answer it got, if any, for its
-// Retry-After header.
-func do[T any](ctx context.Context, p retryPolicy, what string, send func() (T, *http.Response, error)) (T, error) {
+// do calls send until it returns no error, an error that is final (a 4xx answer not in p.also,
+// ctx's end, or an ended session), or the attempts or the budget run out. send gets the
+// attempt's context and returns the answer it got, if any, for its Retry-After header; it must
+// be done with the answer's body when it returns.
+func do[T any](ctx context.Context, p retryPolicy, what string, send func(ctx context.Context) (T, *http.Response, error)) (T, error) {
 	wait := p.backoff
+	first := time.Now()
 	for attempt := 1; ; attempt++ {
-		v, resp, err := send()
-		if err == nil || final(ctx, err) {
+		v, resp, err := try(ctx, p.attemptTimeout, send)
+		if err == nil || p.final(ctx, err) {
 			return v, err
 		}
 		if attempt >= p.attempts {
 			return v, fmt.Errorf("boxoffice: %s failed %d times, the last with: %w", what, attempt, err)
 		}
 		pause := min(max(wait, retryAfter(resp)), MaxRetryWait)
+		if next := time.Since(first) + pause; p.budget > 0 && next >= p.budget {
+			return v, fmt.Errorf("boxoffice: %s failed %d times, not tried again: the next attempt would start %s after the first, "+
+				"past the retry budget of %s; the last with: %w", what, attempt, next.Round(time.Millisecond), p.budget, err)
+		}
 		t := time.NewTimer(pause)
 		select {
 		case <-t.C:
@@ -43,22 +54,40 @@ func do[T any](ctx context.Context, p retryPolicy, what string, send func() (T, 
 	}
 }
 
+// try makes one attempt, cut off after timeout (0: none).
+func try[T any](ctx context.Context, timeout time.Duration, send func(ctx context.Context) (T, *http.Response, error)) (T, *http.Response, error) {
+	if timeout <= 0 {
+		return send(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return send(ctx)
+}
+
 // final reports whether err ends the retries: the context ended, the session is over, or the
-// server gave a 4xx answer. Failures at the transport, 5xx answers and unreadable answers can
-// be retried.
-func final(ctx context.Context, err error) bool {
+// server gave a 4xx answer whose status is not in p.also. Failures at the transport (an
+// attempt's timeout included), 5xx answers and unreadable answers can be retried.
+func (p retryPolicy) final(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, ErrSignedOut) {
 		return true
 	}
-	var p *Problem
-	if errors.As(err, &p) {
-		return p.Status < 500
-	}
+	status := 0
+	var pr *Problem
 	var s *StatusError
-	if errors.As(err, &s) {
-		return s.StatusCode < 500
+	switch {
+	case errors.As(err, &pr):
+		status = pr.Status
+	case errors.As(err, &s):
+		status = s.StatusCode
+	default:
+		return false
 	}
-	return false
+	for _, a := range p.also {
+		if status == a {
+			return false
+		}
+	}
+	return status < 500
 }
 
 // retryAfter is the wait resp's Retry-After header asks for (seconds or an HTTP date); 0 when

@@ -13,17 +13,49 @@ import (
 // need a refresh cause one POST /v1/auth/refresh), or an exclusive operation (Login, Logout,
 // LogoutAll, ChangePassword), after which waiters look again. Calls that need no refresh read
 // the tokens without waiting.
+//
+// The tokens belong to a generation: each sign-in (Login, or the tokens New resumes) starts
+// one, which refreshes and password changes continue (the same user's session goes on) and a
+// sign-out ends (Logout, LogoutAll, or the server's verdict that the session is over). A call
+// made in one generation never goes on with the tokens of another: a 401 to a request sent in
+// an earlier generation is not retried, and a call that started in a session and waited while
+// it ended fails with ErrSignedOut instead of being sent with the next sign-in's tokens.
 type tokenSource struct {
 	exchange func(ctx context.Context, refreshToken string) (TokenResponse, error) // one refresh, retries included
 	now      func() time.Time
 	skew     time.Duration
 	onTokens func(Tokens)
+	onWait   func() // tests: run when a call starts waiting for a flight
 
 	mu     sync.Mutex
 	tok    held
-	recent [4]string // the access tokens tok replaced, newest first: answers to them are ours
+	gen    uint64    // the generation of tok; a sign-in or sign-out starts the next
+	recent [8]issued // the access tokens tok replaced, newest first, with their generation
 	busy   *flight   // the flight in progress, nil when none
 }
+
+// issued is an access token that a source held, and the generation it belonged to.
+type issued struct {
+	access string
+	gen    uint64
+}
+
+// errSessionEnded is the error of a call that started in a session which ended (or was replaced
+// by another sign-in) while the call waited for a token change in progress. It is ErrSignedOut,
+// wrapped, so that API() calls fail with it rather than go without Authorization.
+var errSessionEnded error = &sessionEndedError{}
+
+type sessionEndedError struct{}
+
+func (*sessionEndedError) Error() string {
+	return string(ErrSignedOut) + ": the session this call was made in ended while it waited"
+}
+
+func (*sessionEndedError) Unwrap() error { return ErrSignedOut }
+
+// errOtherGeneration is rejected's verdict on a 401 to a request of an earlier generation while
+// the Client holds a later one: the answer is returned as it is.
+var errOtherGeneration = errors.New("boxoffice: the answer is for an earlier session")
 
 // held are the tokens of a source, with the access token's lifetime when the server gave it (0
 // for resumed tokens).
@@ -31,6 +63,14 @@ type held struct {
 	Tokens
 	life time.Duration
 }
+
+// change is what a commit of new tokens does to the session generation.
+type change int
+
+const (
+	renew  change = iota // a refresh or a password change: the same session goes on
+	signIn               // a new session starts a new generation
+)
 
 // flight is a refresh or an exclusive operation in progress; done closes when it ended.
 type flight struct {
@@ -65,13 +105,29 @@ func (s *tokenSource) end(f *flight) {
 	close(f.done)
 }
 
-// commit replaces the tokens (the zero value: signed out) and tells onTokens. Only the owner of
-// the running flight calls it, so changes and callbacks come in order.
-func (s *tokenSource) commit(t held) {
+// await waits for f, which runs; s.mu is held, and is held again on return (also on error).
+func (s *tokenSource) await(ctx context.Context, f *flight) error {
+	s.mu.Unlock()
+	if s.onWait != nil {
+		s.onWait()
+	}
+	err := f.wait(ctx)
+	s.mu.Lock()
+	return err
+}
+
+// commit replaces the tokens and tells onTokens. The zero Tokens sign out, which ends the
+// generation; signIn starts a new one; renew continues it. The access token replaced is
+// remembered with its generation. Only the owner of the running flight calls it, so changes
+// and callbacks come in order.
+func (s *tokenSource) commit(t held, c change) {
 	s.mu.Lock()
 	if t.AccessToken != s.tok.AccessToken && s.tok.AccessToken != "" {
 		copy(s.recent[1:], s.recent[:])
-		s.recent[0] = s.tok.AccessToken
+		s.recent[0] = issued{s.tok.AccessToken, s.gen}
+	}
+	if t.Tokens == (Tokens{}) || c == signIn {
+		s.gen++
 	}
 	s.tok = t
 	s.mu.Unlock()
@@ -86,19 +142,46 @@ func (s *tokenSource) current() Tokens {
 	return s.tok.Tokens
 }
 
-// issued reports whether access is, or was, this source's access token.
-func (s *tokenSource) issued(access string) bool {
+// signedInLocked reports whether the source holds a session.
+func (s *tokenSource) signedInLocked() bool {
+	return s.tok.AccessToken != "" || s.tok.RefreshToken != ""
+}
+
+// pin is the generation a call works in: the one it started in when there was a session then.
+// A call that started signed out takes the first session it finds (it may have waited for a
+// Login).
+type pin struct {
+	gen   uint64
+	valid bool
+}
+
+// checkLocked pins p to the current generation when it is not yet pinned, and reports whether
+// the call may go on: false when the generation it started in is over.
+func (p *pin) checkLocked(s *tokenSource) bool {
+	if !p.valid {
+		*p = pin{gen: s.gen, valid: s.signedInLocked()}
+		return true
+	}
+	return p.gen == s.gen
+}
+
+// generationOf reports whether access is this source's access token or one it held recently,
+// and returns the generation it belongs to.
+func (s *tokenSource) generationOf(access string) (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if access == "" {
-		return false
+		return 0, false
+	}
+	if access == s.tok.AccessToken {
+		return s.gen, true
 	}
 	for _, t := range s.recent {
-		if t == access {
-			return true
+		if t.access == access {
+			return t.gen, true
 		}
 	}
-	return access == s.tok.AccessToken
+	return 0, false
 }
 
 // dueLocked reports whether the access token must be refreshed before use.
@@ -139,24 +222,29 @@ func (s *tokenSource) refreshOwned(ctx context.Context, rt string) (TokenRespons
 	g, err := s.exchange(ctx, rt)
 	switch {
 	case err == nil:
-		s.commit(tokensOf(g, s.now()))
+		s.commit(tokensOf(g, s.now()), renew)
 	case errors.Is(err, ErrSignedOut):
-		s.commit(held{})
+		s.commit(held{}, renew)
 	}
 	return g, err
 }
 
 // access returns the access token to send, refreshing first when it is due (or joining the
-// refresh in flight). It returns ErrSignedOut without a session.
+// refresh in flight). It returns ErrSignedOut without a session, and errSessionEnded when the
+// session the call started in ended while it waited.
 func (s *tokenSource) access(ctx context.Context) (string, error) {
+	var p pin
 	s.mu.Lock()
 	for {
-		if f := s.busy; f != nil {
+		if !p.checkLocked(s) {
 			s.mu.Unlock()
-			if err := f.wait(ctx); err != nil {
+			return "", errSessionEnded
+		}
+		if f := s.busy; f != nil {
+			if err := s.await(ctx, f); err != nil {
+				s.mu.Unlock()
 				return "", err
 			}
-			s.mu.Lock()
 			if f.refresh && s.tok.AccessToken != "" {
 				tok := s.tok.AccessToken // the refresh's: used even if due by now
 				s.mu.Unlock()
@@ -164,7 +252,7 @@ func (s *tokenSource) access(ctx context.Context) (string, error) {
 			}
 			continue
 		}
-		if s.tok.AccessToken == "" && s.tok.RefreshToken == "" {
+		if !s.signedInLocked() {
 			s.mu.Unlock()
 			return "", ErrSignedOut
 		}
@@ -177,10 +265,16 @@ func (s *tokenSource) access(ctx context.Context) (string, error) {
 	}
 }
 
-// refresh refreshes now, or joins the refresh in flight, and returns its answer.
+// refresh refreshes now, or joins the refresh in flight, and returns its answer. It returns
+// errSessionEnded when the session it started in ended while it waited for another flight.
 func (s *tokenSource) refresh(ctx context.Context) (TokenResponse, error) {
+	var p pin
 	s.mu.Lock()
 	for {
+		if !p.checkLocked(s) {
+			s.mu.Unlock()
+			return TokenResponse{}, errSessionEnded
+		}
 		f := s.busy
 		if f == nil {
 			if s.tok.RefreshToken == "" {
@@ -189,29 +283,41 @@ func (s *tokenSource) refresh(ctx context.Context) (TokenResponse, error) {
 			}
 			f = s.startRefreshLocked(ctx)
 		}
-		s.mu.Unlock()
-		if err := f.wait(ctx); err != nil && ctx.Err() != nil {
+		if err := s.await(ctx, f); err != nil && ctx.Err() != nil {
+			s.mu.Unlock()
 			return TokenResponse{}, err // f may still be running
 		}
 		if f.refresh {
+			s.mu.Unlock()
 			return f.grant, f.err
 		}
-		s.mu.Lock()
 	}
 }
 
-// rejected handles a 401 answer p to a request sent with this source's access token sent, and
-// returns the token to retry with: the current one if it changed meanwhile, a refreshed one for
-// token_expired. When the session is over it clears the tokens and returns ErrSignedOut with p.
-func (s *tokenSource) rejected(ctx context.Context, sent string, p *Problem) (string, error) {
+// rejected handles a 401 answer p to a request sent with access token sent, which was issued in
+// generation gen, and returns the token to retry with: the current one if it changed meanwhile
+// in the same generation, a refreshed one for token_expired. When the session is over it clears
+// the tokens and returns ErrSignedOut with p. When the Client signed in again since gen, it
+// returns errOtherGeneration (the answer stands); when it signed out since, ErrSignedOut.
+func (s *tokenSource) rejected(ctx context.Context, sent string, gen uint64, p *Problem) (string, error) {
 	s.mu.Lock()
 	for {
-		if f := s.busy; f != nil {
+		if s.gen != gen {
+			signedIn := s.signedInLocked()
 			s.mu.Unlock()
-			if err := f.wait(ctx); err != nil {
+			switch {
+			case signedIn:
+				return "", errOtherGeneration
+			case endsSession(p):
+				return "", &signedOutError{p}
+			}
+			return "", ErrSignedOut
+		}
+		if f := s.busy; f != nil {
+			if err := s.await(ctx, f); err != nil {
+				s.mu.Unlock()
 				return "", err
 			}
-			s.mu.Lock()
 			continue
 		}
 		switch cur := s.tok; {
@@ -231,25 +337,30 @@ func (s *tokenSource) rejected(ctx context.Context, sent string, p *Problem) (st
 		}
 		f := s.begin(false)
 		s.mu.Unlock()
-		s.commit(held{})
+		s.commit(held{}, renew)
 		s.end(f)
 		return "", &signedOutError{p}
 	}
 }
 
-// exclusive runs op while no refresh and no other exclusive operation runs. With fresh, op gets
-// a valid access token, refreshed first when due (ErrSignedOut without a session); when op
-// fails with token_expired (the client's clock is behind the server's), the token is refreshed
-// and op runs once more. op returns the tokens to commit, nil to keep them.
-func (s *tokenSource) exclusive(ctx context.Context, fresh bool, op func(ctx context.Context, access string) (*held, error)) error {
+// exclusive runs op while no refresh and no other exclusive operation runs, and commits the
+// tokens op returns (nil: keep them) as c. With fresh, op gets a valid access token, refreshed
+// first when due (ErrSignedOut without a session, errSessionEnded when the session the call
+// started in ended while it waited); when op fails with token_expired (the client's clock is
+// behind the server's), the token is refreshed and op runs once more.
+func (s *tokenSource) exclusive(ctx context.Context, fresh bool, c change, op func(ctx context.Context, access string) (*held, error)) error {
+	var p pin
 	s.mu.Lock()
+	p.checkLocked(s)
 	for s.busy != nil {
-		f := s.busy
-		s.mu.Unlock()
-		if err := f.wait(ctx); err != nil && ctx.Err() != nil {
+		if err := s.await(ctx, s.busy); err != nil && ctx.Err() != nil {
+			s.mu.Unlock()
 			return err
 		}
-		s.mu.Lock()
+	}
+	if fresh && !p.checkLocked(s) {
+		s.mu.Unlock()
+		return errSessionEnded
 	}
 	f := s.begin(false)
 	due, tok := s.dueLocked(), s.tok.Tokens
@@ -266,15 +377,15 @@ func (s *tokenSource) exclusive(ctx context.Context, fresh bool, op func(ctx con
 		tok = s.current()
 	}
 	next, err := op(ctx, tok.AccessToken)
-	var p *Problem
-	if fresh && errors.As(err, &p) && p.Code == CodeTokenExpired && p.Status == http.StatusUnauthorized && tok.RefreshToken != "" {
+	var pr *Problem
+	if fresh && errors.As(err, &pr) && pr.Code == CodeTokenExpired && pr.Status == http.StatusUnauthorized && tok.RefreshToken != "" {
 		if _, err := s.refreshOwned(ctx, tok.RefreshToken); err != nil {
 			return err
 		}
 		next, err = op(ctx, s.current().AccessToken)
 	}
 	if next != nil {
-		s.commit(*next)
+		s.commit(*next, c)
 	}
 	return err
 }
