@@ -30,10 +30,16 @@ const (
 	// was applied gets the session's current tokens; after it, the server takes the token for a
 	// stolen one and revokes the session (refresh_token_reused). See WithRefreshGrace.
 	DefaultRefreshGrace = 10 * time.Second
-	// DefaultRefreshRetryBudget is the retry budget for the default grace window: no attempt of
-	// a refresh starts later than this after its first was sent (4/5 of the grace window,
-	// leaving a margin for the retry to reach the server).
+	// DefaultRefreshRetryBudget is the retry budget for the default grace window: no retry of a
+	// refresh is in progress later than this after its first attempt was sent (it is cut off
+	// then), and none starts with less than 100 ms of it left (4/5 of the grace window, leaving
+	// a margin for the retry to reach the server).
 	DefaultRefreshRetryBudget = DefaultRefreshGrace * 4 / 5
+	// SessionChangeAttemptTimeout is how long one attempt of Logout, LogoutAll or
+	// ChangePassword may take before it is given up and tried again (see WithRefreshRetry): a
+	// password change hashes the password (Argon2), which takes a while on a busy server. With
+	// the default attempts, these calls take at most about a minute and a half in all.
+	SessionChangeAttemptTimeout = 15 * time.Second
 	// MaxRetryWait caps every wait between two attempts, those a Retry-After header asks for
 	// included.
 	MaxRetryWait = 10 * time.Second
@@ -134,8 +140,9 @@ func (f optionFunc) apply(s *settings) error { return f(s) }
 // apply makes the generated options (WithHTTPClient, WithRequestEditorFn, WithBaseURL) options
 // of New. The HTTP client given with WithHTTPClient sends every request of the Client, refreshes
 // included; an *http.Client is used through a copy that does not follow redirects (the API
-// never redirects, and a redirect must not carry the tokens elsewhere): the client given is not
-// changed. Another HttpRequestDoer is used as it is, and must not follow redirects. Request
+// never redirects, and a redirect must not carry the tokens elsewhere) and has no cookie jar
+// (the Client authenticates with bearer tokens only: the jar's cookies are neither sent nor
+// filled): the client given is not changed. Another HttpRequestDoer is used as it is, and must not follow redirects. Request
 // editors run on every request before the Client adds its Authorization header.
 func (o ClientOption) apply(s *settings) error {
 	s.generated = append(s.generated, o)
@@ -194,7 +201,8 @@ func WithRefreshSkew(d time.Duration) Option {
 // LogoutAll, ChangePassword) is tried when it fails at the transport or with a 5xx answer (a
 // refresh also with 408 or 429: the token was not rotated), and the wait after the first
 // failure, doubled after each (defaults DefaultRefreshAttempts, 4, and DefaultRefreshBackoff,
-// 250 ms). A Retry-After header lengthens a wait; no wait is longer than MaxRetryWait.
+// 250 ms). A Retry-After header lengthens a wait; no wait is longer than MaxRetryWait. An
+// attempt of a session change is cut off after SessionChangeAttemptTimeout.
 //
 // Every attempt of a refresh sends the same refresh token: the server's grace window answers a
 // spent one with the current tokens. So a refresh's attempts must all start within the grace
@@ -213,9 +221,11 @@ func WithRefreshRetry(attempts int, backoff time.Duration) Option {
 // WithRefreshGrace tells the Client the server's refresh grace window (BOXOFFICE_REFRESH_GRACE;
 // default DefaultRefreshGrace, 10 s, the server's default). A refresh whose attempt failed
 // without an answer (or with 408, 429 or 5xx) is tried again with the same refresh token only
-// while the retry does not start later than 4/5 of d after the first attempt was sent (the
-// retry budget: DefaultRefreshRetryBudget, 8 s, by default): a retry after the window would
-// make the server revoke the session if the first attempt was applied. 0 (a server without a
+// within 4/5 of d after the first attempt was sent (the retry budget:
+// DefaultRefreshRetryBudget, 8 s, by default): a retry is cut off when the budget ends, and one
+// with less than 100 ms of it left is not made; a retry after the window would make the server
+// revoke the session if the first attempt was applied. Calls that waited for a refresh that
+// failed get its error; they do not send the token again. 0 (a server without a
 // grace window) means a refresh is never retried.
 //
 // What remains: when a refresh fails this way, the Client keeps its tokens (the session may be
@@ -250,8 +260,8 @@ func WithRefreshAttemptTimeout(d time.Duration) Option {
 // New returns a Client for the API at baseURL (such as "https://boxoffice.example.com"), not
 // signed in unless WithTokens is given. Its default HTTP client is an *http.Client over a copy
 // of http.DefaultTransport that waits at most DefaultResponseHeaderTimeout for an answer's
-// headers. The Client follows no redirect, with its default HTTP client or an *http.Client given
-// with WithHTTPClient (it uses a copy of it): a 3xx answer is a *StatusError for the Client's
+// headers. The Client follows no redirect and uses no cookie jar, with its default HTTP client
+// or an *http.Client given with WithHTTPClient (it uses a copy of it): a 3xx answer is a *StatusError for the Client's
 // methods, and is returned as it is by API(). New returns an error when baseURL is not an
 // absolute http or https URL, or when an option is invalid.
 func New(baseURL string, opts ...Option) (*Client, error) {
@@ -280,7 +290,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if s.grace == 0 {
 		refresh.attempts = 1
 	}
-	c := &Client{retry: s.retry, refresh: refresh, now: s.now}
+	change := s.retry
+	change.attemptTimeout = SessionChangeAttemptTimeout
+	c := &Client{retry: change, refresh: refresh, now: s.now}
 	c.src = &tokenSource{exchange: c.exchange, now: s.now, skew: s.skew, onTokens: s.onTokens, tok: held{Tokens: s.tokens}}
 	authDoer := &authDoer{next: base.Client, src: c.src}
 	with := func(doer HttpRequestDoer, editor RequestEditorFn) *ClientWithResponses {
@@ -297,8 +309,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// withoutRedirects returns a copy of d that follows no redirect when d is an *http.Client, and
-// d itself otherwise.
+// withoutRedirects returns a copy of d that follows no redirect and has no cookie jar when d is
+// an *http.Client, and d itself otherwise.
 func withoutRedirects(d HttpRequestDoer) HttpRequestDoer {
 	hc, ok := d.(*http.Client)
 	if !ok || hc == nil {
@@ -306,6 +318,7 @@ func withoutRedirects(d HttpRequestDoer) HttpRequestDoer {
 	}
 	cp := *hc
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cp.Jar = nil
 	return &cp
 }
 

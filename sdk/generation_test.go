@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"boxoffice/sdk"
 )
@@ -198,15 +199,17 @@ func TestHeldCallAfterPasswordChange(t *testing.T) {
 }
 
 // TestWaitingCallAfterLoginOfAnother: a call made in A's session that waits for a Login (of B)
-// in progress fails with ErrSignedOut rather than going out with B's token.
+// in progress (A's token is due, and no refresh runs during a Login) fails with ErrSignedOut
+// rather than going out with B's token.
 func TestWaitingCallAfterLoginOfAnother(t *testing.T) {
-	g := newGate()
-	c := newClient(t, "", sdk.WithHTTPClient(g.client()))
+	g, clk := newGate(), newClock()
+	c := newClient(t, "", sdk.WithHTTPClient(g.client()), sdk.WithClock(clk.Now))
 	waiting := make(chan struct{}, 8)
 	sdk.SetOnWait(c, func() { waiting <- struct{}{} })
 	a, apw := newUser(t, c)
 	b, bpw := newUser(t, c)
 	login(t, c, a, apw)
+	clk.Add(time.Hour) // A's token is due
 	reached, release := g.hold(t, "POST /v1/auth/login")
 	signedIn := make(chan error, 1)
 	go func() {
@@ -229,5 +232,40 @@ func TestWaitingCallAfterLoginOfAnother(t *testing.T) {
 	}
 	if me, err := c.Me(context.Background()); err != nil || me.Username != b {
 		t.Errorf("me as B: %+v %v", me, err)
+	}
+}
+
+// TestFreshCallDuringPasswordChange: a call whose access token is not due does not wait for a
+// password change in progress (held on the wire): it goes out with the token it has and is
+// answered, and the Client then holds the moved session's tokens.
+func TestFreshCallDuringPasswordChange(t *testing.T) {
+	g := newGate()
+	c := newClient(t, "", sdk.WithHTTPClient(g.client()))
+	name, pw := newUser(t, c)
+	first := login(t, c, name, pw)
+	reached, release := g.hold(t, "POST /v1/auth/password")
+	sdk.SetOnWait(c, func() {
+		t.Error("a call with a fresh token waited for the password change")
+		release() // no need to wait for the test's end
+	})
+	changed := make(chan error, 1)
+	go func() {
+		_, err := c.ChangePassword(context.Background(), pw, "a new password")
+		changed <- err
+	}()
+	<-reached
+	r := <-goMe(c) // before the change is let through
+	if r.err != nil || r.user.Username != name {
+		t.Errorf("me during a password change: %+v %v", r.user, r.err)
+	}
+	if sent := g.sent("GET /v1/me"); len(sent) != 1 || sent[0] != "Bearer "+first.AccessToken {
+		t.Errorf("GET /v1/me sent %d times, want once with the token held", len(sent))
+	}
+	release()
+	if err := <-changed; err != nil {
+		t.Fatal(err)
+	}
+	if c.Tokens().AccessToken == first.AccessToken {
+		t.Error("the password change did not move the tokens")
 	}
 }

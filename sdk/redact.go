@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 )
 
 // The generated types that carry a password or a token print it as [redacted] through fmt
@@ -89,6 +91,88 @@ func (r CookieSessionResponse) redacted() any {
 	c := plain(r)
 	c.CsrfToken = redacted(c.CsrfToken)
 	return c
+}
+
+// Format prints g's content (a TokenResponse or a CookieSessionResponse) with its tokens
+// redacted.
+func (g SessionGrant) Format(f fmt.State, verb rune) { formatRedacted(f, verb, g.redacted()) }
+
+// LogValue is g's content for log/slog, its tokens redacted.
+func (g SessionGrant) LogValue() slog.Value { return slog.AnyValue(g.redacted()) }
+
+// redacted is g's content, whose Format and LogValue redact the tokens; an unreadable grant
+// shows as a string that says so.
+func (g SessionGrant) redacted() any {
+	v, err := g.ValueByDiscriminator()
+	if err != nil {
+		return "[unreadable session grant]"
+	}
+	return v
+}
+
+// Format prints r's status and its grant or problem, its body redacted (it may hold tokens).
+func (r LoginResponse) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200))
+}
+
+// LogValue is r for log/slog: its status and its grant or problem, its body redacted.
+func (r LoginResponse) LogValue() slog.Value {
+	return grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200).LogValue()
+}
+
+// Format prints r's status and its grant or problem, its body redacted (it may hold tokens).
+func (r RefreshTokenResponse) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200))
+}
+
+// LogValue is r for log/slog: its status and its grant or problem, its body redacted.
+func (r RefreshTokenResponse) LogValue() slog.Value {
+	return grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200).LogValue()
+}
+
+// Format prints r's status and its grant or problem, its body redacted (it may hold tokens).
+func (r ChangePasswordResponse) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200))
+}
+
+// LogValue is r for log/slog: its status and its grant or problem, its body redacted.
+func (r ChangePasswordResponse) LogValue() slog.Value {
+	return grantAnswerOf(r.HTTPResponse, r.Body, r.JSON200).LogValue()
+}
+
+// grantAnswer is how the generated answers that may carry a SessionGrant print: the status, the
+// body redacted, the grant (which redacts its tokens) and the problem of an error answer.
+type grantAnswer struct {
+	Status  string
+	Body    string
+	JSON200 *SessionGrant
+	Problem *Problem
+}
+
+func grantAnswerOf(resp *http.Response, body []byte, grant *SessionGrant) grantAnswer {
+	a := grantAnswer{Body: redacted(string(body)), JSON200: grant}
+	if resp != nil {
+		a.Status = resp.Status
+		if resp.StatusCode >= 400 {
+			var p Problem
+			if json.Unmarshal(body, &p) == nil && p.Code != "" {
+				a.Problem = &p
+			}
+		}
+	}
+	return a
+}
+
+// LogValue is a as a group; the grant is logged through its LogValue, never as JSON.
+func (a grantAnswer) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("status", a.Status), slog.String("body", a.Body)}
+	if a.JSON200 != nil {
+		attrs = append(attrs, slog.Any("json200", *a.JSON200))
+	}
+	if a.Problem != nil {
+		attrs = append(attrs, slog.Any("problem", *a.Problem))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // formatRedacted prints the redacted copy v as %v, %+v or %#v would (any other verb as %+v, so

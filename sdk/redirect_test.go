@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -89,5 +90,48 @@ func TestNoRedirects(t *testing.T) {
 	}
 	if apps.CheckRedirect != nil {
 		t.Error("New changed the app's HTTP client")
+	}
+}
+
+// TestNoCookieJar: the Client is bearer-only: an app's HTTP client with a cookie jar that holds
+// a cookie for the server sends it with none of the Client's requests, and its jar is left as
+// it was.
+func TestNoCookieJar(t *testing.T) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar.SetCookies(u, []*http.Cookie{{Name: "boxoffice_session", Value: "app-cookie"}})
+	var mu sync.Mutex
+	var cookies []string
+	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if h := req.Header.Get("Cookie"); h != "" {
+			mu.Lock()
+			cookies = append(cookies, req.Method+" "+req.URL.Path+": "+h)
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	apps := &http.Client{Transport: rt, Jar: jar, Timeout: guard}
+	c := newClient(t, "", sdk.WithHTTPClient(apps))
+	name, pw := newUser(t, c)
+	login(t, c, name, pw)
+	if _, err := c.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(cookies) > 0 {
+		t.Errorf("the app's cookies were sent: %q", cookies)
+	}
+	if apps.Jar != jar || len(jar.Cookies(u)) != 1 {
+		t.Errorf("New changed the app's HTTP client or its jar: %v", jar.Cookies(u))
 	}
 }

@@ -12,9 +12,11 @@ import (
 // retryPolicy is how a retry-safe exchange (a refresh, a logout, a password change) is repeated
 // after a failure at the transport, a 5xx answer or a status of also: at most attempts tries,
 // waiting backoff after the first failure and twice as long after each next one, or what
-// Retry-After asks for when that is longer, at most MaxRetryWait. With a budget, no attempt
-// starts later than budget after the first was sent: a wait that would end later ends the
-// retries instead. With an attemptTimeout, each attempt is cut off after that long.
+// Retry-After asks for when that is longer, at most MaxRetryWait. With an attemptTimeout, each
+// attempt is cut off after that long. With a budget, no attempt after the first is in progress
+// later than budget after the first was sent: each is cut off then (sooner than its
+// attemptTimeout if need be), and one that would start with less than minAttemptTime left is
+// not made (the retries end with the last attempt's error).
 type retryPolicy struct {
 	attempts       int
 	backoff        time.Duration
@@ -29,9 +31,10 @@ type retryPolicy struct {
 // be done with the answer's body when it returns.
 func do[T any](ctx context.Context, p retryPolicy, what string, send func(ctx context.Context) (T, *http.Response, error)) (T, error) {
 	wait := p.backoff
-	first := time.Now()
+	first := time.Now() // no later than the first attempt is sent
+	timeout := p.attemptTimeout
 	for attempt := 1; ; attempt++ {
-		v, resp, err := try(ctx, p.attemptTimeout, send)
+		v, resp, err := try(ctx, timeout, send)
 		if err == nil || p.final(ctx, err) {
 			return v, err
 		}
@@ -39,9 +42,8 @@ func do[T any](ctx context.Context, p retryPolicy, what string, send func(ctx co
 			return v, fmt.Errorf("boxoffice: %s failed %d times, the last with: %w", what, attempt, err)
 		}
 		pause := min(max(wait, retryAfter(resp)), MaxRetryWait)
-		if next := time.Since(first) + pause; p.budget > 0 && next >= p.budget {
-			return v, fmt.Errorf("boxoffice: %s failed %d times, not tried again: the next attempt would start %s after the first, "+
-				"past the retry budget of %s; the last with: %w", what, attempt, next.Round(time.Millisecond), p.budget, err)
+		if next := time.Since(first) + pause; p.budget > 0 && next > p.budget-minAttemptTime {
+			return v, p.spent(what, attempt, next, err)
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -51,7 +53,26 @@ func do[T any](ctx context.Context, p retryPolicy, what string, send func(ctx co
 			return v, fmt.Errorf("boxoffice: %s: %w (after %d attempts, the last with: %v)", what, ctx.Err(), attempt, err)
 		}
 		wait *= 2
+		if p.budget > 0 {
+			left := p.budget - time.Since(first)
+			if left < minAttemptTime { // the wait ended late
+				return v, p.spent(what, attempt, p.budget-left, err)
+			}
+			if timeout = p.attemptTimeout; timeout <= 0 || timeout > left {
+				timeout = left // the attempt ends with the budget
+			}
+		}
 	}
+}
+
+// minAttemptTime is the least time left in a retry budget for which an attempt is made.
+const minAttemptTime = 100 * time.Millisecond
+
+// spent is the error of retries that ended because the next attempt, starting at next after the
+// first, would have less than minAttemptTime of the budget left; last is the last attempt's.
+func (p retryPolicy) spent(what string, attempts int, next time.Duration, last error) error {
+	return fmt.Errorf("boxoffice: %s failed %d times, not tried again: the next attempt would start %s after the first, "+
+		"too late for the retry budget of %s; the last with: %w", what, attempts, next.Round(time.Millisecond), p.budget, last)
 }
 
 // try makes one attempt, cut off after timeout (0: none).

@@ -11,8 +11,12 @@ import (
 // tokenSource holds a Client's tokens and serialises every change of them. At most one flight
 // runs at a time: a refresh, whose waiters all take its outcome (single flight: N callers that
 // need a refresh cause one POST /v1/auth/refresh), or an exclusive operation (Login, Logout,
-// LogoutAll, ChangePassword), after which waiters look again. Calls that need no refresh read
-// the tokens without waiting.
+// LogoutAll, ChangePassword), after which waiters look again. A call whose access token is not
+// due goes on with it while an exclusive operation runs (the generation rule below still applies
+// to its answer); calls that need a refresh wait, and so do calls while a refresh runs. When the
+// refresh that an exclusive operation makes first fails, the calls that waited for it get its
+// error, like the waiters of a refresh: none sends the same refresh token again at once, with a
+// retry budget of its own (see WithRefreshGrace).
 //
 // The tokens belong to a generation: each sign-in (Login, or the tokens New resumes) starts
 // one, which refreshes and password changes continue (the same user's session goes on) and a
@@ -77,7 +81,7 @@ type flight struct {
 	done    chan struct{}
 	refresh bool
 	grant   TokenResponse // a refresh's outcome, set before done closes
-	err     error
+	err     error         // a failed refresh's error, also of one an exclusive operation made
 }
 
 // wait waits for f to end, and returns the refresh's error, or ctx's.
@@ -240,7 +244,7 @@ func (s *tokenSource) access(ctx context.Context) (string, error) {
 			s.mu.Unlock()
 			return "", errSessionEnded
 		}
-		if f := s.busy; f != nil {
+		if f := s.busy; f != nil && (f.refresh || !s.signedInLocked() || s.dueLocked()) {
 			if err := s.await(ctx, f); err != nil {
 				s.mu.Unlock()
 				return "", err
@@ -287,7 +291,7 @@ func (s *tokenSource) refresh(ctx context.Context) (TokenResponse, error) {
 			s.mu.Unlock()
 			return TokenResponse{}, err // f may still be running
 		}
-		if f.refresh {
+		if f.refresh || f.err != nil {
 			s.mu.Unlock()
 			return f.grant, f.err
 		}
@@ -347,20 +351,29 @@ func (s *tokenSource) rejected(ctx context.Context, sent string, gen uint64, p *
 // tokens op returns (nil: keep them) as c. With fresh, op gets a valid access token, refreshed
 // first when due (ErrSignedOut without a session, errSessionEnded when the session the call
 // started in ended while it waited); when op fails with token_expired (the client's clock is
-// behind the server's), the token is refreshed and op runs once more.
+// behind the server's), the token is refreshed and op runs once more. When such a refresh fails,
+// the calls waiting for op get its error; when op waited for a refresh that failed and the token
+// is due, op fails with that refresh's error rather than sending the same refresh token again.
 func (s *tokenSource) exclusive(ctx context.Context, fresh bool, c change, op func(ctx context.Context, access string) (*held, error)) error {
 	var p pin
+	var failed error // the error of the refresh waited for
 	s.mu.Lock()
 	p.checkLocked(s)
 	for s.busy != nil {
-		if err := s.await(ctx, s.busy); err != nil && ctx.Err() != nil {
+		err := s.await(ctx, s.busy)
+		if err != nil && ctx.Err() != nil {
 			s.mu.Unlock()
 			return err
 		}
+		failed = err
 	}
 	if fresh && !p.checkLocked(s) {
 		s.mu.Unlock()
 		return errSessionEnded
+	}
+	if fresh && failed != nil && s.dueLocked() {
+		s.mu.Unlock()
+		return failed
 	}
 	f := s.begin(false)
 	due, tok := s.dueLocked(), s.tok.Tokens
@@ -372,6 +385,7 @@ func (s *tokenSource) exclusive(ctx context.Context, fresh bool, c change, op fu
 	}
 	if fresh && due {
 		if _, err := s.refreshOwned(ctx, tok.RefreshToken); err != nil {
+			f.err = err // for the calls waiting for f
 			return err
 		}
 		tok = s.current()
@@ -380,6 +394,7 @@ func (s *tokenSource) exclusive(ctx context.Context, fresh bool, c change, op fu
 	var pr *Problem
 	if fresh && errors.As(err, &pr) && pr.Code == CodeTokenExpired && pr.Status == http.StatusUnauthorized && tok.RefreshToken != "" {
 		if _, err := s.refreshOwned(ctx, tok.RefreshToken); err != nil {
+			f.err = err
 			return err
 		}
 		next, err = op(ctx, s.current().AccessToken)
