@@ -11,6 +11,11 @@
 // refresh's tokens handed on, only within that generation, so a request never goes out again
 // with the tokens of a session (or a user) that signed in after it was sent: it gets its 401 as
 // is, and a request still waiting for a refresh when the generation changes rejects (AuthError).
+//
+// auth() is for the bearer transport. Cookie sessions (`transport: "cookie"` at sign-in) need no
+// middleware: use createBoxofficeClient WITHOUT auth; a browser sends the session cookie to a
+// same-origin API by itself. For an API on another origin, requests need `credentials: "include"`
+// and unsafe ones (POST, PUT, PATCH, DELETE) the `X-CSRF-Token` header the sign-in returned.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
@@ -95,10 +100,12 @@ export interface AuthOptions {
    * rotation, which is after the first attempt was sent, so every retry it receives is in the
    * window.
    *
-   * What remains: a refresh that gave up keeps the same refresh token, and the next refresh (a
-   * later call or request) sends it again. If one of the abandoned attempts was in fact applied
-   * and that was longer than the grace window ago, the server takes the token as stolen: it
-   * answers `refresh_token_reused` and revokes the session (SessionEndedError; sign in again).
+   * The budget belongs to the refresh token, not to one refresh: a refresh that gave up keeps
+   * the tokens, and a later refresh of the same token (a later call or request, one that waited
+   * for a password change) retries only within what is left of it; once it is spent the token is
+   * not sent again (AuthError, the tokens kept: the access token serves until it expires, then
+   * sign in again). Sending it later could reach the server after the grace window of an attempt
+   * it applied, which it takes for a stolen token (`refresh_token_reused`: the session is revoked).
    */
   refreshGraceSeconds?: number;
 }
@@ -167,18 +174,30 @@ export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The longest a password change holds back refreshes, in milliseconds: it releases them when its
- * answer reaches this middleware, which never happens if another middleware answers or fails it
- * first.
+ * A password change holds back refreshes until its answer (or its failure) reaches this
+ * middleware. That never happens when another middleware answers or fails it first, so every
+ * PASSWORD_CHANGE_HOLD_MS the hold is released unless a password change is in fetch. Clients made
+ * by createBoxofficeClient tell auth() when one is (a change in flight is never released early);
+ * on a client of openapi-fetch's own (`client.use(session.middleware)`) auth() cannot see the fetch,
+ * and the hold ends after PASSWORD_CHANGE_HOLD_MS (a refresh answered after the change's grant is
+ * then dropped; one the server refuses because the change revoked its session can still end it).
  */
 const PASSWORD_CHANGE_HOLD_MS = 30_000;
+
+/** createBoxofficeClient's way to tell an auth() which requests are in fetch (not public). */
+export const fetchHooks = new WeakMap<Auth, (inner: Fetch) => Fetch>();
+
+/** The fetch of a client: openapi-fetch passes a Request and its requestInitExt (undici's dispatcher…). */
+export type Fetch = (request: Request, more?: RequestInit) => Promise<Response>;
 
 /** The sign-in state and helpers returned by auth(). */
 export interface Auth {
   /**
    * Register it on a client: `client.use(session.middleware)`, on a client made with
-   * `credentials: "omit"` (createBoxofficeClient does both), so that a browser sends no cookies
-   * beside the token. It attaches the token only to requests to baseUrl's origin.
+   * `credentials: "omit"` and `redirect: "error"` (createBoxofficeClient does all three, and tells
+   * auth() when a password change is in fetch: see PASSWORD_CHANGE_HOLD_MS), so that a browser
+   * sends no cookies beside the token and no redirect carries a password or the token elsewhere.
+   * It attaches the token only to requests to baseUrl's origin.
    */
   readonly middleware: Middleware;
   /** The base URL given to auth() (or the default): the token goes only to its origin. */
@@ -241,14 +260,37 @@ export function auth(options: AuthOptions = {}): Auth {
   let changing: { id: string; generation: number; done: Promise<void>; release: () => void } | undefined;
   /** The tokens being given to onTokens right now. */
   const delivering = new WeakSet<Tokens>();
-  const sent = new Map<string, Sent>();
+  /**
+   * The requests the middleware attached a token to, by openapi-fetch's per-call options object
+   * (the same in onRequest, onResponse and onError of one call): an entry whose call ended without
+   * reaching onResponse or onError (a later middleware answered or threw) is dropped with it.
+   */
+  const sent = new WeakMap<object, Sent>();
+  /** Password changes in fetch right now (known for clients made by createBoxofficeClient). */
+  let changeFetches = 0;
+  /**
+   * The refresh token last sent, and when it was first sent (a monotonic clock): every refresh of
+   * that token retries within the budget counted from then, and none sends it once it is spent.
+   */
+  let firstSend: { refreshToken: string; at: number } | undefined;
 
-  async function deliver(tokens: Tokens | undefined) {
+  /**
+   * onTokens calls may overlap (one may call login() or logout(), and an answer may arrive while
+   * one runs): when one ends after a later one ended, what it stored is stale, so the current
+   * tokens are given again, and the last call to end is always given the current tokens.
+   */
+  let deliveries = 0;
+  let lastEnded = 0;
+  async function deliver(tokens: Tokens | undefined): Promise<void> {
+    const n = ++deliveries;
     if (tokens) delivering.add(tokens);
     try {
       await options.onTokens?.(tokens);
     } finally {
       if (tokens) delivering.delete(tokens);
+      const stale = n < lastEnded;
+      lastEnded = Math.max(lastEnded, n);
+      if (stale && state !== tokens) await deliver(state);
     }
   }
   /** A sign-in: a new generation. */
@@ -308,18 +350,37 @@ export function auth(options: AuthOptions = {}): Auth {
   async function rotate(start: Tokens, g: number): Promise<Tokens> {
     const e = epoch;
     const body = { refresh_token: start.refreshToken }; // the same token on every attempt
-    let first: number | undefined; // when the first attempt was sent (a monotonic clock)
+    // When the token was first sent, by this refresh or an earlier one that gave up.
+    const earlier = firstSend?.refreshToken === start.refreshToken ? firstSend.at : undefined;
+    let first = earlier;
     let failure: AuthError | undefined; // the previous attempt's
+    /** The answer when a password change moved the session meanwhile: its tokens, not this refresh's. */
+    const moved = () => {
+      if (generation !== g || !state) throw new AuthError("signed out or in again during the refresh");
+      return state;
+    };
     for (let attempt = 1; ; attempt++) {
+      if (epoch !== e) return moved();
       const sentAt = performance.now();
-      first ??= sentAt;
+      if (first === undefined) {
+        first = sentAt;
+        firstSend = { refreshToken: start.refreshToken, at: sentAt };
+      }
       const deadline = first + budgetMs;
       if (failure && sentAt >= deadline) throw spent(failure); // the wait ended late
+      if (!failure && earlier !== undefined && sentAt >= deadline) {
+        // An earlier refresh sent this token and gave up: sending it again past the budget could
+        // reach the server after its grace window (refresh_token_reused ends the session).
+        throw new AuthError(`refresh not sent: the budget of this refresh token (${budgetMs / 1000} s after it was first sent) is spent; sign in again`);
+      }
       let wait = Math.min(maxDelayMs, 250 * 2 ** (attempt - 1));
       try {
-        const limit = Math.max(1, attempt === 1 ? timeoutMs : Math.min(timeoutMs, deadline - sentAt));
+        const limit = Math.max(1, attempt === 1 && earlier === undefined ? timeoutMs : Math.min(timeoutMs, deadline - sentAt));
         const { data, error, response } = await withTimeout(limit, (signal) => plain.POST("/v1/auth/refresh", { body, signal }));
         if (generation !== g) throw new AuthError("signed out or in again during the refresh: its answer was dropped");
+        // A password change moved the session while this refresh was out: its answer is the old
+        // session's (revoked by the change), so the change's tokens stand.
+        if (epoch !== e) return moved();
         if (data?.transport === "bearer") {
           const tokens = fromGrant(data);
           state = tokens;
@@ -378,8 +439,18 @@ export function auth(options: AuthOptions = {}): Auth {
     }
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const timer: unknown = setTimeout(() => releaseRefreshes(id), PASSWORD_CHANGE_HOLD_MS);
-    (timer as { unref?: () => void }).unref?.();
+    let timer: unknown;
+    const arm = () => {
+      timer = setTimeout(() => {
+        // A change in fetch is released by its answer (or failure) only; one that never reached
+        // fetch (a later middleware answered or failed it) or whose answer never reached this
+        // middleware, when the timer fires.
+        if (changeFetches > 0 && changing?.id === id) arm();
+        else releaseRefreshes(id);
+      }, PASSWORD_CHANGE_HOLD_MS);
+      (timer as { unref?: () => void }).unref?.();
+    };
+    arm();
     changing = {
       id,
       generation,
@@ -454,7 +525,7 @@ export function auth(options: AuthOptions = {}): Auth {
   const isPasswordChange = (request: Request, schemaPath: string) => request.method === "POST" && schemaPath === "/v1/auth/password";
 
   const middleware: Middleware = {
-    async onRequest({ request, schemaPath, id }) {
+    async onRequest({ request, schemaPath, id, options: call }) {
       if (PUBLIC_OPERATIONS.has(`${request.method} ${schemaPath}`) || request.headers.has("Authorization")) return;
       if (originOf(request.url) !== origin) return; // never the token to another server
       const g = generation;
@@ -470,16 +541,16 @@ export function auth(options: AuthOptions = {}): Auth {
         }
         request.headers.set("Authorization", `Bearer ${t.accessToken}`);
         // The copy is made before fetch reads the body.
-        sent.set(id, { copy: request.clone(), accessToken: t.accessToken, generation, epoch, owner });
+        sent.set(call, { copy: request.clone(), accessToken: t.accessToken, generation, epoch, owner });
         return request;
       } catch (err) {
         releaseRefreshes(owner);
         throw err;
       }
     },
-    async onResponse({ request, response, schemaPath, id, options: client }) {
-      const s = sent.get(id);
-      sent.delete(id);
+    async onResponse({ request, response, schemaPath, options: client }) {
+      const s = sent.get(client);
+      sent.delete(client);
       try {
         if (originOf(request.url) !== origin) return;
         if (response.status !== 401 || !s) {
@@ -513,16 +584,30 @@ export function auth(options: AuthOptions = {}): Auth {
         releaseRefreshes(s?.owner);
       }
     },
-    onError({ id }) {
-      releaseRefreshes(sent.get(id)?.owner);
-      sent.delete(id);
+    onError({ options: call }) {
+      const s = sent.get(call);
+      sent.delete(call);
+      releaseRefreshes(s?.owner);
     },
   };
+
+  const isChangeFetch = (request: Request) =>
+    request.method === "POST" && originOf(request.url) === origin && new URL(request.url).pathname.endsWith("/v1/auth/password");
+  const hook = (inner: Fetch): Fetch =>
+    async (request, more) => {
+      if (!isChangeFetch(request)) return inner(request, more);
+      changeFetches++;
+      try {
+        return await inner(request, more);
+      } finally {
+        changeFetches--;
+      }
+    };
 
   const self = createClient<paths>(init);
   self.use(middleware);
 
-  return {
+  const session: Auth = {
     middleware,
     baseUrl,
     async login(credentials) {
@@ -547,6 +632,8 @@ export function auth(options: AuthOptions = {}): Auth {
     refresh: () => refresh(),
     tokens: () => state,
   };
+  fetchHooks.set(session, hook);
+  return session;
 }
 
 /**
