@@ -100,12 +100,16 @@ export interface AuthOptions {
    * rotation, which is after the first attempt was sent, so every retry it receives is in the
    * window.
    *
-   * The budget belongs to the refresh token, not to one refresh: a refresh that gave up keeps
-   * the tokens, and a later refresh of the same token (a later call or request, one that waited
-   * for a password change) retries only within what is left of it; once it is spent the token is
-   * not sent again (AuthError, the tokens kept: the access token serves until it expires, then
-   * sign in again). Sending it later could reach the server after the grace window of an attempt
-   * it applied, which it takes for a stolen token (`refresh_token_reused`: the session is revoked).
+   * Calls and requests that waited for a refresh that failed (that joined it, or waited for a
+   * password change whose refresh failed) get its failure; they do not send the token again. 0 (a
+   * server without a grace window) means a refresh is never retried.
+   *
+   * What remains: when a refresh fails this way, auth() keeps the tokens (the session may be
+   * fine: the server may never have seen the attempt), and the next refresh (a later call or
+   * request that needs one, or refresh()) sends the same refresh token again, with a budget of
+   * its own. If an attempt was in fact applied more than the grace window before, the server
+   * answers `refresh_token_reused` and revokes the session: the refresh fails with
+   * SessionEndedError (the tokens are cleared), and the user must sign in again.
    */
   refreshGraceSeconds?: number;
 }
@@ -255,7 +259,7 @@ export function auth(options: AuthOptions = {}): Auth {
   /** The server session within the generation: a new one at a password change, too. */
   let epoch = 0;
   /** The refresh in flight, and the generation it belongs to. */
-  let inflight: { generation: number; promise: Promise<Tokens> } | undefined;
+  let inflight: { generation: number; n: number; promise: Promise<Tokens> } | undefined;
   /** A password change in flight: refreshes other than its own wait for `done`. */
   let changing: { id: string; generation: number; done: Promise<void>; release: () => void } | undefined;
   /** The tokens being given to onTokens right now. */
@@ -268,11 +272,9 @@ export function auth(options: AuthOptions = {}): Auth {
   const sent = new WeakMap<object, Sent>();
   /** Password changes in fetch right now (known for clients made by createBoxofficeClient). */
   let changeFetches = 0;
-  /**
-   * The refresh token last sent, and when it was first sent (a monotonic clock): every refresh of
-   * that token retries within the budget counted from then, and none sends it once it is spent.
-   */
-  let firstSend: { refreshToken: string; at: number } | undefined;
+  /** The refreshes started so far, and the last one that failed (its number and failure). */
+  let started = 0;
+  let lastFailed: { n: number; generation: number; tokens: Tokens; error: unknown } | undefined;
 
   /**
    * onTokens calls may overlap (one may call login() or logout(), and an answer may arrive while
@@ -333,16 +335,24 @@ export function auth(options: AuthOptions = {}): Auth {
     if (inflight?.generation === generation) return inflight.promise;
     if (changing && changing.generation === generation && changing.id !== owner) {
       const g = generation;
+      const before = started;
       return changing.done.then(() => {
         if (generation !== g) throw new AuthError("signed out or in again while the refresh waited for a password change");
+        // The change made a refresh meanwhile, which failed (the tokens unchanged): its failure is
+        // the answer, as for the calls that joined it (no second refresh at once).
+        if (lastFailed && lastFailed.n > before && lastFailed.generation === g && lastFailed.tokens === state) throw lastFailed.error;
         return refresh(owner, stale ?? t.accessToken); // the change's grant, if it went through
       });
     }
-    const entry = { generation, promise: rotate(t, generation) };
+    const n = ++started;
+    const entry = { generation, n, promise: rotate(t, generation) };
     inflight = entry;
     void entry.promise.then(
       () => void (inflight === entry && (inflight = undefined)),
-      () => void (inflight === entry && (inflight = undefined)),
+      (error: unknown) => {
+        if (inflight === entry) inflight = undefined;
+        lastFailed = { n, generation: entry.generation, tokens: t, error };
+      },
     );
     return entry.promise;
   }
@@ -350,9 +360,7 @@ export function auth(options: AuthOptions = {}): Auth {
   async function rotate(start: Tokens, g: number): Promise<Tokens> {
     const e = epoch;
     const body = { refresh_token: start.refreshToken }; // the same token on every attempt
-    // When the token was first sent, by this refresh or an earlier one that gave up.
-    const earlier = firstSend?.refreshToken === start.refreshToken ? firstSend.at : undefined;
-    let first = earlier;
+    let first: number | undefined; // when this refresh's first attempt was sent (a monotonic clock)
     let failure: AuthError | undefined; // the previous attempt's
     /** The answer when a password change moved the session meanwhile: its tokens, not this refresh's. */
     const moved = () => {
@@ -362,20 +370,12 @@ export function auth(options: AuthOptions = {}): Auth {
     for (let attempt = 1; ; attempt++) {
       if (epoch !== e) return moved();
       const sentAt = performance.now();
-      if (first === undefined) {
-        first = sentAt;
-        firstSend = { refreshToken: start.refreshToken, at: sentAt };
-      }
+      first ??= sentAt;
       const deadline = first + budgetMs;
       if (failure && sentAt >= deadline) throw spent(failure); // the wait ended late
-      if (!failure && earlier !== undefined && sentAt >= deadline) {
-        // An earlier refresh sent this token and gave up: sending it again past the budget could
-        // reach the server after its grace window (refresh_token_reused ends the session).
-        throw new AuthError(`refresh not sent: the budget of this refresh token (${budgetMs / 1000} s after it was first sent) is spent; sign in again`);
-      }
       let wait = Math.min(maxDelayMs, 250 * 2 ** (attempt - 1));
       try {
-        const limit = Math.max(1, attempt === 1 && earlier === undefined ? timeoutMs : Math.min(timeoutMs, deadline - sentAt));
+        const limit = Math.max(1, attempt === 1 ? timeoutMs : Math.min(timeoutMs, deadline - sentAt));
         const { data, error, response } = await withTimeout(limit, (signal) => plain.POST("/v1/auth/refresh", { body, signal }));
         if (generation !== g) throw new AuthError("signed out or in again during the refresh: its answer was dropped");
         // A password change moved the session while this refresh was out: its answer is the old
@@ -430,13 +430,20 @@ export function auth(options: AuthOptions = {}): Auth {
     });
   }
 
-  /** Holds refreshes back for the password change `id`, once the refresh in flight (if any) is over. */
-  async function holdRefreshes(id: string) {
+  /**
+   * Holds refreshes back for the password change `id`, once the refresh in flight (if any) is
+   * over. Returns the failure of a refresh it waited for (the tokens unchanged since), if any.
+   */
+  async function holdRefreshes(id: string): Promise<unknown> {
+    let from = started + 1; // the refreshes waited for: from this one on
     for (;;) {
       if (changing) await changing.done;
-      else if (inflight?.generation === generation) await inflight.promise.catch(() => undefined);
-      else break;
+      else if (inflight?.generation === generation) {
+        from = Math.min(from, inflight.n);
+        await inflight.promise.catch(() => undefined);
+      } else break;
     }
+    const failed = lastFailed && lastFailed.n >= from && lastFailed.generation === generation && lastFailed.tokens === state ? lastFailed : undefined;
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     let timer: unknown;
@@ -460,6 +467,7 @@ export function auth(options: AuthOptions = {}): Auth {
         release();
       },
     };
+    return failed?.error;
   }
   function releaseRefreshes(id: string | undefined) {
     if (id === undefined || changing?.id !== id) return;
@@ -468,12 +476,16 @@ export function auth(options: AuthOptions = {}): Auth {
     held.release();
   }
 
-  /** The tokens to send now: refreshed first when due (a failed early refresh keeps a valid token). */
-  async function current(g: number, owner?: string): Promise<Tokens | undefined> {
+  /**
+   * The tokens to send now: refreshed first when due (a failed early refresh keeps a valid token).
+   * `failed`: the failure of a refresh the caller waited for, which stands for a refresh now.
+   */
+  async function current(g: number, owner?: string, failed?: unknown): Promise<Tokens | undefined> {
     if (generation !== g) throw new AuthError("signed out or in again while the request waited");
     const t = state;
     if (!t || !due(t)) return t;
     try {
+      if (failed !== undefined) throw failed;
       await refresh(owner, t.accessToken);
     } catch (err) {
       if (generation !== g) throw new AuthError("signed out or in again while the request waited for a refresh", { cause: err });
@@ -532,9 +544,10 @@ export function auth(options: AuthOptions = {}): Auth {
       const owner = isPasswordChange(request, schemaPath) ? id : undefined;
       // A password change moves the session: no refresh may run beside it (one that reached the
       // server after it would be told the session was revoked).
-      if (owner && state) await holdRefreshes(owner);
+      // A refresh it waited for that failed: its failure, not a second refresh at once.
+      const failed = owner && state ? await holdRefreshes(owner) : undefined;
       try {
-        const t = await current(g, owner);
+        const t = await current(g, owner, failed);
         if (!t) {
           releaseRefreshes(owner);
           return;

@@ -1,13 +1,13 @@
 // auth(): a password change holds refreshes for as long as it is in fetch, an authenticated
-// client follows no redirect, a refresh token is not sent again once its budget is spent, and
-// overlapping onTokens calls end with the current tokens stored. Against the servers .ci/run
+// client follows no redirect, a refresh that failed fails for its waiters (a later one sends the
+// token again), and overlapping onTokens calls end with the current tokens stored. Against the servers .ci/run
 // starts (see test/helpers.ts); races are made by holding a request in the fetch (latches).
 import assert from "node:assert/strict";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test, type TestContext } from "node:test";
 import { auth, AuthError, createBoxofficeClient, SessionEndedError, type Tokens } from "../src/index.js";
-import { baseUrl, latch, password, recorder, signedIn, userOf, type Fetch } from "./helpers.js";
+import { baseUrl, latch, password, recorder, signedIn, userOf } from "./helpers.js";
 
 const pathOf = (request: Request) => new URL(request.url).pathname;
 
@@ -109,31 +109,72 @@ test("an authenticated client follows no redirect: a 307 carries no password to 
   assert.equal((await createBoxofficeClient(redirector).GET("/v1/movies")).response.status, 404);
 });
 
-test("a refresh token is not sent again once its budget is spent: AuthError, tokens kept", async () => {
-  const down: Fetch = async () => {
-    throw new TypeError("fetch failed (the test's network is down)");
-  };
-  const tokens: Tokens = { accessToken: "not-a-token", refreshToken: "bxr_not-a-token", expiresAt: Date.now() + 3600_000 };
-
-  // refreshGraceSeconds 0: the budget is spent once the token is sent.
-  const rec = recorder(down);
-  const spent = auth({ baseUrl, tokens, fetch: rec.fetch, refreshGraceSeconds: 0 });
-  await assert.rejects(spent.refresh(), (err) => err instanceof AuthError && err.cause instanceof TypeError);
-  assert.equal(rec.refreshes().length, 1);
-  await assert.rejects(spent.refresh(), (err) => {
-    assert.ok(err instanceof AuthError && !(err instanceof SessionEndedError), String(err));
-    assert.match(err.message, /budget/);
-    return true;
+test("a refresh whose budget is spent fails for all its waiters, tokens kept; a later refresh sends the token again", { timeout: 30_000 }, async () => {
+  // The network is down for refreshes while `down` is set: they never reach the server. Each
+  // refresh attempt waits for `gate` (so that calls can join it) before failing.
+  let down = true;
+  let gate = latch();
+  const refreshSent = latch();
+  const changeSent = latch();
+  const changeGo = latch();
+  const { rec, session, api, grant } = await signedIn(baseUrl, {
+    // refreshGraceSeconds 0: the budget is spent once the token is sent (one attempt).
+    refreshGraceSeconds: 0,
+    fetch: async (request) => {
+      const path = pathOf(request);
+      if (path === "/v1/auth/refresh" && down) {
+        refreshSent.open();
+        await gate.opened;
+        throw new TypeError("fetch failed (the test's network is down)");
+      }
+      if (path === "/v1/auth/password") {
+        // The change never reaches the server: held, then answered 401 token_expired, so that it
+        // makes a refresh of its own while refreshes wait for it.
+        changeSent.open();
+        await changeGo.opened;
+        return Response.json({ code: "token_expired", status: 401, title: "test" }, { status: 401 });
+      }
+      return fetch(request);
+    },
   });
-  assert.equal(rec.refreshes().length, 1, "the second refresh did not send the token again");
-  assert.deepEqual(spent.tokens(), tokens, "the tokens are kept");
+  const isDown = (err: unknown) => err instanceof AuthError && !(err instanceof SessionEndedError) && err.cause instanceof TypeError;
 
-  // Within the budget (8 s of a 10 s grace window), a later refresh may send it again.
-  const within = recorder(down);
-  const fresh = auth({ baseUrl, tokens, fetch: within.fetch, refreshAttempts: 1 });
-  await assert.rejects(fresh.refresh(), (err) => err instanceof AuthError && err.cause instanceof TypeError);
-  await assert.rejects(fresh.refresh(), (err) => err instanceof AuthError && err.cause instanceof TypeError);
-  assert.equal(within.refreshes().length, 2);
+  // Calls that joined a refresh get its failure; none sends the token again.
+  const first = session.refresh();
+  await refreshSent.opened;
+  const joined = [session.refresh(), session.refresh()];
+  gate.open();
+  const failures = await Promise.allSettled([first, ...joined]);
+  for (const f of failures) assert.ok(f.status === "rejected" && isDown(f.reason), String(f.status === "rejected" ? f.reason : f.status));
+  assert.equal(rec.refreshes().length, 1, "one refresh sent for the three calls");
+  assert.deepEqual(session.tokens()?.refreshToken, grant.refresh_token, "the tokens are kept");
+
+  // Refreshes held by a password change whose own refresh fails get that failure when released.
+  gate = latch();
+  const changing = api.POST("/v1/auth/password", { body: { current_password: password, new_password: "another-typescript-password" } });
+  await changeSent.opened;
+  const held = [session.refresh(), session.refresh()]; // wait for the change
+  changeGo.open();
+  gate.open();
+  await assert.rejects(changing, isDown);
+  for (const f of await Promise.allSettled(held)) assert.ok(f.status === "rejected" && isDown(f.reason), String(f.status === "rejected" ? f.reason : f.status));
+  assert.equal(rec.refreshes().length, 2, "the waiters of the change's failed refresh sent nothing");
+  assert.deepEqual(session.tokens()?.refreshToken, grant.refresh_token, "the tokens are kept");
+
+  // A later refresh sends the same token again, with a budget of its own: it reached the server
+  // for the first time, so it succeeds.
+  down = false;
+  const later = await session.refresh();
+  const sent = rec.refreshes();
+  assert.deepEqual(
+    sent.map((r) => r.token),
+    [grant.refresh_token, grant.refresh_token, grant.refresh_token],
+  );
+  assert.equal(sent[2]?.status, 200);
+  assert.notEqual(later.refreshToken, grant.refresh_token);
+  assert.equal(session.tokens()?.refreshToken, later.refreshToken);
+  const me = await api.GET("/v1/me");
+  assert.equal(me.response.status, 200, JSON.stringify(me.error));
 });
 
 test("overlapping onTokens calls end with the current tokens stored (a sign-in while a refresh's onTokens runs)", { timeout: 30_000 }, async () => {
