@@ -5,8 +5,6 @@
 // servers (.ci/run starts them; see test/helpers.ts); faults are injected only between the client
 // and the server, and races are made by holding a request in the fetch until the test lets it go.
 import assert from "node:assert/strict";
-import { createServer, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test, type TestContext } from "node:test";
 import createClient from "openapi-fetch";
 import {
@@ -23,10 +21,12 @@ import {
   baseUrl,
   expired,
   latch,
+  listen,
   metricsUrl,
   needs,
   nextTurn,
   password,
+  pathOf,
   recorder,
   refreshCounts,
   shortUrl,
@@ -34,17 +34,6 @@ import {
   userOf,
   type Fetch,
 } from "./helpers.js";
-
-const pathOf = (request: Request) => new URL(request.url).pathname;
-
-/** A server of the test's own on a loopback port (another origin than the API's), closed after the test. */
-async function listen(t: TestContext, handler: RequestListener) {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  server.unref();
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 /** The 503 an instance that cannot reach Redis answers, made by the test (no rotation happens). */
 function unavailable(retryAfter: string) {

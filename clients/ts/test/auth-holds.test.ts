@@ -3,22 +3,9 @@
 // token again), and overlapping onTokens calls end with the current tokens stored. Against the servers .ci/run
 // starts (see test/helpers.ts); races are made by holding a request in the fetch (latches).
 import assert from "node:assert/strict";
-import { createServer, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test, type TestContext } from "node:test";
 import { auth, AuthError, createBoxofficeClient, SessionEndedError, type Tokens } from "../src/index.js";
-import { baseUrl, latch, password, recorder, signedIn, userOf } from "./helpers.js";
-
-const pathOf = (request: Request) => new URL(request.url).pathname;
-
-/** A server of the test's own on a loopback port (another origin than the API's), closed after the test. */
-async function listen(t: TestContext, handler: RequestListener) {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  server.unref();
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+import { baseUrl, latch, listen, password, pathOf, recorder, signedIn, userOf } from "./helpers.js";
 
 test("a password change in fetch holds refreshes past the 30 s release; one a later middleware answered does not", { timeout: 90_000 }, async () => {
   // Session 1: its password change is held in the fetch for longer than the 30 s release.

@@ -1,6 +1,8 @@
 // Shared by the tests: the servers .ci/run started, a fetch that records what the client sent,
 // and the server's own counters (its Prometheus metrics).
 import assert from "node:assert/strict";
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { TestContext } from "node:test";
 import { auth, createBoxofficeClient, DEFAULT_BASE_URL, type Tokens } from "../src/index.js";
 
@@ -153,4 +155,16 @@ export async function signedIn(url: string, options: Parameters<typeof auth>[0] 
   const api = createBoxofficeClient(url, { fetch: rec.fetch, auth: session });
   const grant = await session.login({ username, password, device_name: "node" });
   return { rec, changes, session, api, username, grant };
+}
+
+/** The path of a request's URL. */
+export const pathOf = (request: Request) => new URL(request.url).pathname;
+
+/** A server of the test's own on a loopback port (another origin than the API's), closed after the test. */
+export async function listen(t: TestContext, handler: RequestListener) {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
