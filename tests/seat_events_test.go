@@ -584,14 +584,17 @@ func TestSeatEventsNoLeak(t *testing.T) {
 	t.Logf("before: %+v (goroutines, connections to the instance, sockets of the instance)", before)
 
 	// An idle stream gets a heartbeat every BOXOFFICE_EVENTS_HEARTBEAT: that is how an instance
-	// finds out that a client left without a word.
+	// finds out that a client left without a word. The hold's release above is numbered a moment
+	// after it commits, so the stream starts once it is, at its version: no seat change is then
+	// due to this stream, only heartbeats.
+	start := o.settledMap(t, c, sc.ID).Version
 	idle, err := openStream(context.Background(), o.d.procs[0].base, sc.ID, "", time.Now().Add(guard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := idle.ready(); err != nil {
+	if v, err := idle.ready(); err != nil || v != start {
 		idle.close()
-		t.Fatal(err)
+		t.Fatalf("idle stream ready at version %d (%v), want %d", v, err, start)
 	}
 	for i := 0; i < 3; i++ {
 		if err := idle.heartbeat(); err != nil {
