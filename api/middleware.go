@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"boxoffice/audit"
 	"boxoffice/auth"
@@ -73,13 +74,19 @@ func requestID(c *fiber.Ctx) string {
 // carry tokens and personal data.
 func securityHeaders() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		c.Set(fiber.HeaderXFrameOptions, "DENY")
-		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-		c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+		setSecurityHeaders(&c.Response().Header)
 		return c.Next()
 	}
+}
+
+// setSecurityHeaders sets the headers of securityHeaders on h. writeProblem sets them too, for
+// the problems written before any middleware ran (fasthttp's, and unknown methods).
+func setSecurityHeaders(h *fasthttp.ResponseHeader) {
+	h.Set(fiber.HeaderCacheControl, "no-store")
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderXFrameOptions, "DENY")
+	h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	h.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
 }
 
 // accessLog logs each request at debug level, and failures at warn (4xx are logged by status

@@ -287,6 +287,9 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 	return func(c *fiber.Ctx, err error) error {
 		p, retry := problemFor(err)
 		p.RequestID = requestID(c)
+		if p.RequestID == "" { // refused by fasthttp before any middleware ran
+			p.RequestID = newRequestID(c.Get(fiber.HeaderXRequestID))
+		}
 		if p.Status >= 500 {
 			log.ErrorContext(c.UserContext(), "request failed", "request_id", p.RequestID, "method", c.Method(),
 				"path", c.Path(), "status", p.Status, "err", err)
@@ -298,7 +301,7 @@ func errorHandler(log *slog.Logger, allow func(path string) []string) fiber.Erro
 
 // writeProblem is the one writer of problem responses, for errorHandler (everything Fiber
 // routes, and what Fiber and fasthttp refuse before routing) and unknownMethods (methods Fiber
-// does not know). It sends p with its status, the problem media type, Cache-Control: no-store
+// does not know). It sends p with its status, the problem media type, the security headers
 // and, where they apply: X-Request-Id (when p has a request id), Retry-After (retry in whole
 // seconds, rounded up, when retry > 0), a Bearer challenge on a 401 (RFC 9110 requires one;
 // it names the code only when the request carried an Authorization header), and on a 405 the
@@ -318,7 +321,7 @@ func writeProblem(rc *fasthttp.RequestCtx, p Problem, retry time.Duration, allow
 	if p.Status == 405 {
 		h.Set(fiber.HeaderAllow, strings.Join(allow(string(rc.URI().PathOriginal())), ", "))
 	}
-	h.Set(fiber.HeaderCacheControl, "no-store")
+	setSecurityHeaders(h)
 	h.SetContentType(mimeProblem)
 	rc.Response.SetStatusCode(p.Status)
 	rc.Response.SetBodyRaw(renderProblem(p))

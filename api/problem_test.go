@@ -7,8 +7,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -374,8 +376,9 @@ func TestErrorHandlerHeaders(t *testing.T) {
 	}
 }
 
-// TestServerProblemHeaders: the same headers come out of the assembled server, for errors
-// raised by handlers, by the router and before Fiber (an unknown method).
+// TestServerProblemHeaders: the same headers, a request id and the security headers come out
+// of the assembled server, for errors raised by handlers, by the router, before Fiber (an
+// unknown method) and by fasthttp before any middleware ran (a body over the limit).
 func TestServerProblemHeaders(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.SetDraining(true)
@@ -397,16 +400,37 @@ func TestServerProblemHeaders(t *testing.T) {
 		{"BREW", "/v1//me", "", 404, "not_found", nil},
 	} {
 		resp, b := ts.call(t, tc.method, tc.path, tc.token, "")
-		var p Problem
-		if err := json.Unmarshal(b, &p); err != nil || resp.StatusCode != tc.status || p.Code != tc.code || p.RequestID == "" {
-			t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, resp.StatusCode, b, tc.status, tc.code)
-		}
-		want := map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store", "X-Request-Id": p.RequestID}
-		maps.Copy(want, tc.hdr)
-		for h, v := range want {
-			if got := resp.Header.Get(h); got != v {
-				t.Errorf("%s %s: %s = %q, want %q", tc.method, tc.path, h, got, v)
-			}
+		checkProblem(t, tc.method+" "+tc.path, resp, b, tc.status, tc.code, tc.hdr)
+	}
+
+	// A body over the limit is refused by fasthttp, which closes the connection: over TCP.
+	resp, err := http.Post(serveTCP(t, ts)+"/v1/users", "application/json", strings.NewReader(`{"name":"`+strings.Repeat("x", 64<<10)+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProblem(t, "a body over the limit", resp, b, 413, "payload_too_large", nil)
+}
+
+// checkProblem fails t unless resp is the problem code with status and a request id, with the
+// problem headers, the security headers and hdr ("" meaning absent).
+func checkProblem(t *testing.T, name string, resp *http.Response, b []byte, status int, code string, hdr map[string]string) {
+	t.Helper()
+	var p Problem
+	if err := json.Unmarshal(b, &p); err != nil || resp.StatusCode != status || p.Code != code || p.RequestID == "" {
+		t.Errorf("%s: %d %s, want %d %s", name, resp.StatusCode, b, status, code)
+	}
+	want := map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store", "X-Request-Id": p.RequestID,
+		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+	maps.Copy(want, hdr)
+	for h, v := range want {
+		if got := resp.Header.Get(h); got != v {
+			t.Errorf("%s: %s = %q, want %q", name, h, got, v)
 		}
 	}
 }

@@ -1387,7 +1387,7 @@ type Problem struct {
 	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
 	OrderId *string `json:"order_id,omitempty"`
 
-	// RequestId The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
+	// RequestId The request's id (as in the `X-Request-Id` response header).
 	//
 	// Example: 740b220fa8b56b768795951d
 	RequestId *string `json:"request_id,omitempty"`
@@ -2059,7 +2059,7 @@ type ValidationProblem struct {
 	// Example: order_c36an57rkc7uepxc2iwy2sq5lq
 	OrderId *string `json:"order_id,omitempty"`
 
-	// RequestId The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
+	// RequestId The request's id (as in the `X-Request-Id` response header).
 	//
 	// Example: 740b220fa8b56b768795951d
 	RequestId *string `json:"request_id,omitempty"`
@@ -10103,6 +10103,11 @@ type ListAuditEventsResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListAuditEventsResponse431Headers the declared response headers of an HTTP 431 response for ListAuditEvents
+type ListAuditEventsResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListAuditEventsResponse500Headers the declared response headers of an HTTP 500 response for ListAuditEvents
 type ListAuditEventsResponse500Headers struct {
 	XRequestId *string
@@ -10139,6 +10144,8 @@ type ListAuditEventsResponse struct {
 	Headers403 *ListAuditEventsResponse403Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListAuditEventsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListAuditEventsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAuditEventsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10235,6 +10242,11 @@ type PutCinemaResponse403Headers struct {
 	XRequestId *string
 }
 
+// PutCinemaResponse413Headers the declared response headers of an HTTP 413 response for PutCinema
+type PutCinemaResponse413Headers struct {
+	XRequestId *string
+}
+
 // PutCinemaResponse415Headers the declared response headers of an HTTP 415 response for PutCinema
 type PutCinemaResponse415Headers struct {
 	XRequestId *string
@@ -10242,6 +10254,11 @@ type PutCinemaResponse415Headers struct {
 
 // PutCinemaResponse422Headers the declared response headers of an HTTP 422 response for PutCinema
 type PutCinemaResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutCinemaResponse431Headers the declared response headers of an HTTP 431 response for PutCinema
+type PutCinemaResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -10291,10 +10308,14 @@ type PutCinemaResponse struct {
 	Headers401 *PutCinemaResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *PutCinemaResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutCinemaResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PutCinemaResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *PutCinemaResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *PutCinemaResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PutCinemaResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10421,6 +10442,11 @@ type PutHallResponse409Headers struct {
 	XRequestId *string
 }
 
+// PutHallResponse413Headers the declared response headers of an HTTP 413 response for PutHall
+type PutHallResponse413Headers struct {
+	XRequestId *string
+}
+
 // PutHallResponse415Headers the declared response headers of an HTTP 415 response for PutHall
 type PutHallResponse415Headers struct {
 	XRequestId *string
@@ -10428,6 +10454,11 @@ type PutHallResponse415Headers struct {
 
 // PutHallResponse422Headers the declared response headers of an HTTP 422 response for PutHall
 type PutHallResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutHallResponse431Headers the declared response headers of an HTTP 431 response for PutHall
+type PutHallResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -10485,10 +10516,14 @@ type PutHallResponse struct {
 	Headers404 *PutHallResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PutHallResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutHallResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PutHallResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *PutHallResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *PutHallResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PutHallResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10615,6 +10650,11 @@ type PutMovieResponse403Headers struct {
 	XRequestId *string
 }
 
+// PutMovieResponse413Headers the declared response headers of an HTTP 413 response for PutMovie
+type PutMovieResponse413Headers struct {
+	XRequestId *string
+}
+
 // PutMovieResponse415Headers the declared response headers of an HTTP 415 response for PutMovie
 type PutMovieResponse415Headers struct {
 	XRequestId *string
@@ -10622,6 +10662,11 @@ type PutMovieResponse415Headers struct {
 
 // PutMovieResponse422Headers the declared response headers of an HTTP 422 response for PutMovie
 type PutMovieResponse422Headers struct {
+	XRequestId *string
+}
+
+// PutMovieResponse431Headers the declared response headers of an HTTP 431 response for PutMovie
+type PutMovieResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -10671,10 +10716,14 @@ type PutMovieResponse struct {
 	Headers401 *PutMovieResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *PutMovieResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutMovieResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PutMovieResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *PutMovieResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *PutMovieResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PutMovieResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10792,6 +10841,11 @@ type CreateScreeningResponse409Headers struct {
 	XRequestId *string
 }
 
+// CreateScreeningResponse413Headers the declared response headers of an HTTP 413 response for CreateScreening
+type CreateScreeningResponse413Headers struct {
+	XRequestId *string
+}
+
 // CreateScreeningResponse415Headers the declared response headers of an HTTP 415 response for CreateScreening
 type CreateScreeningResponse415Headers struct {
 	XRequestId *string
@@ -10799,6 +10853,11 @@ type CreateScreeningResponse415Headers struct {
 
 // CreateScreeningResponse422Headers the declared response headers of an HTTP 422 response for CreateScreening
 type CreateScreeningResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateScreeningResponse431Headers the declared response headers of an HTTP 431 response for CreateScreening
+type CreateScreeningResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -10848,10 +10907,14 @@ type CreateScreeningResponse struct {
 	Headers403 *CreateScreeningResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateScreeningResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateScreeningResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateScreeningResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CreateScreeningResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateScreeningResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateScreeningResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10973,6 +11036,11 @@ type BlockSeatsResponse409Headers struct {
 	XRequestId *string
 }
 
+// BlockSeatsResponse413Headers the declared response headers of an HTTP 413 response for BlockSeats
+type BlockSeatsResponse413Headers struct {
+	XRequestId *string
+}
+
 // BlockSeatsResponse415Headers the declared response headers of an HTTP 415 response for BlockSeats
 type BlockSeatsResponse415Headers struct {
 	XRequestId *string
@@ -10980,6 +11048,11 @@ type BlockSeatsResponse415Headers struct {
 
 // BlockSeatsResponse422Headers the declared response headers of an HTTP 422 response for BlockSeats
 type BlockSeatsResponse422Headers struct {
+	XRequestId *string
+}
+
+// BlockSeatsResponse431Headers the declared response headers of an HTTP 431 response for BlockSeats
+type BlockSeatsResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -11031,10 +11104,14 @@ type BlockSeatsResponse struct {
 	Headers404 *BlockSeatsResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *BlockSeatsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *BlockSeatsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *BlockSeatsResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *BlockSeatsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *BlockSeatsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *BlockSeatsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11146,6 +11223,11 @@ type CancelScreeningResponse404Headers struct {
 	XRequestId *string
 }
 
+// CancelScreeningResponse431Headers the declared response headers of an HTTP 431 response for CancelScreening
+type CancelScreeningResponse431Headers struct {
+	XRequestId *string
+}
+
 // CancelScreeningResponse500Headers the declared response headers of an HTTP 500 response for CancelScreening
 type CancelScreeningResponse500Headers struct {
 	XRequestId *string
@@ -11180,6 +11262,8 @@ type CancelScreeningResponse struct {
 	Headers403 *CancelScreeningResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelScreeningResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CancelScreeningResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CancelScreeningResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11266,6 +11350,11 @@ type GetRefundReportResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRefundReportResponse431Headers the declared response headers of an HTTP 431 response for GetRefundReport
+type GetRefundReportResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetRefundReportResponse500Headers the declared response headers of an HTTP 500 response for GetRefundReport
 type GetRefundReportResponse500Headers struct {
 	XRequestId *string
@@ -11302,6 +11391,8 @@ type GetRefundReportResponse struct {
 	Headers403 *GetRefundReportResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRefundReportResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetRefundReportResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRefundReportResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11398,6 +11489,11 @@ type UnblockSeatsResponse404Headers struct {
 	XRequestId *string
 }
 
+// UnblockSeatsResponse413Headers the declared response headers of an HTTP 413 response for UnblockSeats
+type UnblockSeatsResponse413Headers struct {
+	XRequestId *string
+}
+
 // UnblockSeatsResponse415Headers the declared response headers of an HTTP 415 response for UnblockSeats
 type UnblockSeatsResponse415Headers struct {
 	XRequestId *string
@@ -11405,6 +11501,11 @@ type UnblockSeatsResponse415Headers struct {
 
 // UnblockSeatsResponse422Headers the declared response headers of an HTTP 422 response for UnblockSeats
 type UnblockSeatsResponse422Headers struct {
+	XRequestId *string
+}
+
+// UnblockSeatsResponse431Headers the declared response headers of an HTTP 431 response for UnblockSeats
+type UnblockSeatsResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -11452,10 +11553,14 @@ type UnblockSeatsResponse struct {
 	Headers403 *UnblockSeatsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UnblockSeatsResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UnblockSeatsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UnblockSeatsResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *UnblockSeatsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *UnblockSeatsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UnblockSeatsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11562,6 +11667,11 @@ type RevokeUserSessionsResponse404Headers struct {
 	XRequestId *string
 }
 
+// RevokeUserSessionsResponse431Headers the declared response headers of an HTTP 431 response for RevokeUserSessions
+type RevokeUserSessionsResponse431Headers struct {
+	XRequestId *string
+}
+
 // RevokeUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for RevokeUserSessions
 type RevokeUserSessionsResponse500Headers struct {
 	XRequestId *string
@@ -11596,6 +11706,8 @@ type RevokeUserSessionsResponse struct {
 	Headers403 *RevokeUserSessionsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RevokeUserSessionsResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *RevokeUserSessionsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeUserSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11687,6 +11799,11 @@ type ListUserSessionsResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListUserSessionsResponse431Headers the declared response headers of an HTTP 431 response for ListUserSessions
+type ListUserSessionsResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for ListUserSessions
 type ListUserSessionsResponse500Headers struct {
 	XRequestId *string
@@ -11727,6 +11844,8 @@ type ListUserSessionsResponse struct {
 	Headers404 *ListUserSessionsResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListUserSessionsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListUserSessionsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListUserSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11823,6 +11942,11 @@ type RevokeUserSessionResponse404Headers struct {
 	XRequestId *string
 }
 
+// RevokeUserSessionResponse431Headers the declared response headers of an HTTP 431 response for RevokeUserSession
+type RevokeUserSessionResponse431Headers struct {
+	XRequestId *string
+}
+
 // RevokeUserSessionResponse500Headers the declared response headers of an HTTP 500 response for RevokeUserSession
 type RevokeUserSessionResponse500Headers struct {
 	XRequestId *string
@@ -11857,6 +11981,8 @@ type RevokeUserSessionResponse struct {
 	Headers403 *RevokeUserSessionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RevokeUserSessionResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *RevokeUserSessionResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeUserSessionResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11944,6 +12070,11 @@ type LoginResponse403Headers struct {
 	XRequestId *string
 }
 
+// LoginResponse413Headers the declared response headers of an HTTP 413 response for Login
+type LoginResponse413Headers struct {
+	XRequestId *string
+}
+
 // LoginResponse415Headers the declared response headers of an HTTP 415 response for Login
 type LoginResponse415Headers struct {
 	XRequestId *string
@@ -11957,6 +12088,11 @@ type LoginResponse422Headers struct {
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RetryAfter int
+	XRequestId *string
+}
+
+// LoginResponse431Headers the declared response headers of an HTTP 431 response for Login
+type LoginResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -12004,12 +12140,16 @@ type LoginResponse struct {
 	Headers401 *LoginResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *LoginResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *LoginResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *LoginResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *LoginResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *LoginResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LoginResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12118,6 +12258,11 @@ type LogoutResponse403Headers struct {
 	XRequestId *string
 }
 
+// LogoutResponse431Headers the declared response headers of an HTTP 431 response for Logout
+type LogoutResponse431Headers struct {
+	XRequestId *string
+}
+
 // LogoutResponse500Headers the declared response headers of an HTTP 500 response for Logout
 type LogoutResponse500Headers struct {
 	XRequestId *string
@@ -12148,6 +12293,8 @@ type LogoutResponse struct {
 	Headers401 *LogoutResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *LogoutResponse403Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *LogoutResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12226,6 +12373,11 @@ type LogoutAllResponse403Headers struct {
 	XRequestId *string
 }
 
+// LogoutAllResponse431Headers the declared response headers of an HTTP 431 response for LogoutAll
+type LogoutAllResponse431Headers struct {
+	XRequestId *string
+}
+
 // LogoutAllResponse500Headers the declared response headers of an HTTP 500 response for LogoutAll
 type LogoutAllResponse500Headers struct {
 	XRequestId *string
@@ -12256,6 +12408,8 @@ type LogoutAllResponse struct {
 	Headers401 *LogoutAllResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *LogoutAllResponse403Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *LogoutAllResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutAllResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12343,6 +12497,11 @@ type ChangePasswordResponse409Headers struct {
 	XRequestId *string
 }
 
+// ChangePasswordResponse413Headers the declared response headers of an HTTP 413 response for ChangePassword
+type ChangePasswordResponse413Headers struct {
+	XRequestId *string
+}
+
 // ChangePasswordResponse415Headers the declared response headers of an HTTP 415 response for ChangePassword
 type ChangePasswordResponse415Headers struct {
 	XRequestId *string
@@ -12356,6 +12515,11 @@ type ChangePasswordResponse422Headers struct {
 // ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
 type ChangePasswordResponse429Headers struct {
 	RetryAfter int
+	XRequestId *string
+}
+
+// ChangePasswordResponse431Headers the declared response headers of an HTTP 431 response for ChangePassword
+type ChangePasswordResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -12407,12 +12571,16 @@ type ChangePasswordResponse struct {
 	Headers403 *ChangePasswordResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ChangePasswordResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ChangePasswordResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *ChangePasswordResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ChangePasswordResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ChangePasswordResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ChangePasswordResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ChangePasswordResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12530,6 +12698,11 @@ type RefreshTokenResponse403Headers struct {
 	XRequestId *string
 }
 
+// RefreshTokenResponse413Headers the declared response headers of an HTTP 413 response for RefreshToken
+type RefreshTokenResponse413Headers struct {
+	XRequestId *string
+}
+
 // RefreshTokenResponse415Headers the declared response headers of an HTTP 415 response for RefreshToken
 type RefreshTokenResponse415Headers struct {
 	XRequestId *string
@@ -12543,6 +12716,11 @@ type RefreshTokenResponse422Headers struct {
 // RefreshTokenResponse429Headers the declared response headers of an HTTP 429 response for RefreshToken
 type RefreshTokenResponse429Headers struct {
 	RetryAfter int
+	XRequestId *string
+}
+
+// RefreshTokenResponse431Headers the declared response headers of an HTTP 431 response for RefreshToken
+type RefreshTokenResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -12590,12 +12768,16 @@ type RefreshTokenResponse struct {
 	Headers401 *RefreshTokenResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *RefreshTokenResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RefreshTokenResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *RefreshTokenResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RefreshTokenResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RefreshTokenResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *RefreshTokenResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RefreshTokenResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12691,6 +12873,11 @@ type ListCinemasResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListCinemasResponse431Headers the declared response headers of an HTTP 431 response for ListCinemas
+type ListCinemasResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListCinemasResponse500Headers the declared response headers of an HTTP 500 response for ListCinemas
 type ListCinemasResponse500Headers struct {
 	XRequestId *string
@@ -12715,6 +12902,8 @@ type ListCinemasResponse struct {
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCinemasResponse200Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListCinemasResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListCinemasResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12780,6 +12969,11 @@ type GetCinemaResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetCinemaResponse431Headers the declared response headers of an HTTP 431 response for GetCinema
+type GetCinemaResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetCinemaResponse500Headers the declared response headers of an HTTP 500 response for GetCinema
 type GetCinemaResponse500Headers struct {
 	XRequestId *string
@@ -12808,6 +13002,8 @@ type GetCinemaResponse struct {
 	Headers200 *GetCinemaResponse200Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetCinemaResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetCinemaResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetCinemaResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12891,6 +13087,11 @@ type ReleaseHoldResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReleaseHoldResponse431Headers the declared response headers of an HTTP 431 response for ReleaseHold
+type ReleaseHoldResponse431Headers struct {
+	XRequestId *string
+}
+
 // ReleaseHoldResponse500Headers the declared response headers of an HTTP 500 response for ReleaseHold
 type ReleaseHoldResponse500Headers struct {
 	XRequestId *string
@@ -12925,6 +13126,8 @@ type ReleaseHoldResponse struct {
 	Headers403 *ReleaseHoldResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReleaseHoldResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ReleaseHoldResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ReleaseHoldResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13008,6 +13211,11 @@ type GetHoldResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetHoldResponse431Headers the declared response headers of an HTTP 431 response for GetHold
+type GetHoldResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetHoldResponse500Headers the declared response headers of an HTTP 500 response for GetHold
 type GetHoldResponse500Headers struct {
 	XRequestId *string
@@ -13040,6 +13248,8 @@ type GetHoldResponse struct {
 	Headers401 *GetHoldResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetHoldResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetHoldResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetHoldResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13118,6 +13328,11 @@ type GetMeResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetMeResponse431Headers the declared response headers of an HTTP 431 response for GetMe
+type GetMeResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetMeResponse500Headers the declared response headers of an HTTP 500 response for GetMe
 type GetMeResponse500Headers struct {
 	XRequestId *string
@@ -13146,6 +13361,8 @@ type GetMeResponse struct {
 	Headers200 *GetMeResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMeResponse401Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetMeResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetMeResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13222,6 +13439,11 @@ type ListMyActivityResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListMyActivityResponse431Headers the declared response headers of an HTTP 431 response for ListMyActivity
+type ListMyActivityResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListMyActivityResponse500Headers the declared response headers of an HTTP 500 response for ListMyActivity
 type ListMyActivityResponse500Headers struct {
 	XRequestId *string
@@ -13254,6 +13476,8 @@ type ListMyActivityResponse struct {
 	Headers401 *ListMyActivityResponse401Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListMyActivityResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListMyActivityResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListMyActivityResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13329,6 +13553,11 @@ type ListMoviesResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListMoviesResponse431Headers the declared response headers of an HTTP 431 response for ListMovies
+type ListMoviesResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListMoviesResponse500Headers the declared response headers of an HTTP 500 response for ListMovies
 type ListMoviesResponse500Headers struct {
 	XRequestId *string
@@ -13357,6 +13586,8 @@ type ListMoviesResponse struct {
 	Headers200 *ListMoviesResponse200Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListMoviesResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListMoviesResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListMoviesResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13427,6 +13658,11 @@ type GetMovieResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetMovieResponse431Headers the declared response headers of an HTTP 431 response for GetMovie
+type GetMovieResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetMovieResponse500Headers the declared response headers of an HTTP 500 response for GetMovie
 type GetMovieResponse500Headers struct {
 	XRequestId *string
@@ -13455,6 +13691,8 @@ type GetMovieResponse struct {
 	Headers200 *GetMovieResponse200Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetMovieResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetMovieResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetMovieResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13533,6 +13771,11 @@ type ListOrdersResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListOrdersResponse431Headers the declared response headers of an HTTP 431 response for ListOrders
+type ListOrdersResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListOrders
 type ListOrdersResponse500Headers struct {
 	XRequestId *string
@@ -13565,6 +13808,8 @@ type ListOrdersResponse struct {
 	Headers401 *ListOrdersResponse401Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListOrdersResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListOrdersResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListOrdersResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13677,6 +13922,11 @@ type CreateOrderResponse410Headers struct {
 	XRequestId *string
 }
 
+// CreateOrderResponse413Headers the declared response headers of an HTTP 413 response for CreateOrder
+type CreateOrderResponse413Headers struct {
+	XRequestId *string
+}
+
 // CreateOrderResponse415Headers the declared response headers of an HTTP 415 response for CreateOrder
 type CreateOrderResponse415Headers struct {
 	XRequestId *string
@@ -13684,6 +13934,11 @@ type CreateOrderResponse415Headers struct {
 
 // CreateOrderResponse422Headers the declared response headers of an HTTP 422 response for CreateOrder
 type CreateOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse431Headers the declared response headers of an HTTP 431 response for CreateOrder
+type CreateOrderResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -13745,10 +14000,14 @@ type CreateOrderResponse struct {
 	Headers409 *CreateOrderResponse409Headers
 	// Headers410 the parsed response headers for an HTTP 410 response
 	Headers410 *CreateOrderResponse410Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateOrderResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateOrderResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CreateOrderResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateOrderResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13872,6 +14131,11 @@ type GetOrderResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetOrderResponse431Headers the declared response headers of an HTTP 431 response for GetOrder
+type GetOrderResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetOrderResponse500Headers the declared response headers of an HTTP 500 response for GetOrder
 type GetOrderResponse500Headers struct {
 	XRequestId *string
@@ -13904,6 +14168,8 @@ type GetOrderResponse struct {
 	Headers401 *GetOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetOrderResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13997,6 +14263,11 @@ type CancelOrderResponse409Headers struct {
 	XRequestId *string
 }
 
+// CancelOrderResponse431Headers the declared response headers of an HTTP 431 response for CancelOrder
+type CancelOrderResponse431Headers struct {
+	XRequestId *string
+}
+
 // CancelOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelOrder
 type CancelOrderResponse500Headers struct {
 	XRequestId *string
@@ -14037,6 +14308,8 @@ type CancelOrderResponse struct {
 	Headers404 *CancelOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelOrderResponse409Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CancelOrderResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CancelOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14127,6 +14400,11 @@ type PaymentWebhookResponse404Headers struct {
 	XRequestId *string
 }
 
+// PaymentWebhookResponse413Headers the declared response headers of an HTTP 413 response for PaymentWebhook
+type PaymentWebhookResponse413Headers struct {
+	XRequestId *string
+}
+
 // PaymentWebhookResponse415Headers the declared response headers of an HTTP 415 response for PaymentWebhook
 type PaymentWebhookResponse415Headers struct {
 	XRequestId *string
@@ -14134,6 +14412,11 @@ type PaymentWebhookResponse415Headers struct {
 
 // PaymentWebhookResponse422Headers the declared response headers of an HTTP 422 response for PaymentWebhook
 type PaymentWebhookResponse422Headers struct {
+	XRequestId *string
+}
+
+// PaymentWebhookResponse431Headers the declared response headers of an HTTP 431 response for PaymentWebhook
+type PaymentWebhookResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -14175,10 +14458,14 @@ type PaymentWebhookResponse struct {
 	Headers400 *PaymentWebhookResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *PaymentWebhookResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PaymentWebhookResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PaymentWebhookResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *PaymentWebhookResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *PaymentWebhookResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PaymentWebhookResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14269,6 +14556,11 @@ type ListScreeningsResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListScreeningsResponse431Headers the declared response headers of an HTTP 431 response for ListScreenings
+type ListScreeningsResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListScreeningsResponse500Headers the declared response headers of an HTTP 500 response for ListScreenings
 type ListScreeningsResponse500Headers struct {
 	XRequestId *string
@@ -14297,6 +14589,8 @@ type ListScreeningsResponse struct {
 	Headers200 *ListScreeningsResponse200Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListScreeningsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListScreeningsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListScreeningsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14367,6 +14661,11 @@ type GetScreeningResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetScreeningResponse431Headers the declared response headers of an HTTP 431 response for GetScreening
+type GetScreeningResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetScreeningResponse500Headers the declared response headers of an HTTP 500 response for GetScreening
 type GetScreeningResponse500Headers struct {
 	XRequestId *string
@@ -14395,6 +14694,8 @@ type GetScreeningResponse struct {
 	Headers200 *GetScreeningResponse200Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetScreeningResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetScreeningResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetScreeningResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14489,6 +14790,11 @@ type CreateHoldResponse409Headers struct {
 	XRequestId *string
 }
 
+// CreateHoldResponse413Headers the declared response headers of an HTTP 413 response for CreateHold
+type CreateHoldResponse413Headers struct {
+	XRequestId *string
+}
+
 // CreateHoldResponse415Headers the declared response headers of an HTTP 415 response for CreateHold
 type CreateHoldResponse415Headers struct {
 	XRequestId *string
@@ -14496,6 +14802,11 @@ type CreateHoldResponse415Headers struct {
 
 // CreateHoldResponse422Headers the declared response headers of an HTTP 422 response for CreateHold
 type CreateHoldResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateHoldResponse431Headers the declared response headers of an HTTP 431 response for CreateHold
+type CreateHoldResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -14549,10 +14860,14 @@ type CreateHoldResponse struct {
 	Headers404 *CreateHoldResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateHoldResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateHoldResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateHoldResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CreateHoldResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateHoldResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateHoldResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14667,6 +14982,11 @@ type GetSeatMapResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetSeatMapResponse431Headers the declared response headers of an HTTP 431 response for GetSeatMap
+type GetSeatMapResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetSeatMapResponse500Headers the declared response headers of an HTTP 500 response for GetSeatMap
 type GetSeatMapResponse500Headers struct {
 	XRequestId *string
@@ -14697,6 +15017,8 @@ type GetSeatMapResponse struct {
 	Headers304 *GetSeatMapResponse304Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetSeatMapResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetSeatMapResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetSeatMapResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14773,6 +15095,11 @@ type StreamSeatEventsResponse404Headers struct {
 	XRequestId *string
 }
 
+// StreamSeatEventsResponse431Headers the declared response headers of an HTTP 431 response for StreamSeatEvents
+type StreamSeatEventsResponse431Headers struct {
+	XRequestId *string
+}
+
 // StreamSeatEventsResponse500Headers the declared response headers of an HTTP 500 response for StreamSeatEvents
 type StreamSeatEventsResponse500Headers struct {
 	XRequestId *string
@@ -14803,6 +15130,8 @@ type StreamSeatEventsResponse struct {
 	Headers400 *StreamSeatEventsResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *StreamSeatEventsResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *StreamSeatEventsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *StreamSeatEventsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14877,6 +15206,11 @@ type GetSessionResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetSessionResponse431Headers the declared response headers of an HTTP 431 response for GetSession
+type GetSessionResponse431Headers struct {
+	XRequestId *string
+}
+
 // GetSessionResponse500Headers the declared response headers of an HTTP 500 response for GetSession
 type GetSessionResponse500Headers struct {
 	XRequestId *string
@@ -14905,6 +15239,8 @@ type GetSessionResponse struct {
 	Headers200 *GetSessionResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetSessionResponse401Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetSessionResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetSessionResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -15014,6 +15350,11 @@ type PatchSessionDataResponse422Headers struct {
 	XRequestId *string
 }
 
+// PatchSessionDataResponse431Headers the declared response headers of an HTTP 431 response for PatchSessionData
+type PatchSessionDataResponse431Headers struct {
+	XRequestId *string
+}
+
 // PatchSessionDataResponse500Headers the declared response headers of an HTTP 500 response for PatchSessionData
 type PatchSessionDataResponse500Headers struct {
 	XRequestId *string
@@ -15070,6 +15411,8 @@ type PatchSessionDataResponse struct {
 	Headers415 *PatchSessionDataResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *PatchSessionDataResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *PatchSessionDataResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PatchSessionDataResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -15183,6 +15526,11 @@ type ListSessionsResponse422Headers struct {
 	XRequestId *string
 }
 
+// ListSessionsResponse431Headers the declared response headers of an HTTP 431 response for ListSessions
+type ListSessionsResponse431Headers struct {
+	XRequestId *string
+}
+
 // ListSessionsResponse500Headers the declared response headers of an HTTP 500 response for ListSessions
 type ListSessionsResponse500Headers struct {
 	XRequestId *string
@@ -15215,6 +15563,8 @@ type ListSessionsResponse struct {
 	Headers401 *ListSessionsResponse401Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListSessionsResponse422Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListSessionsResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -15301,6 +15651,11 @@ type DeleteSessionResponse404Headers struct {
 	XRequestId *string
 }
 
+// DeleteSessionResponse431Headers the declared response headers of an HTTP 431 response for DeleteSession
+type DeleteSessionResponse431Headers struct {
+	XRequestId *string
+}
+
 // DeleteSessionResponse500Headers the declared response headers of an HTTP 500 response for DeleteSession
 type DeleteSessionResponse500Headers struct {
 	XRequestId *string
@@ -15335,6 +15690,8 @@ type DeleteSessionResponse struct {
 	Headers403 *DeleteSessionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeleteSessionResponse404Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *DeleteSessionResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteSessionResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -15418,6 +15775,11 @@ type CreateUserResponse409Headers struct {
 	XRequestId *string
 }
 
+// CreateUserResponse413Headers the declared response headers of an HTTP 413 response for CreateUser
+type CreateUserResponse413Headers struct {
+	XRequestId *string
+}
+
 // CreateUserResponse415Headers the declared response headers of an HTTP 415 response for CreateUser
 type CreateUserResponse415Headers struct {
 	XRequestId *string
@@ -15431,6 +15793,11 @@ type CreateUserResponse422Headers struct {
 // CreateUserResponse429Headers the declared response headers of an HTTP 429 response for CreateUser
 type CreateUserResponse429Headers struct {
 	RetryAfter int
+	XRequestId *string
+}
+
+// CreateUserResponse431Headers the declared response headers of an HTTP 431 response for CreateUser
+type CreateUserResponse431Headers struct {
 	XRequestId *string
 }
 
@@ -15474,12 +15841,16 @@ type CreateUserResponse struct {
 	Headers400 *CreateUserResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateUserResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateUserResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateUserResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CreateUserResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateUserResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateUserResponse431Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateUserResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -17409,6 +17780,16 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListAuditEventsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditEventsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17592,6 +17973,16 @@ func ParsePutCinemaResponse(rsp *http.Response) (*PutCinemaResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutCinemaResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers PutCinemaResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17612,6 +18003,16 @@ func ParsePutCinemaResponse(rsp *http.Response) (*PutCinemaResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers PutCinemaResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers PutCinemaResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17829,6 +18230,16 @@ func ParsePutHallResponse(rsp *http.Response) (*PutHallResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutHallResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers PutHallResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17849,6 +18260,16 @@ func ParsePutHallResponse(rsp *http.Response) (*PutHallResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers PutHallResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers PutHallResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18032,6 +18453,16 @@ func ParsePutMovieResponse(rsp *http.Response) (*PutMovieResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutMovieResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers PutMovieResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18052,6 +18483,16 @@ func ParsePutMovieResponse(rsp *http.Response) (*PutMovieResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers PutMovieResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers PutMovieResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18242,6 +18683,16 @@ func ParseCreateScreeningResponse(rsp *http.Response) (*CreateScreeningResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateScreeningResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers CreateScreeningResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18262,6 +18713,16 @@ func ParseCreateScreeningResponse(rsp *http.Response) (*CreateScreeningResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateScreeningResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateScreeningResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18458,6 +18919,16 @@ func ParseBlockSeatsResponse(rsp *http.Response) (*BlockSeatsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers BlockSeatsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers BlockSeatsResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18478,6 +18949,16 @@ func ParseBlockSeatsResponse(rsp *http.Response) (*BlockSeatsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers BlockSeatsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers BlockSeatsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18619,6 +19100,16 @@ func ParseCancelScreeningResponse(rsp *http.Response) (*CancelScreeningResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers CancelScreeningResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CancelScreeningResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18764,6 +19255,16 @@ func ParseGetRefundReportResponse(rsp *http.Response) (*GetRefundReportResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetRefundReportResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRefundReportResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18943,6 +19444,16 @@ func ParseUnblockSeatsResponse(rsp *http.Response) (*UnblockSeatsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers UnblockSeatsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers UnblockSeatsResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18963,6 +19474,16 @@ func ParseUnblockSeatsResponse(rsp *http.Response) (*UnblockSeatsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers UnblockSeatsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers UnblockSeatsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19104,6 +19625,16 @@ func ParseRevokeUserSessionsResponse(rsp *http.Response) (*RevokeUserSessionsRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers RevokeUserSessionsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers RevokeUserSessionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19266,6 +19797,16 @@ func ParseListUserSessionsResponse(rsp *http.Response) (*ListUserSessionsRespons
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListUserSessionsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListUserSessionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19407,6 +19948,16 @@ func ParseRevokeUserSessionResponse(rsp *http.Response) (*RevokeUserSessionRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers RevokeUserSessionResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers RevokeUserSessionResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19587,6 +20138,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers LoginResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers LoginResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19624,6 +20185,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers LoginResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers LoginResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19762,6 +20333,16 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 431:
+		var headers LogoutResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers LogoutResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19900,6 +20481,16 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 431:
+		var headers LogoutAllResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers LogoutAllResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20097,6 +20688,16 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ChangePasswordResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers ChangePasswordResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20134,6 +20735,16 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ChangePasswordResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ChangePasswordResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20314,6 +20925,16 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers RefreshTokenResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers RefreshTokenResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20351,6 +20972,16 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers RefreshTokenResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers RefreshTokenResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20438,6 +21069,16 @@ func ParseListCinemasResponse(rsp *http.Response) (*ListCinemasResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListCinemasResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListCinemasResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20542,6 +21183,16 @@ func ParseGetCinemaResponse(rsp *http.Response) (*GetCinemaResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetCinemaResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetCinemaResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20697,6 +21348,16 @@ func ParseReleaseHoldResponse(rsp *http.Response) (*ReleaseHoldResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers ReleaseHoldResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ReleaseHoldResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20839,6 +21500,16 @@ func ParseGetHoldResponse(rsp *http.Response) (*GetHoldResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetHoldResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetHoldResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20964,6 +21635,16 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetMeResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetMeResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21092,6 +21773,16 @@ func ParseListMyActivityResponse(rsp *http.Response) (*ListMyActivityResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListMyActivityResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListMyActivityResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21196,6 +21887,16 @@ func ParseListMoviesResponse(rsp *http.Response) (*ListMoviesResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListMoviesResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListMoviesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21300,6 +22001,16 @@ func ParseGetMovieResponse(rsp *http.Response) (*GetMovieResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetMovieResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetMovieResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21442,6 +22153,16 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListOrdersResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListOrdersResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21718,6 +22439,16 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers410 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers CreateOrderResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21738,6 +22469,16 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateOrderResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21880,6 +22621,16 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetOrderResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22056,6 +22807,16 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 431:
+		var headers CancelOrderResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CancelOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22198,6 +22959,16 @@ func ParsePaymentWebhookResponse(rsp *http.Response) (*PaymentWebhookResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PaymentWebhookResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers PaymentWebhookResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22218,6 +22989,16 @@ func ParsePaymentWebhookResponse(rsp *http.Response) (*PaymentWebhookResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers PaymentWebhookResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers PaymentWebhookResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22322,6 +23103,16 @@ func ParseListScreeningsResponse(rsp *http.Response) (*ListScreeningsResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListScreeningsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListScreeningsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22426,6 +23217,16 @@ func ParseGetScreeningResponse(rsp *http.Response) (*GetScreeningResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetScreeningResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetScreeningResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22647,6 +23448,16 @@ func ParseCreateHoldResponse(rsp *http.Response) (*CreateHoldResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateHoldResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers CreateHoldResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22667,6 +23478,16 @@ func ParseCreateHoldResponse(rsp *http.Response) (*CreateHoldResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateHoldResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateHoldResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22812,6 +23633,16 @@ func ParseGetSeatMapResponse(rsp *http.Response) (*GetSeatMapResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetSeatMapResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSeatMapResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22933,6 +23764,16 @@ func ParseStreamSeatEventsResponse(rsp *http.Response) (*StreamSeatEventsRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers StreamSeatEventsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers StreamSeatEventsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23065,6 +23906,16 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetSessionResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSessionResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23316,6 +24167,16 @@ func ParsePatchSessionDataResponse(rsp *http.Response) (*PatchSessionDataRespons
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers PatchSessionDataResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers PatchSessionDataResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23458,6 +24319,16 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListSessionsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListSessionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23599,6 +24470,16 @@ func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 431:
+		var headers DeleteSessionResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers DeleteSessionResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23769,6 +24650,16 @@ func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateUserResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
 		var headers CreateUserResponse415Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23806,6 +24697,16 @@ func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateUserResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateUserResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

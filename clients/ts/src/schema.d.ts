@@ -3204,7 +3204,7 @@ export interface components {
              */
             code: "malformed_json" | "invalid_if_match" | "bad_request" | "idempotency_key_missing" | "invalid_idempotency_key" | "invalid_last_event_id" | "invalid_signature" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "session_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "payment_declined" | "csrf_failed" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "username_taken" | "conflict" | "seats_unavailable" | "not_enough_seats" | "screening_cancelled" | "hall_busy" | "hall_in_use" | "order_exists" | "idempotency_key_in_flight" | "cancellation_closed" | "order_not_cancellable" | "hold_expired" | "precondition_failed" | "payload_too_large" | "session_data_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_session_data" | "too_many_seats" | "seat_group_split" | "orphan_seat" | "screening_started" | "idempotency_key_reused" | "too_many_attempts" | "rate_limited" | "headers_too_large" | "internal_error" | "service_unavailable";
             /**
-             * @description The request's id (as in the `X-Request-Id` response header); absent on errors produced before the request reaches the application.
+             * @description The request's id (as in the `X-Request-Id` response header).
              * @example 740b220fa8b56b768795951d
              */
             request_id?: string;
@@ -3426,9 +3426,10 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body exceeds the size limit (`payload_too_large`). This answer is produced before the request reaches the application: it has no `X-Request-Id` and no `request_id`, and the connection is closed. */
+        /** @description The request body exceeds the size limit (`payload_too_large`). This answer is produced before the request reaches the application (no CORS headers), and the connection is closed. */
         PayloadTooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -3438,13 +3439,14 @@ export interface components {
                  *       "title": "Request body too large",
                  *       "status": 413,
                  *       "detail": "The request body exceeds the size limit.",
-                 *       "code": "payload_too_large"
+                 *       "code": "payload_too_large",
+                 *       "request_id": "5b0c6f2a9d1e4c3b8a7f6e5d"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit (`session_data_too_large`, with the numbers in `detail`), or the request body exceeds the size limit (`payload_too_large`, produced before the request reaches the application, so without `X-Request-Id` or `request_id`). */
+        /** @description The patched session data would exceed the key or byte limit, or the data of all the user's sessions together would exceed its limit (`session_data_too_large`, with the numbers in `detail`), or the request body exceeds the size limit (`payload_too_large`, produced before the request reaches the application, and the connection is closed). */
         SessionDataTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3637,9 +3639,10 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request line and headers exceed the size limit (8 KiB by default; mind large cookies) (`headers_too_large`). This answer is produced before the request reaches the application: it has no `X-Request-Id` and no `request_id`. */
+        /** @description The request line and headers exceed the size limit (8 KiB by default; mind large cookies) (`headers_too_large`). This answer is produced before the request reaches the application (no CORS headers): its `request_id` is a fresh one. */
         HeadersTooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -3649,7 +3652,8 @@ export interface components {
                  *       "title": "Request headers too large",
                  *       "status": 431,
                  *       "detail": "The request headers exceed the size limit.",
-                 *       "code": "headers_too_large"
+                 *       "code": "headers_too_large",
+                 *       "request_id": "0e1f2a3b4c5d6e7f8091a2b3"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -4021,7 +4025,7 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
-         * @description The request's id: the client's `X-Request-Id` when valid, else a random one. Absent on errors produced before the request reaches the application (see the introduction).
+         * @description The request's id: the client's `X-Request-Id` when valid, else a random one. On every answer, including the errors produced before the request reaches the application (see the introduction).
          * @example 40c1a1e62b09e27c7180ddde
          */
         "X-Request-Id": string;
