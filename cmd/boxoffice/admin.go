@@ -92,6 +92,6 @@ func recordRoleChange(ctx context.Context, cfg config, rdb redis.UniversalClient
 	kept := redisaudit.New(rdb, redisaudit.Config{MaxPerUser: cfg.AuditMaxPerUser, MaxEvents: cfg.AuditMaxEvents,
 		Retention: cfg.AuditRetention, Now: now})
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	newAuditRecorder(out, kept, log, now, nil).Record(ctx, e)
+	newAuditRecorder(out, kept, cfg.RedisTimeout, log, now, nil).Record(ctx, e)
 	return nil
 }

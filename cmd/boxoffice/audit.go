@@ -32,14 +32,15 @@ func openAuditLog(dest string, stdout, stderr io.Writer) (w io.Writer, closeLog 
 }
 
 // newAuditRecorder is where every audit event goes: stamped once (ID, time, request), then
-// written to the audit stream (out; nil: off), kept in store (failures are logged to log and
-// counted, never fail the action) and counted in m (nil: no metrics).
-func newAuditRecorder(out io.Writer, store audit.Appender, log *slog.Logger, now func() time.Time, m *metrics.Metrics) audit.Recorder {
+// written to the audit stream (out; nil: off), kept in store within timeout per write (the
+// Redis timeout, as for any other command; failures are logged to log and counted, never
+// fail the action) and counted in m (nil: no metrics).
+func newAuditRecorder(out io.Writer, store audit.Appender, timeout time.Duration, log *slog.Logger, now func() time.Time, m *metrics.Metrics) audit.Recorder {
 	var rs audit.Recorders
 	if out != nil {
 		rs = append(rs, audit.NewLog(out, now))
 	}
-	keeper := &audit.Keeper{Store: store, Log: log, Now: now}
+	keeper := &audit.Keeper{Store: store, Timeout: timeout, Log: log, Now: now}
 	rs = append(rs, keeper)
 	if m != nil {
 		m.RegisterAuditFailures(keeper.Failures)

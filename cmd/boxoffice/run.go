@@ -213,7 +213,7 @@ func newServer(cfg config, rdb redis.UniversalClient, tstore tickets.Store, hub 
 	now := clock(cfg)
 	kept := redisaudit.New(rdb, redisaudit.Config{MaxPerUser: cfg.AuditMaxPerUser, MaxEvents: cfg.AuditMaxEvents,
 		Retention: cfg.AuditRetention, Now: now})
-	events := newAuditRecorder(auditOut, kept, log, now, m) // every audit event goes here: its stream, Redis, the metrics
+	events := newAuditRecorder(auditOut, kept, cfg.RedisTimeout, log, now, m) // every audit event goes here: its stream, Redis, the metrics
 	keys, err := auth.NewKeyRing(cfg.JWTSecret, cfg.PreviousSecrets...)
 	if err != nil {
 		return nil, nil, nil, err

@@ -62,7 +62,7 @@ func settings(c *config) []group {
 			verbatimVar("REDIS_USERNAME", &c.RedisUsername, "ACL user of the data nodes, for Cluster and Sentinel (`REDIS_URL` carries its own)"),
 			verbatimVar("REDIS_PASSWORD", &c.RedisPassword, "password of the data nodes, for Cluster and Sentinel (secret)"),
 			durationVar("REDIS_TIMEOUT", &c.RedisTimeout, session.DefaultRedisTimeout, 10*time.Millisecond,
-				"Redis read, write and pool-wait timeout (go-redis' defaults are seconds)"),
+				"Redis read, write and pool-wait timeout (go-redis' defaults are seconds), and the deadline of each audit write"),
 			intVar("REDIS_POOL_SIZE", &c.RedisPoolSize, 0, 0, "connections per instance; `0`: go-redis' default (10 per CPU)"),
 		}},
 		{"Tokens and sessions", "", []setting{
