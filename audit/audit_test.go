@@ -145,15 +145,15 @@ func TestKeeperPausesAfterFailure(t *testing.T) {
 	now := func() time.Time { return fixed.Add(time.Duration(offset.Load())) }
 	k := &audit.Keeper{Store: h, Timeout: 50 * time.Millisecond, Now: now, Log: slog.New(slog.NewJSONHandler(&logBuf, nil))}
 	ctx := context.Background()
-	burst := func(n int) time.Duration {
-		start := time.Now()
+	burst := func(n int) {
 		for range n {
 			k.Record(ctx, audit.Event{Type: audit.OrderCancelled, UserID: "u"})
 		}
-		return time.Since(start)
 	}
-	if d := burst(20); h.calls.Load() != 1 || d > 20*50*time.Millisecond/2 {
-		t.Fatalf("20 events with the store hanging: %d writes tried, %s; want 1 write", h.calls.Load(), d)
+	// One write tried means one deadline waited for (the count, not the time, is asserted).
+	burst(20)
+	if h.calls.Load() != 1 {
+		t.Fatalf("20 events with the store hanging: %d writes tried, want 1", h.calls.Load())
 	}
 	if k.Failures() != 20 {
 		t.Fatalf("Failures = %d, want 20", k.Failures())

@@ -55,11 +55,22 @@ func TestRunEmbeddedServesAndStops(t *testing.T) {
 	if !strings.Contains(logs.String(), "accepts fake payments") || !strings.Contains(logs.String(), "payment webhooks are refused") {
 		t.Fatalf("test payments and a missing webhook secret must be logged: %s", logs.String())
 	}
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("readyz: %v %v", resp, err)
+	// Ready within a minute: /readyz pings Redis with a short deadline, which a loaded machine
+	// may miss now and then (a 503 is then the right answer).
+	status := 0
+	for deadline := time.Now().Add(time.Minute); status != 200 && time.Now().Before(deadline); {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz: %v", err)
+		}
+		resp.Body.Close()
+		if status = resp.StatusCode; status != 200 {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	resp.Body.Close()
+	if status != 200 {
+		t.Fatalf("readyz: %d for a minute", status)
+	}
 	cancel()
 	select {
 	case err := <-done:
