@@ -19,9 +19,14 @@ import (
 
 // cacheEnv is a redis-server with a store that has no cache (the writer, standing for every
 // other instance and tool) and returns a store with its cache on, over the same Redis and
-// clock, once its link is serving.
+// clock, once its link is serving. A zero cfg.Staleness is an hour: heartbeats (every fifth
+// of it) then come once, at the start, so that counts of hits and misses do not depend on
+// whether a heartbeat's echo happens to wait unread on the link during a read.
 func cacheEnv(t *testing.T, cfg session.CacheConfig) (*env, *session.Store) {
 	t.Helper()
+	if cfg.Staleness == 0 {
+		cfg.Staleness = time.Hour
+	}
 	r := sessiontest.StartServer(t)
 	e := &env{rdb: r.Client(t), clock: newClock(), redis: r, ctx: context.Background()}
 	rdb, err := session.NewClient(session.ClientConfig{URL: r.URL(), ReadTimeout: 30 * time.Second,

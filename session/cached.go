@@ -67,7 +67,7 @@ func (s *Store) StartCache(ctx context.Context, cfg CacheConfig, log *slog.Logge
 	}
 	c := newCache(cfg.MaxEntries, cfg.MaxBytes)
 	s.link = &link{opt: &opt, base: time.Now(), rdb: rdb, prefix: s.cfg.Prefix, now: s.cfg.Now,
-		staleness: cfg.Staleness, heartbeat: cfg.Heartbeat, log: log, cache: c,
+		staleness: cfg.Staleness, heartbeat: cfg.Heartbeat, log: log, cache: c, up: make(chan struct{}, 1),
 		hbPrefix: s.cfg.Prefix + heartbeatTag + hex.EncodeToString(id[:]) + ":"}
 	s.link.fd.Store(-1)
 	s.cache = c // after the link: a read that sees the cache uses it

@@ -50,6 +50,10 @@ type link struct {
 	echoAt atomic.Int64 // monotonic ns since base of the last echo, for the watchdog
 	base   time.Time
 
+	// up asks beat for a heartbeat now: a new connection serves once one echoes on it, and
+	// need not wait for the next tick. Buffered (1); setConn sends without blocking.
+	up chan struct{}
+
 	mu   sync.Mutex
 	conn net.Conn // the current connection, closed by the watchdog
 	seq  uint64   // heartbeats written
@@ -120,6 +124,12 @@ func (l *link) setConn(conn net.Conn) {
 		}
 	}
 	l.echoAt.Store(int64(time.Since(l.base)))
+	if conn != nil {
+		select {
+		case l.up <- struct{}{}:
+		default: // a heartbeat is already asked for
+		}
+	}
 }
 
 // drop stops serving from conn and closes it, unless it is no longer the current connection.
@@ -324,8 +334,9 @@ func (l *link) echo(seq string, epoch uint64) {
 	}
 }
 
-// beat writes a heartbeat every Heartbeat until ctx is done, and closes a connection that
-// echoed nothing for three staleness bounds (a link that stalled without failing).
+// beat writes a heartbeat every Heartbeat, and at once when a connection comes up, until ctx
+// is done; it closes a connection that echoed nothing for three staleness bounds (a link that
+// stalled without failing).
 func (l *link) beat(ctx context.Context) {
 	t := time.NewTicker(l.heartbeat)
 	defer t.Stop()
@@ -334,6 +345,7 @@ func (l *link) beat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-l.up:
 		}
 		l.mu.Lock()
 		l.seq++

@@ -17,6 +17,40 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// fastSync returns the arguments that make a primary sync a replica as soon as the replica
+// asks: by default redis-server first waits repl-diskless-sync-delay (5 s) for more replicas to
+// share the transfer, a fixed pause that spends a test's time, and its deadlines, for nothing.
+func fastSync() []string { return []string{"--repl-diskless-sync-delay", "0"} }
+
+// syncTimeout bounds the wait for a replica's first sync, which takes about a second (a replica
+// connects from its once-a-second cron): a guard against a hang, far above what a loaded machine
+// needs (no test measures it).
+const syncTimeout = 30 * time.Second
+
+// StartReplicated starts a primary and one replica of it (redis-server required; skipped without
+// it unless RequireServer) and returns once the replica has synced, so that it can acknowledge
+// the primary's writes (WAIT). Both are stopped when the test ends.
+func StartReplicated(t testing.TB) (primary, replica *Redis) {
+	t.Helper()
+	primary = StartServer(t, fastSync()...)
+	_, port, _ := net.SplitHostPort(primary.Addr)
+	replica = StartServer(t, "--replicaof", "127.0.0.1", port)
+	deadline := time.Now().Add(syncTimeout)
+	for !linkUp(replica.Addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not sync with its primary within %v", syncTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return primary, replica
+}
+
+// linkUp reports whether the replica on addr has synced with its primary and is connected to it.
+func linkUp(addr string) bool {
+	info, err := command(addr, "INFO", "replication")
+	return err == nil && strings.Contains(info, "master_link_status:up")
+}
+
 // Cluster is a throwaway Redis Cluster of 3 primaries and 3 replicas on loopback.
 type Cluster struct {
 	Nodes []*Redis
@@ -53,9 +87,9 @@ func NewCluster(dir string) (*Cluster, error) {
 			return nil, err
 		}
 		n, err := startOnFreePort(nd, clusterPort, func(port int) []string {
-			return serverArgs(nd, port, "--cluster-enabled", "yes",
-				"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500",
-				"--repl-diskless-sync-delay", "0")
+			args := []string{"--cluster-enabled", "yes",
+				"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1500"}
+			return serverArgs(nd, port, append(args, fastSync()...)...)
 		})
 		if err != nil {
 			c.Close()
@@ -173,11 +207,12 @@ func StartSentinel(t testing.TB) *Sentinel {
 func NewSentinel(dir string) (*Sentinel, error) {
 	s := &Sentinel{Master: "boxoffice"}
 	var err error
-	if s.Primary, err = NewServer(mkdir(dir, "primary")); err != nil {
+	// Either may become the primary that syncs the other (after a failover).
+	if s.Primary, err = NewServer(mkdir(dir, "primary"), fastSync()...); err != nil {
 		return nil, err
 	}
 	_, pport, _ := net.SplitHostPort(s.Primary.Addr)
-	if s.Replica, err = NewServer(mkdir(dir, "replica"), "--replicaof", "127.0.0.1", pport); err != nil {
+	if s.Replica, err = NewServer(mkdir(dir, "replica"), append(fastSync(), "--replicaof", "127.0.0.1", pport)...); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -219,8 +254,7 @@ func NewSentinel(dir string) (*Sentinel, error) {
 }
 
 func (s *Sentinel) ready() bool {
-	info, err := command(s.Replica.Addr, "INFO", "replication")
-	if err != nil || !strings.Contains(info, "master_link_status:up") {
+	if !linkUp(s.Replica.Addr) {
 		return false
 	}
 	for _, sn := range s.Sentinels {
