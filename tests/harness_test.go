@@ -58,6 +58,11 @@ var instanceDefaults = map[string]string{
 // machine needs, it only turns a hang into a failure. No test asserts how long anything takes.
 const guard = 60 * time.Second
 
+// streamGuard is the connection deadline of a live seat map stream a test reads from start to
+// end: a guard against a hang only, so far above any run's length that a slow machine never
+// meets it (the package's own timeout is longer still).
+const streamGuard = 10 * time.Minute
+
 // skipShort skips a long suite under -short, except in CI, where everything runs.
 func skipShort(t *testing.T, what string) {
 	t.Helper()

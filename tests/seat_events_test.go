@@ -179,7 +179,7 @@ func TestSeatEventsResume(t *testing.T) {
 	sc := o.newScreening(t)
 	u1, u2, u3 := signIn(t, c0).tk.AccessToken, signIn(t, c0).tk.AccessToken, signIn(t, c1).tk.AccessToken
 	ctx := context.Background()
-	deadline := time.Now().Add(2 * guard)
+	deadline := time.Now().Add(streamGuard)
 
 	for _, id := range []string{"01", "-1", "-0", "+3", "x", "1.5", "99999999999999999999"} {
 		refusedStream(t, c0.base, sc.ID, "", 400, "invalid_last_event_id", "Last-Event-ID", id)
@@ -438,7 +438,7 @@ func TestSeatEventsRedisRestart(t *testing.T) {
 	sc := o.newScreening(t)
 	buyer, other, hurried := signIn(t, c(0)).tk.AccessToken, signIn(t, c(1)).tk.AccessToken, signIn(t, c(2)).tk.AccessToken
 	ctx := context.Background()
-	deadline := time.Now().Add(3 * guard)
+	deadline := time.Now().Add(streamGuard)
 	m0 := o.settledMap(t, c(0), sc.ID)
 	fol := startFollowers(t, 30, func(i int) string { return o.d.procs[i%3].base }, m0, deadline)
 
@@ -609,7 +609,7 @@ func TestSeatEventsNoLeak(t *testing.T) {
 		n := total / waves
 		streams := make([]*sseStream, n)
 		errs := make(chan error, n)
-		deadline := time.Now().Add(guard)
+		deadline := time.Now().Add(streamGuard)
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 64)
 		cur := o.settledMap(t, c, sc.ID).Version
