@@ -7,11 +7,16 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"boxoffice/session/sessiontest"
 )
@@ -165,7 +170,9 @@ func TestFaultClusterPromotion(t *testing.T) {
 		l, r := faultUser(t, d)
 		lives, revokeds = append(lives, l), append(revokeds, r)
 	}
-	time.Sleep(500 * time.Millisecond) // asynchronous replication catches up
+	// Replication is asynchronous: the primary about to die must not take a session or a
+	// revocation with it, so the replicas must hold them before it is killed.
+	replicasCaughtUp(t, c)
 	o := underLoad(t, d, debug, lives[0], func(*loadGen) {
 		c.Primaries()[0].Kill()
 		// Healthy again means: the failure was detected and the replica promoted (3 primaries
@@ -198,6 +205,81 @@ func TestFaultClusterPromotion(t *testing.T) {
 	for i := range lives {
 		afterRecovery(t, d, lives[i], revokeds[i])
 	}
+}
+
+// replicasCaughtUp waits until every replica of each primary of c has acknowledged everything
+// its primary had replicated when it was called: what was written until then survives the death
+// of any primary. Replication usually takes a moment, but a loaded machine may starve a replica
+// for longer than any fixed pause, so the test waits for the replicas' own word, up to the guard.
+//
+// It reads each primary's INFO replication: master_repl_offset, how far its replication stream
+// has got, and for each replica (slaveN:…,offset=N) the offset the replica acknowledged (it
+// does so once a second). The target is the offset at the call, not the current one, which
+// moves on (the instances' later writes, and the PING a primary sends its replicas every ten
+// seconds through the same stream) and which a once-a-second acknowledgement may keep missing.
+// WAIT is no shortcut: it counts acknowledgements of the calling connection's own last write —
+// on a fresh connection it returns at once, however far behind the replicas are — and the
+// writes that matter here were the instances'.
+func replicasCaughtUp(t *testing.T, c *sessiontest.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	type target struct {
+		addr   string
+		rdb    *redis.Client
+		offset int64
+	}
+	var targets []target
+	for _, p := range c.Primaries() {
+		rdb := p.Client(t)
+		info, err := rdb.Info(ctx, "replication").Result()
+		if err != nil {
+			t.Fatalf("INFO replication of primary %s: %v", p.Addr, err)
+		}
+		offset, _, ok := replicationOffsets(info)
+		if !ok {
+			t.Fatalf("no master_repl_offset in the INFO replication of primary %s:\n%s", p.Addr, info)
+		}
+		targets = append(targets, target{p.Addr, rdb, offset})
+	}
+	if len(targets) != 3 {
+		t.Fatalf("%d primaries, want 3", len(targets))
+	}
+	for _, tg := range targets {
+		var info string
+		deadline := time.Now().Add(guard)
+		for {
+			var err error
+			info, err = tg.rdb.Info(ctx, "replication").Result()
+			if _, acked, _ := replicationOffsets(info); err == nil && len(acked) > 0 && slices.Min(acked) >= tg.offset {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replicas of primary %s did not acknowledge offset %d within %s (%v):\n%s",
+					tg.addr, tg.offset, guard, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// replicaLine is a primary's INFO replication line about one of its replicas.
+var replicaLine = regexp.MustCompile(`^slave\d+:.*\boffset=(\d+)`)
+
+// replicationOffsets reads a primary's INFO replication: its replication offset (ok says it
+// was there) and the offset each of its replicas acknowledged.
+func replicationOffsets(info string) (primary int64, acked []int64, ok bool) {
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		if v, found := strings.CutPrefix(line, "master_repl_offset:"); found {
+			n, err := strconv.ParseInt(v, 10, 64)
+			primary, ok = n, err == nil
+		}
+		if m := replicaLine.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			acked = append(acked, n)
+		}
+	}
+	return primary, acked, ok
 }
 
 // TestFaultInstanceKilledMidRefresh: the instance handling a refresh dies at a random moment;
