@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"reflect"
 	"sort"
 	"strings"
@@ -199,14 +197,10 @@ func cookieLogin(t *testing.T, c *client, name, pw string, headers ...string) (r
 	return r, cookies(r)
 }
 
-// admin grants the admin role with the CLI, as an operator would.
+// grantAdmin grants the admin role with the CLI against the shared Redis, as an operator would.
 func grantAdmin(t *testing.T, username string) {
 	t.Helper()
-	cmd := exec.Command(binary, "admin", "grant", username)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+shared.URL(), "BOXOFFICE_JWT_SECRET="+testSecret)
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "admin") {
-		t.Fatalf("boxoffice admin grant: %v\n%s", err, out)
-	}
+	grantAdminAt(t, shared.URL(), username)
 }
 
 func mustStatus(t *testing.T, r reply, status int) {
